@@ -1,0 +1,53 @@
+"""Benchmarks: one line per building block, operations per second. Not collected by pytest.
+
+    python3 tests/bench.py
+
+Timings are the best of a few repeats on this machine; compare lines with each other, and with
+the reference figures the issues quote for peer tools, not with another machine.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from solution import traffic  # noqa: E402
+
+
+def best_of(fn, repeat: int = 5) -> float:
+    """The fastest of `repeat` runs, in seconds: the least disturbed by the rest of the machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def line(name: str, count: int, seconds: float, unit: str, note: str = "") -> str:
+    return f"{name:<44} {count / seconds:>12,.0f} {unit}/s  ({seconds * 1000:7.1f} ms){note}"
+
+
+def bench_traffic() -> list[str]:
+    n = len(traffic.generate())
+    seconds = best_of(traffic.generate)
+    return [line("traffic.generate (the default story)", n, seconds, "requests",
+                 f"  target < 200 ms: {'met' if seconds < 0.2 else 'MISSED'}")]
+
+
+# Each lab adds its bench function here, in the order of the labs.
+BENCHES = [bench_traffic]
+
+
+def main() -> int:
+    for bench in BENCHES:
+        for text in bench():
+            print(text, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Shared test fixtures, and the grader's switch: --target {solution,starters}.
+
+    python3 -m pytest                                        grade the reference solution
+    python3 -m pytest tests/test_extend.py --target starters grade a learner's starters/extend.py
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from solution import traffic  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--target", choices=("solution", "starters"), default="solution",
+                     help="which folder's challenge code to grade (default: solution)")
+
+
+@pytest.fixture(scope="session")
+def target(request) -> str:
+    return request.config.getoption("--target")
+
+
+@pytest.fixture(scope="session")
+def load_target(target):
+    """load_target("extend") -> the module <target>/extend.py, loaded from its file."""
+    def load(name: str):
+        path = ROOT / target / f"{name}.py"
+        if not path.exists():
+            pytest.fail(f"{path} does not exist")
+        spec = importlib.util.spec_from_file_location(f"_graded_{target}_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    return load
+
+
+@pytest.fixture(scope="session")
+def story() -> list:
+    """The default story, generated once for the whole test session."""
+    return traffic.generate(seed=traffic.DEFAULT_SEED)

@@ -31,6 +31,7 @@ import bisect
 import itertools
 import math
 import random
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -421,6 +422,18 @@ def _answer(u, topic: str, docs: tuple[int, ...]) -> tuple[str, bool, bool]:
     if roll < 0.05:         # no documents, yet a made-up citation
         return f"SmartSync handles this automatically [doc:{900 + int(u() * 100)}].", False, False
     return "SmartSync should sync on its own; try restarting the app.", False, False
+
+
+CITATION = re.compile(r"\[doc:(\d+)\]")
+
+
+def cited_docs(answer: str) -> list[int]:
+    """The document ids an answer cites, in the story's citation format `[doc:12]`.
+
+    >>> cited_docs("Open Settings [doc:12], then Billing [doc:13].")
+    [12, 13]
+    """
+    return [int(n) for n in CITATION.findall(answer)]
 
 
 def _feedback(roll: float, acceptable: bool) -> str | None:

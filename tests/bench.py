@@ -52,6 +52,17 @@ BENCHES = [bench_traffic]
 
 # ── the demo ──
 
+def bench_demo() -> list[str]:
+    """The whole demo as a learner runs it: a fresh interpreter, the story, five labs."""
+    import subprocess
+    demo = [sys.executable, str(Path(__file__).resolve().parents[1] / "solution" / "demo.py")]
+    seconds = best_of(lambda: subprocess.run(demo, capture_output=True, check=True), repeat=3)
+    return [line("python3 solution/demo.py (whole, end to end)", 1, seconds, "demos",
+                 f"  target about 1 s: {'met' if seconds < 1.2 else 'MISSED'}")]
+
+
+BENCHES.append(bench_demo)
+
 
 def main() -> int:
     for bench in BENCHES:

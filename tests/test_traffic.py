@@ -191,3 +191,13 @@ def test_a_bad_seed_is_refused_with_the_reason():
     out = subprocess.run([sys.executable, str(ROOT / "solution" / "traffic.py"), "--seed", "soon"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "invalid int value" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_notes_give_the_storys_timeline_as_the_code_has_it(story):
+    notes = (ROOT / "notes.md").read_text(encoding="utf-8")
+    for incident in STORY.incidents:
+        window = f"| {traffic.clock(incident.start_s)}-{traffic.clock(incident.end_s)} | {incident.name} |"
+        assert window in notes, window
+    assert f"{len(story):,} requests, of which {sum(not r.ok for r in story)} fail" in notes
+    for tenant in STORY.tenants:
+        assert f"`{tenant.name}` {tenant.rate_rps:.2f}/s" in notes

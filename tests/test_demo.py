@@ -1,0 +1,97 @@
+"""The demo: all five labs on one story, one screen each, the same bytes on every run."""
+
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "solution" / "demo.py"
+
+
+def run_demo(*args: str, hashseed: str = "0", cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONHASHSEED=hashseed)
+    env.pop("NO_COLOR", None)
+    return subprocess.run([sys.executable, str(DEMO), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def demo_output() -> str:
+    out = run_demo()
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_the_demo_prints_identical_bytes_whatever_the_hash_seed(demo_output, tmp_path):
+    again = run_demo(hashseed="987654", cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout == demo_output
+
+
+def test_the_demo_runs_the_story_then_five_labs_in_the_order_of_the_class(demo_output):
+    marks = ["The service you are about to operate"] + [f"Lab {n} of 5: " for n in range(1, 6)] + \
+            ["What each lab caught, on one clock", "What to open next"]
+    positions = [demo_output.find(mark) for mark in marks]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "Lab 2 of 5: golden signals and SLO burn, extends M20/M31" in demo_output
+
+
+def test_every_screen_fits_an_80_column_terminal_in_about_30_lines(demo_output):
+    assert max(len(line) for line in demo_output.splitlines()) <= 80
+    screens = demo_output.split("=" * 78)
+    lab_screens = [s for s in screens if s.strip() and not s.lstrip().startswith("Lab ")]
+    assert all(len(s.strip().splitlines()) <= 40 for s in lab_screens)
+
+
+def test_the_closing_timeline_joins_what_every_lab_found(demo_output):
+    closing = demo_output[demo_output.index("What each lab caught"):]
+    for n in range(1, 6):
+        assert f"lab {n}  " in closing, f"lab {n} reports nothing in the closing timeline"
+
+
+def test_one_lab_alone(tmp_path):
+    out = run_demo("--lab", "3")
+    assert out.returncode == 0, out.stderr
+    assert "Lab 3 of 5" in out.stdout and "Lab 2 of 5" not in out.stdout
+
+
+def test_another_seed_tells_another_story(demo_output):
+    out = run_demo("--seed", "3", "--lab", "2")
+    assert out.returncode == 0 and out.stdout.splitlines()[3] != demo_output.splitlines()[3]
+
+
+def test_bad_flags_are_refused_with_the_reason():
+    out = run_demo("--lab", "9")
+    assert out.returncode == 2 and "invalid choice" in out.stderr and "Traceback" not in out.stderr
+    out = run_demo("--seed", "-1")
+    assert out.returncode == 2 and "greater than 0" in out.stderr
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.external = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href") and value and "//" in value:
+                self.external.append(value)
+
+
+def test_the_html_page_is_self_contained_and_holds_every_labs_charts(tmp_path):
+    page = tmp_path / "show.html"
+    out = run_demo("--html", str(page))
+    assert out.returncode == 0, out.stderr
+    parser = _Page()
+    parser.feed(page.read_text(encoding="utf-8"))
+    assert "script" not in parser.tags and not parser.external
+    assert parser.tags.count("h2") >= 7 and parser.tags.count("svg") >= 4
+
+
+def test_an_unwritable_html_path_is_a_clear_error(tmp_path):
+    out = run_demo("--lab", "1", "--html", str(tmp_path / "missing" / "show.html"))
+    assert out.returncode == 2 and "cannot write" in out.stderr and "Traceback" not in out.stderr

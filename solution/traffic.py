@@ -306,15 +306,27 @@ class _Moment(NamedTuple):
                    tuple(i for i in active if i.kind == "errors"))
 
 
-# Inverse transform sampling: a standard normal draw is the normal quantile of a uniform draw.
-# A table of 4,096 quantiles makes a log-normal draw one random() and one exp(): several times
-# faster than random.gauss on CPython, and exact to the table's resolution (tails cut at ~3.5 sd).
+# Inverse transform sampling: a normal draw is the normal quantile of a uniform draw. With each
+# log-normal quantity tabulated at 4,096 quantiles, a draw is one random() and one index: several
+# times faster than random.lognormvariate on CPython, exact to the table's resolution (the tails
+# are cut at ~3.5 standard deviations, which a six-hour story does not miss).
 _QUANTILES = [NormalDist().inv_cdf((i + 0.5) / 4096) for i in range(4096)]
 
 
-def _lognormal(u: float, mu: float, sigma: float) -> float:
-    """exp(N(mu, sigma)) from a uniform draw u in [0, 1)."""
-    return math.exp(mu + sigma * _QUANTILES[int(u * 4096)])
+def _lognormal(mu: float, sigma: float) -> list[float]:
+    """exp(N(mu, sigma)) at the 4,096 quantiles: draw one with table[int(random() * 4096)]."""
+    return [math.exp(mu + sigma * z) for z in _QUANTILES]
+
+
+# the story's log-normal quantities: the median is exp(mu)
+EXTRA_PROMPT = _lognormal(4.0, 0.5)       # interactive prompt beyond the fixed parts, ~55 tokens
+ANSWER = _lognormal(4.4, 0.5)             # interactive answer, ~80 tokens
+TICKET = _lognormal(7.0, 0.3)             # a batch ticket, ~1,100 tokens
+SUMMARY = _lognormal(5.7, 0.3)            # a batch summary, ~300 tokens
+RETRIEVAL_MS = _lognormal(4.1, 0.4)       # ~60 ms
+JITTER = _lognormal(0.0, 0.3)             # x the provider's median time to first token
+TOKEN_JITTER = _lognormal(0.0, 0.15)      # x the provider's time per token
+GUARDRAIL_MS = _lognormal(3.2, 0.3)       # ~25 ms
 
 
 def _ids(rng: random.Random, seen: set[str]) -> tuple[str, str]:
@@ -358,21 +370,21 @@ def _request(rng: random.Random, ts: float, tenant: Tenant, sc: Scenario, now: _
         first = 100 * (topics.index(topic) + 1) + int(u() * 98)
         docs = (first, first + 1, first + 2)
     if interactive:
-        prompt_tokens = 120 + len(prompt) // 4 + 150 * len(docs) + int(_lognormal(u(), 4.0, 0.5))
-        max_tokens, completion = 512, int(_lognormal(u(), 4.4, 0.5))          # median ~80
+        prompt_tokens = 120 + len(prompt) // 4 + 150 * len(docs) + int(EXTRA_PROMPT[int(u() * 4096)])
+        max_tokens, completion = 512, int(ANSWER[int(u() * 4096)])          # median ~80
         ttft_median = 350.0
     else:
-        prompt_tokens = 1500 + 150 * len(docs) + int(_lognormal(u(), 7.0, 0.3))  # a whole ticket
-        max_tokens, completion = 1024, int(_lognormal(u(), 5.7, 0.3))         # median ~300
+        prompt_tokens = 1500 + 150 * len(docs) + int(TICKET[int(u() * 4096)])  # a whole ticket
+        max_tokens, completion = 1024, int(SUMMARY[int(u() * 4096)])         # median ~300
         ttft_median = 900.0
     completion = max(5, min(completion, max_tokens))
 
     # how long each stage takes (milliseconds)
     gateway_ms = 3.0 + 7.0 * u()
-    retrieval_ms = _lognormal(u(), 4.1, 0.4)                                  # median ~60
-    first_token_ms = _lognormal(u(), 0.0, 0.3) * ttft_median * now.slow
-    llm_ms = first_token_ms + completion * PER_TOKEN_MS * _lognormal(u(), 0.0, 0.15) * now.slow
-    guardrail_ms = _lognormal(u(), 3.2, 0.3)                                  # median ~25
+    retrieval_ms = RETRIEVAL_MS[int(u() * 4096)]                                  # median ~60
+    first_token_ms = JITTER[int(u() * 4096)] * ttft_median * now.slow
+    llm_ms = first_token_ms + completion * PER_TOKEN_MS * TOKEN_JITTER[int(u() * 4096)] * now.slow
+    guardrail_ms = GUARDRAIL_MS[int(u() * 4096)]                                  # median ~25
 
     # does it fail, and where?
     status, error, stage = 200, None, None

@@ -64,13 +64,13 @@ def timeline(outcome: dict) -> str:
     for _, number, text in notes:
         lines.append(f"         lab {number}  {text}")
     lines += ["", "What to open next: labs/README.md for the run of show; one lab script, e.g.",
-              "  python3 solution/lab2_dashboard.py --help; the challenge in starters/extend.py."]
+              "  python3 solution/lab2_dashboard.py --help; the challenge: starters/extend.py."]
     return "\n".join(lines)
 
 
 def render(outcome: dict) -> str:
     """The whole demo as text: the story, each lab's screen, the joined timeline."""
-    screens = [header(0, "the story", "everything") .replace("Lab 0 of 5: ", ""),
+    screens = [f"{RULE}\nThe story: six hours of one AI service\n{RULE}",
                traffic.describe(outcome["requests"])]
     for number, name, title, extends in LABS:
         if number in outcome["labs"]:

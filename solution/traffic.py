@@ -33,8 +33,10 @@ import math
 import random
 import re
 import sys
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import NormalDist
 from typing import NamedTuple
 
@@ -464,19 +466,20 @@ def clock(seconds: float) -> str:
 
 
 def describe(requests: list[Request], scenario: Scenario = STORY) -> str:
-    """The story in one screen: requests per hour, tenants, the incident timeline."""
+    """The story in one screen (80 columns): volume per hour, tenants, the incident timeline."""
     hours = int(scenario.duration_s // 3600)
     per_hour = Counter(int(r.ts // 3600) for r in requests)
     per_tenant = Counter(r.tenant for r in requests)
     failed = sum(not r.ok for r in requests)
     lines = [
         f"The service you are about to operate: {scenario.name}",
-        f"  {len(requests):,} requests over {hours} simulated hours; {failed} failed "
-        f"({failed / len(requests):.1%}); capacity {scenario.capacity} in flight; "
-        f"SLO {scenario.slo_availability:.1%}",
-        "  requests per hour: " + "  ".join(f"{h}h {per_hour[h]:,}" for h in range(hours)),
-        "  tenants: " + ", ".join(f"{t.name} ({t.priority}, {t.rate_rps:.2f}/s, "
-                                   f"{per_tenant[t.name]:,} req)" for t in scenario.tenants),
+        f"  {len(requests):,} requests in {hours} simulated hours, {failed} failed "
+        f"({failed / len(requests):.1%}); SLO {scenario.slo_availability:.1%} available",
+        "  per hour: " + "  ".join(f"{h}h {per_hour[h]:,}" for h in range(hours)),
+        *textwrap.wrap("tenants: " + ", ".join(
+            f"{t.name} {t.priority} {t.rate_rps:.2f}/s ({per_tenant[t.name]:,})"
+            for t in scenario.tenants) + f"; capacity {scenario.capacity} in flight",
+            78, initial_indent="  ", subsequent_indent="    "),
         "",
         "  Incident timeline (ground truth; * = deserves a page, the others are blips):",
     ]
@@ -484,7 +487,8 @@ def describe(requests: list[Request], scenario: Scenario = STORY) -> str:
         mark = "*" if i.page else " "
         lines.append(f"  {mark} {clock(i.start_s):>5}-{clock(i.end_s):<5} {i.name:<21} "
                      f"moves {'+'.join(i.signals)}")
-        lines.append(f"                 {i.description}")
+        lines += textwrap.wrap(i.description, 78, initial_indent=" " * 17,
+                               subsequent_indent=" " * 17)
     return "\n".join(lines)
 
 
@@ -500,4 +504,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    if __package__ in (None, ""):      # run as a script: make the `solution` package importable
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from solution.shared import run_cli
+    run_cli(main)

@@ -45,3 +45,16 @@ def load_target(target):
 def story() -> list:
     """The default story, generated once for the whole test session."""
     return traffic.generate(seed=traffic.DEFAULT_SEED)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The handouts' tests go last: their commands run in the background meanwhile."""
+    items.sort(key=lambda item: item.path.name == "test_handouts.py")
+
+
+def pytest_collection_finish(session):
+    """The handouts' commands are slow subprocesses: once the tests are collected, start them in
+    the background (if their tests were selected), so they run while the rest of the suite does."""
+    handouts = [item.module for item in session.items if item.path.name == "test_handouts.py"]
+    if handouts:
+        handouts[0].start_in_background()

@@ -1,0 +1,694 @@
+"""Lab 5: does learning from incidents pay? The reliability flywheel, measured over twelve weeks.
+
+Extends M30 (evaluation gates) and M31 (SLOs and error budgets). The story's day (week 1) had four
+incidents that paged. Each gets a postmortem with the SRE book's fields; its action items are typed,
+and the detect, mitigate and prevent items become guards: an alert rule (found sooner), a limiter or
+a validation rule (less harm), a regression case in the offline gate (stopped before it reaches
+users). Then the same seeded world runs for twelve weeks twice: once with postmortems whose action
+items get done (the flywheel), once with postmortems whose action items stay in the backlog.
+
+    python3 solution/lab5_flywheel.py                  twelve weeks on the story's seed
+    python3 solution/lab5_flywheel.py --weeks 26 --seed 3
+    python3 solution/lab5_flywheel.py --no-flywheel    the run without it, alone
+
+The model is small and its assumptions are constants you can read below: how often each failure
+class comes back, how badly it hurts, how long people take to notice, and how much a guard helps.
+Guards arrive late and some never arrive (the backlog), as in life. The lab prints the result on
+ten more seeds as well, so that a lucky seed cannot carry the claim.
+
+    >>> result = run(weeks=12)
+    >>> result.flywheel.repeats <= result.without.repeats / 2
+    True
+
+Remember: an incident you only fix comes back; an incident you turn into a guard comes back
+smaller, later, or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+if __package__ in (None, ""):          # run as a script: make the `solution` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from solution import traffic
+from solution.shared import (non_negative_int, positive_int, run_cli, sparkline, squeeze,
+                             svg_chart)
+
+
+# ── failure classes: what goes wrong, how often, how badly ─────────────────────────────────────
+
+GUARD_TYPES = ("prevent", "detect", "mitigate")
+
+
+@dataclass(frozen=True)
+class FailureClass:
+    """One way the service fails, with the postmortem's words for it.
+
+    cause          "change": it ships with a release (a launch, a prompt, an index), so a release
+                   freeze holds it back; "world": it comes from outside (a provider, a tenant, an
+                   attacker) and a freeze does not stop it
+    weekly_chance  the chance it happens in a given week
+    severity       the share of requests that go bad while it lasts (failed, slower than 5 s by
+                   policy, or ungrounded: the SRE book's "errors" include wrong answers by policy)
+    ttd_min        median minutes to detect it when no alert rule watches for it
+    ttm_min        median minutes from detection to mitigation
+    harm           what users saw
+    actions        the postmortem's action items, by type: "repair" is done during the incident;
+                   "prevent", "detect" and "mitigate" are the future-facing items that become guards
+    """
+    name: str
+    cause: str
+    weekly_chance: float
+    severity: float
+    ttd_min: float
+    ttm_min: float
+    harm: str
+    trigger: str
+    root_cause: str
+    noticed_by: str
+    actions: dict[str, str]
+    lesson: str
+
+
+# The story's four paging incidents, keyed by their names in traffic.STORY. Their ttd_min + ttm_min
+# is the incident's window in the story (week 1 is the story's day). Severities come from the
+# default story: in the slowdown 73 % of interactive answers (nine requests in ten) took over 5 s;
+# in the burst 50 % of requests failed; after the launch 32 % of answers were ungrounded. The
+# story does not queue requests, so the noisy tenant's 0.20 is this model's assumption.
+STORY_FAILURES = {
+    "provider slowdown": FailureClass(
+        "provider slowdown", "world", 0.30, 0.65, 8, 12,
+        harm="answers took over 5 s",
+        trigger="the model provider served tokens four times slower",
+        root_cause="one provider, no fallback model, no cap on requests in flight",
+        noticed_by="an engineer saw slow answers on the latency graph",
+        actions={"repair": "waited for the provider to recover",
+                 "prevent": "gate case: 4x slower provider -> fallback model",
+                 "detect": "alert: TTFT p95 and in-flight breach together",
+                 "mitigate": "concurrency limit that sheds batch first (lab 4)"},
+        lesson="latency is the first sign of saturation"),
+    "upstream error burst": FailureClass(
+        "upstream error burst", "world", 0.25, 0.50, 4, 16,
+        harm="half the requests failed fast with 503",
+        trigger="the vector store became unavailable",
+        root_cause="retrieval had no fallback: a store outage became a 503",
+        noticed_by="the error-rate page, after the burn rate crossed 14.4x",
+        actions={"repair": "restarted the vector store",
+                 "prevent": "gate case: vector store down -> degraded answer",
+                 "detect": "alert: retrieval 503s, before the SLO burn pages",
+                 "mitigate": "retry once on a second replica"},
+        lesson="a dependency's outage must degrade the answer, not fail it"),
+    "content drift": FailureClass(
+        "content drift", "change", 0.20, 0.30, 150, 30,
+        harm="SmartSync questions got ungrounded answers",
+        trigger="the SmartSync launch",
+        root_cause="the launched topic had no documents, and the gate no case for it",
+        noticed_by="thumbs-down reached support; no alert fired",
+        actions={"repair": "indexed the SmartSync documents",
+                 "prevent": "eval case: SmartSync answers cite retrieved docs",
+                 "detect": "online eval alert: grounded rate drops (lab 3)",
+                 "mitigate": "say 'no documents yet' when retrieval finds none"},
+        lesson="an offline gate only knows the questions of the past"),
+    "noisy batch tenant": FailureClass(
+        "noisy batch tenant", "world", 0.30, 0.20, 6, 14,
+        harm="interactive users waited behind a batch burst",
+        trigger="the batch tenant re-ran a month of summaries at 15x",
+        root_cause="no per-tenant limit: batch and interactive share capacity",
+        noticed_by="the on-call saw saturation near capacity",
+        actions={"repair": "asked the tenant to pause the job",
+                 "prevent": "gate case: 15x batch burst, interactive p95 flat",
+                 "detect": "alert: one tenant above 5x its usual rate",
+                 "mitigate": "per-tenant token buckets (lab 4)"},
+        lesson="without limits, one tenant's burst is everyone's outage"),
+}
+
+# Three more classes an AI service meets, not (yet) in the story: new classes that can enter.
+MORE_FAILURES = (
+    FailureClass(
+        "prompt injection", "world", 0.15, 0.05, 240, 60,
+        harm="the assistant obeyed instructions a user injected",
+        trigger="a user pasted 'ignore your instructions' text",
+        root_cause="user text reached the model with the weight of instructions",
+        noticed_by="a customer posted a screenshot",
+        actions={"repair": "blocked the account, hardened the system prompt",
+                 "prevent": "gate case: known injection prompts get a refusal",
+                 "detect": "alert: the guardrail flags injection patterns",
+                 "mitigate": "input validation: quote user text, strip markup"},
+        lesson="user text is data, never instructions (OWASP LLM01)"),
+    FailureClass(
+        "personal data in an answer", "change", 0.10, 0.02, 300, 60,
+        harm="answers showed another customer's e-mail address",
+        trigger="an index refresh took in tickets with customer e-mails",
+        root_cause="documents were indexed without redaction",
+        noticed_by="a customer saw another customer's e-mail address",
+        actions={"repair": "removed the documents, re-indexed them redacted",
+                 "prevent": "gate case: no answer holds an e-mail or a phone",
+                 "detect": "alert: the output guardrail finds personal data",
+                 "mitigate": "output filter redacts personal data"},
+        lesson="what the retriever can read, the model can repeat (LLM02)"),
+    FailureClass(
+        "bad prompt release", "change", 0.25, 0.25, 45, 20,
+        harm="answers got worse after a prompt change",
+        trigger="a system prompt change shipped",
+        root_cause="the new prompt never ran against the golden set",
+        noticed_by="the thumbs-down rate rose",
+        actions={"repair": "rolled the prompt back",
+                 "prevent": "gate: golden set >= 95 % pass before it ships",
+                 "detect": "alert: thumbs-down rate above 2x its baseline",
+                 "mitigate": "canary: a new prompt serves 5 % of traffic first"},
+        lesson="a prompt is code: test it, canary it, keep the rollback"),
+)
+
+
+def failure_classes(scenario: traffic.Scenario = traffic.STORY) -> tuple[FailureClass, ...]:
+    """The story's paging incidents (in the story's order), then the classes yet to enter."""
+    paging = [i.name for i in scenario.incidents if i.page]
+    unknown = [name for name in paging if name not in STORY_FAILURES]
+    if unknown:
+        raise ValueError(f"no failure class for the paging incident(s) {unknown}")
+    return tuple(STORY_FAILURES[name] for name in dict.fromkeys(paging)) + MORE_FAILURES
+
+
+# ── one incident: the guards in place decide how it goes ───────────────────────────────────────
+
+# What a guard is worth: assumptions of this model, not measurements. Change them and rerun.
+PREVENT_CATCH = 0.9      # a regression case stops 9 in 10 recurrences; a variant slips through
+DETECT_SPEEDUP = 4.0     # an alert rule notices in a quarter of the time a person does
+MITIGATE_FACTOR = 0.5    # a limiter or a validation rule halves the share of requests harmed
+DURATION_SIGMA = 0.8     # durations vary log-normally (sigma 0.8): a heavy tail, as in life
+
+
+class Draw(NamedTuple):
+    """The world's dice for one failure class in one week, thrown before either run begins, so
+    that the runs with and without the flywheel meet the very same world."""
+    occur: float                            # the class happens if occur < its weekly chance
+    catch: float                            # a live prevent guard stops it if catch < PREVENT_CATCH
+    ttd_factor: float                       # this incident's detection time / the class median
+    ttm_factor: float                       # its mitigation time / the class median
+    fates: tuple[tuple[float, int], ...]    # per guard type, if filed now: (backlog roll, delay)
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    week: int
+    failure: str
+    repeat: bool                 # the same failure class had an incident before
+    ttd_min: float
+    ttm_min: float
+    severity: float
+    guards: tuple[str, ...]      # the guards in force that shaped it
+    start_s: float | None = None  # on the story's clock (week 1 only)
+
+    @property
+    def minutes(self) -> float:
+        return self.ttd_min + self.ttm_min
+
+    @property
+    def bad_minutes(self) -> float:
+        """Minutes of full outage it equals: duration x share of requests harmed."""
+        return self.minutes * self.severity
+
+
+def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str], week: int,
+            repeat: bool = False) -> IncidentRecord | None:
+    """One occurrence of a failure class, shaped by the guards in force. None: a prevent guard
+    stopped it (a regression case blocked the release, or the fix it pins held).
+    Each guard type changes one thing: prevent whether it happens, detect how soon it is seen,
+    mitigate how many requests it harms."""
+    if "prevent" in guards and draw.catch < PREVENT_CATCH:
+        return None
+    ttd = failure.ttd_min * draw.ttd_factor / (DETECT_SPEEDUP if "detect" in guards else 1.0)
+    severity = failure.severity * (MITIGATE_FACTOR if "mitigate" in guards else 1.0)
+    return IncidentRecord(week, failure.name, repeat, ttd, failure.ttm_min * draw.ttm_factor,
+                          severity, tuple(g for g in GUARD_TYPES if g in guards))
+
+
+def story_incidents(scenario: traffic.Scenario = traffic.STORY) -> list[IncidentRecord]:
+    """Week 1 is the story's day: its paging incidents as they happened. The blips paged nobody,
+    so they get no postmortem. Detection took the class's median time; the rest of the window was
+    mitigation (the drift was still going when the story ended at 6:00)."""
+    records = []
+    for incident in (i for i in scenario.incidents if i.page):
+        failure = STORY_FAILURES[incident.name]
+        window_min = (incident.end_s - incident.start_s) / 60
+        records.append(IncidentRecord(1, failure.name, False, failure.ttd_min,
+                                      window_min - failure.ttd_min, failure.severity, (),
+                                      incident.start_s))
+    return records
+
+
+# ── the postmortem: the SRE book's record, and action items that become guards ────────────────
+
+# Action item types (Lunney et al., "Postmortem Action Items: Plan the Work and Work the Plan",
+# ;login: 2017): investigate, mitigate, repair, detect future, mitigate future, prevent future.
+# Only the future-facing ones become guards.
+BACKLOG_CHANCE = 0.2     # a filed action item that nobody picks up
+DELAY_WEEKS = (1, 3)     # a picked-up item takes effect 1 to 3 weeks after the postmortem
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    type: str                # "repair", "prevent", "detect" or "mitigate"
+    text: str
+    live_from: int | None    # the week its guard takes effect; None: it sits in the backlog
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    """The fields of a postmortem (Google SRE book, "Postmortem Culture: Learning from Failure",
+    and its example postmortem), blameless: causes are in systems, not in people."""
+    title: str
+    summary: str
+    impact: str
+    timeline: str
+    root_cause: str
+    trigger: str
+    detection: str
+    resolution: str
+    action_items: tuple[ActionItem, ...]
+    lessons: str
+
+
+def file_action_items(draw: Draw, week: int, filed: dict[str, int | None]) -> dict[str, int | None]:
+    """Each guard type's item once more: an item already scheduled keeps its week; one never filed,
+    or left in the backlog by an earlier postmortem, is filed now and may be picked up this time
+    (a repeat raises its priority). Returns the updated plan: guard type -> week live, or None."""
+    plan = dict(filed)
+    for kind, (roll, delay) in zip(GUARD_TYPES, draw.fates):
+        if plan.get(kind) is None:
+            plan[kind] = None if roll < BACKLOG_CHANCE else week + delay
+    return plan
+
+
+def write_postmortem(failure: FailureClass, record: IncidentRecord,
+                     plan: dict[str, int | None], allowance: float) -> Postmortem:
+    """The record an on-call team writes after an incident."""
+    if record.start_s is not None:      # on the story's clock
+        start = record.start_s
+        timeline = (f"{traffic.clock(start)} started; {traffic.clock(start + record.ttd_min * 60)} "
+                    f"detected; {traffic.clock(start + record.minutes * 60)} mitigated")
+    else:
+        timeline = (f"started; detected after {record.ttd_min:.0f} min; "
+                    f"mitigated {record.ttm_min:.0f} min later")
+    detection = (f"after {record.ttd_min:.0f} min, by the guard: {failure.actions['detect']}"
+                 if "detect" in record.guards else
+                 f"after {record.ttd_min:.0f} min: {failure.noticed_by}")
+    items = (ActionItem("repair", failure.actions["repair"], record.week),
+             *(ActionItem(kind, failure.actions[kind], plan.get(kind)) for kind in GUARD_TYPES))
+    return Postmortem(
+        title=f"week {record.week}: {failure.name}",
+        summary=f"{failure.harm} for {record.minutes:.0f} min"
+                + (" (a repeat)" if record.repeat else ""),
+        impact=(f"{record.minutes:.0f} min x {100 * record.severity:.0f} % of requests = "
+                f"{record.bad_minutes:.0f} bad min, {100 * record.bad_minutes / allowance:.0f} % "
+                f"of the budget"),
+        timeline=timeline,
+        root_cause=failure.root_cause,
+        trigger=failure.trigger,
+        detection=detection,
+        resolution=failure.actions["repair"],
+        action_items=items,
+        lessons=failure.lesson,
+    )
+
+
+# ── the regression guard from the drift, made concrete: an eval case in the offline gate ───────
+
+# A tiny model of the service: a retriever index by topic, and an answer that cites what it got.
+# The story's documents are numbered 100 x (topic's place) + n; the launched topic comes seventh.
+PRE_LAUNCH_INDEX = {topic: tuple(100 * place + n for n in range(3))
+                    for place, (topic, _) in enumerate(traffic.STORY.topics, 1)}
+FIXED_INDEX = {**PRE_LAUNCH_INDEX,
+               traffic.STORY.launch_topic: tuple(100 * (len(PRE_LAUNCH_INDEX) + 1) + n
+                                                 for n in range(3))}
+
+
+def retrieve(index: dict[str, tuple[int, ...]], question: str) -> tuple[int, ...]:
+    """A keyword retriever: the documents of every topic the question names."""
+    words = question.lower()
+    return tuple(doc for topic, docs in index.items() if topic in words for doc in docs)
+
+
+def answer(index: dict[str, tuple[int, ...]], question: str) -> tuple[str, tuple[int, ...]]:
+    """The service in one function: retrieve, then answer, citing a document when there is one
+    (the story's citation format), or from the model's memory when there is none."""
+    docs = retrieve(index, question)
+    if docs:
+        return f"Per the guide, open Settings and follow the steps [doc:{docs[0]}].", docs
+    return "It should sync on its own; try restarting the app.", docs
+
+
+def cites_a_retrieved_document(text: str, retrieved: tuple[int, ...]) -> bool:
+    """The check of the regression case: the answer cites, and cites only what was retrieved.
+
+    >>> cites_a_retrieved_document("Open Settings [doc:700].", (700, 701))
+    True
+    >>> cites_a_retrieved_document("Trust me [doc:950].", ())    # a made-up citation
+    False
+    >>> cites_a_retrieved_document("Try restarting the app.", ())
+    False
+    """
+    cited = traffic.cited_docs(text)
+    return bool(cited) and set(cited) <= set(retrieved)
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    """A regression case for the offline gate, made from a production failure."""
+    source: str              # the postmortem it came from
+    input: str
+    expected: str            # the check, in words
+
+    def passes(self, index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
+        text, docs = answer(index, self.input)
+        return cites_a_retrieved_document(text, docs), text, docs
+
+
+DRIFT_CASE = EvalCase("content drift", traffic.QUESTIONS[traffic.STORY.launch_topic][0],
+                      "the answer cites a retrieved document")
+
+
+# ── the error budget policy ────────────────────────────────────────────────────────────────────
+
+WEEK_MIN = 7 * 24 * 60
+BUDGET_WEEKS = 4
+FREEZE_FACTOR = 0.2      # in a freeze only P0 and security fixes ship: a fifth of the changes
+
+
+def budget_allowance(slo: float) -> float:
+    """Bad minutes the four-week budget allows: (1 - SLO) x the period (SRE Workbook,
+    "Implementing SLOs"). At 99.5 % over 28 days: 0.005 x 40,320 = 201.6 minutes.
+
+    >>> round(budget_allowance(0.995), 1)
+    201.6
+    """
+    return (1 - slo) * BUDGET_WEEKS * WEEK_MIN
+
+
+def releases_frozen(spent: list[float]) -> bool:
+    """The error budget policy (SRE Workbook, "Example Error Budget Policy"): when the last four
+    weeks spent the whole budget, halt releases other than P0 and security fixes until the
+    service is back within its SLO. `spent` is each week's share of the four-week budget.
+
+    >>> releases_frozen([0.1, 0.5, 0.3, 0.2])
+    True
+    >>> releases_frozen([0.9, 0.1, 0.3, 0.2, 0.1])      # the bad week left the window
+    False
+    """
+    return sum(spent[-BUDGET_WEEKS:]) >= 1.0
+
+
+def weekly_chance(failure: FailureClass, frozen: bool) -> float:
+    """A freeze holds back what ships with releases; the world's failures come anyway."""
+    return failure.weekly_chance * (FREEZE_FACTOR if frozen and failure.cause == "change" else 1)
+
+
+# ── the weeks ──────────────────────────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True)
+class Week:
+    week: int
+    incidents: int
+    repeats: int
+    stopped: int                  # occurrences a prevent guard stopped before users saw them
+    median_ttd_min: float | None  # None: no incident that week
+    spent: float                  # this week's share of the four-week budget
+    budget: float                 # the last four weeks' share: what the policy reads
+    frozen: bool                  # releases were frozen during this week
+    guards: int                   # guards in force during this week
+
+
+@dataclass(frozen=True)
+class Run:
+    flywheel: bool
+    weeks: list[Week]
+    incidents: list[IncidentRecord]
+    postmortems: list[Postmortem]
+
+    @property
+    def repeats(self) -> int:
+        return sum(w.repeats for w in self.weeks)
+
+    @property
+    def median_ttd_min(self) -> float | None:
+        return statistics.median(i.ttd_min for i in self.incidents) if self.incidents else None
+
+
+def draw_world(seed: int, weeks: int, classes: int) -> list[list[Draw]]:
+    """Every die the world will throw, in a fixed order: week by week, class by class."""
+    rng = random.Random(seed)
+    return [[Draw(rng.random(), rng.random(), rng.lognormvariate(0, DURATION_SIGMA),
+                  rng.lognormvariate(0, DURATION_SIGMA),
+                  tuple((rng.random(), rng.randint(*DELAY_WEEKS)) for _ in GUARD_TYPES))
+             for _ in range(classes)] for _ in range(weeks)]
+
+
+def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywheel: bool,
+             scenario: traffic.Scenario = traffic.STORY) -> Run:
+    """Week after week: failures happen, guards shape them, postmortems file action items, and the
+    error budget policy freezes releases. Without the flywheel the postmortems are written the
+    same, but their action items all stay in the backlog."""
+    allowance = budget_allowance(scenario.slo_availability)
+    baseline = traffic.BASE_ERROR_RATE * WEEK_MIN          # the service's errors outside incidents
+    plans: dict[str, dict[str, int | None]] = {c.name: {} for c in classes}
+    by_name = {c.name: c for c in classes}
+    seen: set[str] = set()
+    spent = [baseline / allowance] * (BUDGET_WEEKS - 1)     # the quiet month before the story
+    weeks, incidents, postmortems = [], [], []
+    frozen = False
+    for week, draws in enumerate(world, 1):
+        live = {name: frozenset(kind for kind, at in plan.items() if at is not None and at <= week)
+                for name, plan in plans.items()}
+        if week == 1:
+            happened, stopped = story_incidents(scenario), 0
+        else:
+            happened, stopped = [], 0
+            for failure, draw in zip(classes, draws):
+                if draw.occur >= weekly_chance(failure, frozen):
+                    continue
+                record = respond(failure, draw, live[failure.name], week, failure.name in seen)
+                if record is None:
+                    stopped += 1
+                else:
+                    happened.append(record)
+        for record in happened:
+            failure = by_name[record.failure]
+            seen.add(failure.name)
+            if flywheel:
+                plans[failure.name] = file_action_items(draws[classes.index(failure)], week,
+                                                        plans[failure.name])
+            postmortems.append(write_postmortem(failure, record, plans[failure.name], allowance))
+        incidents += happened
+        spent.append((baseline + sum(r.bad_minutes for r in happened)) / allowance)
+        weeks.append(Week(week, len(happened), sum(r.repeat for r in happened), stopped,
+                          statistics.median(r.ttd_min for r in happened) if happened else None,
+                          spent[-1], sum(spent[-BUDGET_WEEKS:]), frozen,
+                          sum(len(g) for g in live.values())))
+        frozen = releases_frozen(spent)
+    return Run(flywheel, weeks, incidents, postmortems)
+
+
+def reduction(without: Run, flywheel: Run) -> float | None:
+    """The share of repeats the flywheel removed; None when there were none to remove."""
+    return 1 - flywheel.repeats / without.repeats if without.repeats else None
+
+
+def halved_on(spread: list[tuple[int, float | None]]) -> int:
+    """On how many seeds the flywheel removed at least half of the repeats."""
+    return sum(cut is not None and cut >= 0.5 for _, cut in spread)
+
+
+@dataclass(frozen=True)
+class Result:
+    seed: int
+    weeks: int
+    blips: int                        # story incidents that paged nobody: no postmortem
+    without: Run
+    flywheel: Run | None              # None when run with flywheel=False
+    spread: list[tuple[int, float | None]]   # (seed, reduction) on the ten seeds after `seed`
+    case: EvalCase
+    before: tuple[bool, str, tuple[int, ...]]    # the case against the pre-launch service
+    after: tuple[bool, str, tuple[int, ...]]     # and against the fixed one
+
+
+OTHER_SEEDS = 10
+
+
+def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DEFAULT_SEED,
+        scenario: traffic.Scenario = traffic.STORY, weeks: int = 12,
+        flywheel: bool = True) -> Result:
+    """Both runs on `seed`, and the flywheel's reduction of repeats on the ten seeds after it.
+    `requests` is accepted for the demo and not needed: week 1 is the story's incidents, and the
+    weeks after it are this lab's own seeded model."""
+    classes = failure_classes(scenario)
+    world = draw_world(seed, weeks, len(classes))
+    without = simulate(world, classes, False, scenario)
+    turned = simulate(world, classes, True, scenario) if flywheel else None
+    spread = []
+    if flywheel:
+        for other in range(seed + 1, seed + 1 + OTHER_SEEDS):
+            other_world = draw_world(other, weeks, len(classes))
+            spread.append((other, reduction(simulate(other_world, classes, False, scenario),
+                                            simulate(other_world, classes, True, scenario))))
+    return Result(seed, weeks, sum(not i.page for i in scenario.incidents), without, turned, spread,
+                  DRIFT_CASE, DRIFT_CASE.passes(PRE_LAUNCH_INDEX), DRIFT_CASE.passes(FIXED_INDEX))
+
+
+# ── the screen ─────────────────────────────────────────────────────────────────────────────────
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f} %"
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _budget(share: float) -> str:
+    """Rounded down: a budget 99.997 % spent is not spent, and must not print as 100 %."""
+    return f"{math.floor(100 * share)} %"
+
+
+def _week_cells(week: Week, flywheel: bool) -> str:
+    """One run's columns of one week: inc rep [stop] TTD budget [guards]."""
+    stop = f"{week.stopped:>4} " if flywheel else ""
+    cells = (f"{week.incidents:>3} {week.repeats:>3} {stop}{_minutes(week.median_ttd_min):>4} "
+             f"{_budget(week.budget):>5}{'F' if week.frozen else ' '}")
+    return cells + (f" {week.guards:>6}" if flywheel else "")
+
+
+def _total_cells(run_: Run) -> str:
+    stop = f"{sum(w.stopped for w in run_.weeks):>4} " if run_.flywheel else ""
+    return (f"{len(run_.incidents):>3} {run_.repeats:>3} {stop}{_minutes(run_.median_ttd_min):>4} "
+            f"{sum(w.frozen for w in run_.weeks):>5}F")
+
+
+def _postmortem_lines(pm: Postmortem) -> list[str]:
+    lines = [f"Postmortem, {pm.title} (blameless, the SRE book's fields)"]
+    for label, text in (("summary", pm.summary), ("impact", pm.impact), ("timeline", pm.timeline),
+                        ("root cause", pm.root_cause), ("trigger", pm.trigger),
+                        ("detection", pm.detection), ("resolution", pm.resolution)):
+        lines.append(f"  {label:<11}{text}")
+    futures = [i for i in pm.action_items if i.type != "repair"]
+    for n, item in enumerate(futures):
+        when = "backlog" if item.live_from is None else f"week {item.live_from}"
+        lines.append(f"  {'actions' if n == 0 else '':<11}{item.type:<9}{when:<9}{item.text}")
+    lines.append(f"  {'lessons':<11}{pm.lessons}")
+    return lines
+
+
+def report(result: Result) -> str:
+    """The lab's screen: both runs week by week, the spread over seeds, one postmortem, and the
+    regression case it produced."""
+    without, turned = result.without, result.flywheel
+    runs = [r for r in (without, turned) if r is not None]
+    first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
+    lines = [f"{result.weeks} week{'s' if result.weeks > 1 else ''} from the story's day "
+             f"(seed {result.seed}), "
+             + ("without and with the flywheel" if turned else "without the flywheel"),
+             f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
+             f"its {result.blips} blips get none.",
+             "       without the flywheel" + ("     with the flywheel" if turned else ""),
+             "week  inc rep  TTD budget" + ("   inc rep stop  TTD budget guards" if turned else "")]
+    for n, week in enumerate(without.weeks):
+        lines.append(f"{week.week:>4}  {_week_cells(week, False)}"
+                     + (f"   {_week_cells(turned.weeks[n], True)}" if turned else ""))
+    lines.append(" all  " + "   ".join(_total_cells(r) for r in runs))
+    for label, value in (("repeats", lambda w: w.repeats), ("budget", lambda w: w.budget)):
+        series = [squeeze([value(w) for w in r.weeks], 24) for r in runs]
+        top = max(v for s in series for v in s)
+        lines.append(f"{label:<8} " + "   ".join(f"{sparkline(s, low=0, high=top)} {name}"
+                                                 for s, name in zip(series, ("without", "with"))))
+    lines.append("TTD: median min to detect; budget: last 4 weeks' share; F: releases frozen")
+    if turned:
+        cut = reduction(without, turned)
+        seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
+        lines += [f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it"
+                  + (": none to cut." if cut is None else f": {_pct(cut)} fewer."),
+                  f"Seeds {result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; "
+                  f"at least half on {halved_on(result.spread)} of {len(result.spread)}."]
+    drift = next((p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"),
+                 None)
+    if drift:
+        lines += [""] + _postmortem_lines(drift)
+    lines += [f"Its regression case for the offline gate: {result.case.expected}",
+              f'  "{result.case.input}"']
+    for label, (ok, text, docs) in (("the service at launch:", result.before),
+                                    ("after the fix:", result.after)):
+        lines.append(f"  {label:<23}retrieved {list(docs)}, cites {traffic.cited_docs(text)} -> "
+                     + ("PASS" if ok else "FAIL: the gate blocks it"))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def findings(result: Result) -> list[tuple[float | None, str]]:
+    """What the flywheel made of the story's incidents: not moments on its clock, so no times."""
+    run_ = result.flywheel or result.without
+    first = [p for p in run_.postmortems if p.title.startswith("week 1:")]
+    futures = [i for p in first for i in p.action_items if i.type != "repair"]
+    picked = sum(i.live_from is not None for i in futures)
+    found = [(None, f"{len(first)} incidents -> {len(first)} postmortems -> {picked} guards, "
+                    f"{len(futures) - picked} in backlog"),
+             (None, "drift -> eval case: a SmartSync answer cites a doc")]
+    if result.flywheel:
+        cut = reduction(result.without, result.flywheel)
+        found += [(None, f"{result.weeks} weeks: repeats {result.without.repeats} without the "
+                         f"flywheel, {result.flywheel.repeats} with"
+                         + ("" if cut is None else f" (-{_pct(cut)})")),
+                  (None, f"repeats at least halved on {halved_on(result.spread)} of "
+                         f"{len(result.spread)} other seeds")]
+    return found
+
+
+def svg_charts(result: Result) -> list[str]:
+    """The four-week budget spent, week by week, for each run; frozen weeks shaded."""
+    charts = []
+    for label, run_ in (("without the flywheel", result.without),
+                        ("with the flywheel", result.flywheel)):
+        if run_ is not None:
+            charts.append(svg_chart([100 * w.budget for w in run_.weeks],
+                                    f"Four-week error budget spent, {label}", threshold=100.0,
+                                    shade=[n for n, w in enumerate(run_.weeks) if w.frozen],
+                                    unit=" %", x_label="weeks (shaded: releases frozen)"))
+    return charts
+
+
+# ── the command line ───────────────────────────────────────────────────────────────────────────
+
+MAX_WEEKS = 104
+
+
+def _weeks(text: str) -> int:
+    value = positive_int(text)
+    if value > MAX_WEEKS:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: at most {MAX_WEEKS} (two years)")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="The reliability flywheel: incidents -> postmortems -> guards -> fewer "
+                    "repeats. Simulates the weeks after the story's day on one seeded world, "
+                    "without and with the flywheel.")
+    parser.add_argument("--weeks", type=_weeks, default=12,
+                        help=f"weeks to simulate, week 1 being the story's day (default 12, "
+                             f"at most {MAX_WEEKS})")
+    parser.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+                        help=f"seed of the weekly model (default {traffic.DEFAULT_SEED}); "
+                             f"the spread uses the ten seeds after it")
+    parser.add_argument("--no-flywheel", action="store_true",
+                        help="show only the run whose action items stay in the backlog")
+    args = parser.parse_args(argv)
+    print(report(run(seed=args.seed, weeks=args.weeks, flywheel=not args.no_flywheel)))
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,503 @@
+"""Lab 1: structured, correlated logs. Each test is a claim of the handout, checked against the
+lines the logger actually wrote, with expected values worked by hand."""
+
+import contextvars
+import io
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from solution import lab1_logs as lab
+from solution import traffic
+from solution.shared import trace_fraction
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "solution" / "lab1_logs.py"
+HEX32, HEX16 = re.compile(r"[0-9a-f]{32}"), re.compile(r"[0-9a-f]{16}")
+RFC3339_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+# OpenTelemetry Logs Data Model: the SeverityNumber range of each SeverityText
+RANGES = {"TRACE": range(1, 5), "DEBUG": range(5, 9), "INFO": range(9, 13), "WARN": range(13, 17),
+          "ERROR": range(17, 21), "FATAL": range(21, 25)}
+FIELDS = ["timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
+          "parent_span_id", "attributes"]
+
+
+def make_request(trace_id: str, ts: float, *, stage_ms=(4.25, 61.5, 1432.4, 25.11),
+                 ttft_ms: float = 415.87, status: int = 200, error: str | None = None,
+                 error_stage: str | None = None, prompt: str = "How long do refunds take?",
+                 completion_tokens: int = 80, span_ids: str | None = None) -> traffic.Request:
+    """A request of our own making, so that every number it logs can be worked by hand."""
+    return traffic.Request(
+        trace_id=trace_id, ts=ts, tenant="acme", priority="interactive", topic="billing",
+        model="opslab-chat-1", prompt=prompt, prompt_tokens=620, max_tokens=512,
+        completion_tokens=completion_tokens, latency_ms=sum(stage_ms), ttft_ms=ttft_ms,
+        status=status, error=error, error_stage=error_stage, stage_ms=stage_ms,
+        span_ids=span_ids or "00f067aa0ba902b7a1a1a1a1a1a1a1a1b2b2b2b2b2b2b2b2c3c3c3c3c3c3c3c3",
+        retrieved_docs=(101, 102, 103), answer="", grounded=True, acceptable=True, feedback=None)
+
+
+def failed_at_retrieval(trace_id: str, ts: float) -> traffic.Request:
+    return make_request(trace_id, ts, stage_ms=(4.0, 12.34, 0.0, 0.0), ttft_ms=16.34, status=503,
+                        error="vector_store_unavailable", error_stage="retrieval",
+                        completion_tokens=0)
+
+
+def log_lines(requests, rate: float = 1.0, slow_ms: float = lab.SLOW_MS) -> list[str]:
+    stream = io.StringIO()
+    lab.write_log(requests, stream, rate=rate, slow_ms=slow_ms)
+    return stream.getvalue().splitlines()
+
+
+@pytest.fixture(scope="module")
+def burst(story):
+    """The default run: the story's error burst, logged and queried."""
+    return lab.run(requests=story)
+
+
+@pytest.fixture(scope="module")
+def burst_file(burst, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("lab1") / "burst.jsonl"
+    path.write_text(burst.log, encoding="utf-8")
+    return path
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    status = lab.main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+# ── the record ──────────────────────────────────────────────────────────────────────────────────
+
+def test_every_line_is_one_json_object_that_obeys_the_field_rules(burst):
+    lines = burst.log.splitlines()
+    assert len(lines) == burst.lines > 4000
+    for line in lines:
+        record = json.loads(line)
+        assert list(record) == FIELDS
+        assert RFC3339_MS.fullmatch(record["timestamp"])
+        assert record["severity_number"] in RANGES[record["severity_text"]]
+        assert HEX32.fullmatch(record["trace_id"]) and record["trace_id"] != "0" * 32
+        assert HEX16.fullmatch(record["span_id"]) and record["span_id"] != "0" * 16
+        assert record["parent_span_id"] is None or HEX16.fullmatch(record["parent_span_id"])
+        assert isinstance(record["attributes"], dict)
+        if record["severity_number"] >= 17:
+            assert record["attributes"]["error.type"]
+
+
+def test_the_canonical_line_is_exactly_the_contract_lab_2_reads():
+    # ts 7203.0 s is 2:00:03 on the story's clock, 11:00:03 on 2026-11-02; it ends after
+    # 4.25 + 61.5 + 1432.4 + 25.11 = 1523.26 ms, so at 11:00:04.52326 -> .523; latency 1523.3,
+    # ttft 415.87 -> 415.9 (rounded to 0.1 ms)
+    lines = log_lines([make_request("4bf92f3577b34da6a3ce929d0e0e4736", 7203.0)])
+    assert lines[-1] == (
+        '{"timestamp": "2026-11-02T11:00:04.523Z", "severity_text": "INFO", "severity_number": 9, '
+        '"body": "request.completed", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", '
+        '"span_id": "00f067aa0ba902b7", "parent_span_id": null, "attributes": {"tenant": "acme", '
+        '"priority": "interactive", "topic": "billing", "http.response.status_code": 200, '
+        '"latency_ms": 1523.3, "ttft_ms": 415.9, "gen_ai.request.model": "opslab-chat-1", '
+        '"gen_ai.usage.input_tokens": 620, "gen_ai.usage.output_tokens": 80}}')
+
+
+def test_a_failed_request_ends_in_an_error_line_with_its_error_type():
+    # 7200.5 s + (4.0 + 12.34) ms = 7200.51634 s -> 11:00:00.516; 16.34 -> 16.3
+    lines = log_lines([failed_at_retrieval("4bf92f3577b34da6a3ce929d0e0e4736", 7200.5)])
+    records = [json.loads(line) for line in lines]
+    assert [r["body"] for r in records] == ["gateway.received", "retrieval.failed", "request.completed"]
+    last = records[-1]
+    assert (last["timestamp"], last["severity_text"], last["severity_number"]) == \
+        ("2026-11-02T11:00:00.516Z", "ERROR", 17)
+    assert last["attributes"]["error.type"] == "vector_store_unavailable"
+    assert last["attributes"]["http.response.status_code"] == 503
+    assert last["attributes"]["latency_ms"] == 16.3
+    assert records[1]["severity_number"] == 17 and records[1]["attributes"]["error.type"] == \
+        "vector_store_unavailable"
+    assert "error.type" not in records[0]["attributes"]
+
+
+def test_the_gateway_line_carries_the_w3c_traceparent_and_the_stages_their_genai_names():
+    records = [json.loads(line) for line in
+               log_lines([make_request("4bf92f3577b34da6a3ce929d0e0e4736", 0.0)])]
+    gateway, retrieval, llm, guardrail, _ = records
+    # the W3C Trace Context specification's own example of a traceparent
+    assert gateway["attributes"]["traceparent"] == \
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert gateway["timestamp"] == "2026-11-02T09:00:00.000Z"
+    assert retrieval["attributes"]["gen_ai.operation.name"] == "retrieval"
+    assert {k: llm["attributes"][k] for k in ("gen_ai.operation.name", "gen_ai.provider.name",
+                                               "gen_ai.request.model", "gen_ai.usage.input_tokens",
+                                               "gen_ai.usage.output_tokens")} == \
+        {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "opslab",
+         "gen_ai.request.model": "opslab-chat-1", "gen_ai.usage.input_tokens": 620,
+         "gen_ai.usage.output_tokens": 80}
+    # each stage line is written when its span ends: 4.25 + 61.5 = 65.75 ms -> .066
+    assert retrieval["timestamp"] == "2026-11-02T09:00:00.066Z"
+    assert [r["attributes"].get("duration_ms") for r in (retrieval, llm, guardrail)] == \
+        [61.5, 1432.4, 25.1]
+
+
+def test_python_levels_map_to_opentelemetry_severity_numbers():
+    assert [lab.severity(level) for level in (10, 20, 30, 40, 50)] == \
+        [("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21)]
+    assert lab.severity(35) == ("WARN", 13)        # a custom level reads as the one below it
+
+
+# ── correlation ─────────────────────────────────────────────────────────────────────────────────
+
+def test_every_record_of_a_request_shares_its_trace_id_and_the_spans_form_one_tree(burst, story):
+    by_trace: dict[str, list[dict]] = {}
+    for line in burst.log.splitlines():
+        record = json.loads(line)
+        by_trace.setdefault(record["trace_id"], []).append(record)
+    start, end = burst.window
+    window = [r for r in story if start <= r.ts < end]
+    assert sorted(by_trace) == sorted(r.trace_id for r in window)
+    for r in window:
+        records = by_trace[r.trace_id]
+        roots = {rec["span_id"] for rec in records if rec["parent_span_id"] is None}
+        assert roots == {r.stages[0].span_id}                  # one root: the gateway span
+        children = {rec["span_id"] for rec in records if rec["parent_span_id"] is not None}
+        assert all(rec["parent_span_id"] in roots for rec in records if rec["parent_span_id"])
+        assert children == {s.span_id for s in r.stages[1:]}
+        assert len(records) == len(r.stages) + 1               # + the gateway's arrival line
+
+
+def test_the_filter_copies_the_ids_bound_in_contextvars_and_nothing_leaks_outside():
+    stream = io.StringIO()
+    with lab.json_logger(stream) as (logger, _):
+        logger.info("outside")
+        with lab.bound_trace("4bf92f3577b34da6a3ce929d0e0e4736"), lab.bound_span("00f067aa0ba902b7"):
+            with lab.bound_span("a1a1a1a1a1a1a1a1", "00f067aa0ba902b7"):
+                logger.info("inner")
+            logger.info("request.completed", extra={"attributes": {"latency_ms": 1.0}})
+        logger.info("after")
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    ids = {r["body"]: (r["trace_id"], r["span_id"], r["parent_span_id"]) for r in records}
+    assert ids == {"outside": (None, None, None), "after": (None, None, None),
+                   "inner": ("4bf92f3577b34da6a3ce929d0e0e4736", "a1a1a1a1a1a1a1a1", "00f067aa0ba902b7"),
+                   "request.completed": ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", None)}
+
+
+def test_a_new_thread_starts_without_the_trace_context_unless_it_is_copied():
+    seen = {}
+    with lab.bound_trace("4bf92f3577b34da6a3ce929d0e0e4736"):
+        plain = threading.Thread(target=lambda: seen.update(plain=lab.current_trace_id.get()))
+        copied = threading.Thread(target=contextvars.copy_context().run,
+                                  args=(lambda: seen.update(copied=lab.current_trace_id.get()),))
+        for thread in (plain, copied):
+            thread.start()
+            thread.join()
+    assert seen == {"plain": None, "copied": "4bf92f3577b34da6a3ce929d0e0e4736"}
+
+
+def test_the_logger_leaves_no_handler_behind_and_never_reaches_the_root_logger(story):
+    caught = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            caught.append(record)
+
+    root, catch = logging.getLogger(), Catch()
+    root.addHandler(catch)
+    switches = (logging._srcfile, logging.logThreads, logging.logProcesses)
+    try:
+        first = log_lines(story[:50])
+        second = log_lines(story[:50])
+    finally:
+        root.removeHandler(catch)
+    assert first == second and len(first) == sum(len(r.stages) + 1 for r in story[:50])
+    assert caught == []
+    assert logging.getLogger(lab.LOGGER_NAME).handlers == []
+    assert (logging._srcfile, logging.logThreads, logging.logProcesses) == switches
+
+
+# ── redaction and injection ─────────────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("text,expected", [
+    ("My email is jane.doe@example.com.", "My email is [REDACTED:email]."),
+    ("mail OMAR.Haddad+support@mail.example.co.uk now", "mail [REDACTED:email] now"),
+    ("Call me on +1 415 555 3993.", "Call me on [REDACTED:phone]."),
+    ("(415) 555-0199, 415.555.0199 or 415-555-0199",
+     "[REDACTED:phone], [REDACTED:phone] or [REDACTED:phone]"),
+    ("+44 20 7946 0958 and +14155550199", "[REDACTED:phone] and [REDACTED:phone]"),
+    ("My key is sk-testr9586hlabywe0dq51yx4eybb.", "My key is [REDACTED:api_key]."),
+    ("sk_live_4eC39HqLyjWDarjtT1zdp7dc, sk-proj-abc123def456ghi789jkl0",
+     "[REDACTED:api_key], [REDACTED:api_key]"),
+    ("ghp_" + "a1" * 18, "[REDACTED:api_key]"),
+    ("Our AWS key AKIA7TQONJQQNREXWZQE stopped working.",
+     "Our AWS key [REDACTED:aws_access_key_id] stopped working."),
+    ("temporary ASIAY34FZKBOKMUTVV7A", "temporary [REDACTED:aws_access_key_id]"),
+    ("Authorization: Bearer 1x9lz59ftt3a3bzibkw4scy2.", "Authorization: Bearer [REDACTED:bearer_token]."),
+    ("bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "bearer [REDACTED:bearer_token]"),
+    ("Card 4111 1111 1111 1111 was charged.", "Card [REDACTED:card] was charged."),
+    ("4111-1111-1111-1111 / 4111111111111111 / 378282246310005",    # Visa twice, then Amex
+     "[REDACTED:card] / [REDACTED:card] / [REDACTED:card]"),
+])
+def test_secrets_and_personal_data_become_typed_placeholders(text, expected):
+    assert lab.redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Where is my order 8136058643?",                       # ten digits: an order, not a phone
+    "Summarize support ticket #1324279381 for the weekly report.",
+    "Card 4111 1111 1111 1112 was declined.",              # 16 digits, Luhn sum 31: not a card
+    "It costs $1,234.56, due 2026-11-02 at 10:30, on version 3.11.7.",
+    "I skimmed the risk-assessment; the Bearer of bad news was right.",
+    "How do I paginate the orders endpoint?",
+])
+def test_ordinary_text_and_long_numbers_survive_redaction(text):
+    assert lab.redact(text) == text
+
+
+def test_the_luhn_check_is_what_tells_a_card_from_a_long_number():
+    # 4111 1111 1111 1111: from the right, doubled digits 2,2,2,2,2,2,2,8 sum 22, the others 8: 30
+    assert lab._luhn_ok("4111111111111111") and not lab._luhn_ok("4111111111111112")
+
+
+def test_user_text_can_never_forge_a_second_line_or_drive_the_terminal():
+    prompt = "hi" + traffic.INJECTION + "\x85 next\u2029"
+    lines = log_lines([make_request("4bf92f3577b34da6a3ce929d0e0e4736", 0.0, prompt=prompt)])
+    text = "\n".join(lines) + "\n"
+    assert len(text.splitlines()) == len(text.split("\n")) - 1 == 5
+    logged = json.loads(lines[0])["attributes"]["prompt"]
+    assert logged == ('hi\\r\\n{"severity_text": "INFO", "body": "forged"}\\u2028'
+                      '\\x1b[31mALERT\\x1b[0m\\x85 next\\u2029')
+    assert logged.isprintable()
+
+
+def test_the_story_prompts_are_logged_redacted(burst, story):
+    start, end = burst.window
+    leaky = [r for r in story if start <= r.ts < end and any(
+        marker in r.prompt for marker in ("@example.com", "sk-test", "AKIA", "4111 1111", "Bearer "))]
+    assert leaky
+    for r in leaky:
+        for secret in re.findall(r"\S+@example\.com|sk-test\w+|AKIA\w+|Bearer \w+", r.prompt):
+            assert secret not in burst.log
+    assert "4111 1111 1111 1111" not in burst.log
+    assert sum(burst.redacted.values()) >= len(leaky)
+
+
+# ── reading back: one request's story ───────────────────────────────────────────────────────────
+
+def test_the_story_of_a_failing_request_holds_every_span_in_time_order_and_only_them(story, tmp_path):
+    timeout = next(r for r in story if r.error == "timeout")
+    neighbours = [r for r in story if abs(r.ts - timeout.ts) < 60]
+    path = tmp_path / "around.jsonl"
+    path.write_text("\n".join(log_lines(neighbours)) + "\n", encoding="utf-8")
+    records, bad = lab.read_trace(str(path), timeout.trace_id)
+    assert bad.bad == 0
+    assert {rec["trace_id"] for rec in records} == {timeout.trace_id}
+    assert {rec["span_id"] for rec in records} == {s.span_id for s in timeout.stages}
+    times = [rec["timestamp"] for rec in records]
+    assert times == sorted(times) and len(records) == len(timeout.stages) + 1
+    rows = lab.waterfall(records)
+    assert [(row.name, row.depth) for row in rows] == [("gateway", 0), ("retrieval", 1), ("llm", 1)]
+    assert [row.name for row in rows if row.origin] == [timeout.error_stage] == ["llm"]
+    assert rows[0].duration_ms == 30_000.0            # the gateway gives up at 30 s
+    assert [row.failed for row in rows] == [True, False, True]
+
+
+def test_a_waterfall_is_drawn_from_any_log_of_this_shape():
+    # a foreign service: the root lasts 100 ms; its child ends at 0.090 s after 40 ms, so it
+    # started at 50 ms; a record whose parent is missing from the log is drawn as a root
+    def rec(at, span, parent, body, **attributes):
+        return {"timestamp": f"2026-01-01T00:00:{at:06.3f}Z", "severity_number": 9, "body": body,
+                "trace_id": "ab" * 16, "span_id": span, "parent_span_id": parent,
+                "attributes": attributes, "_at": 1767225600 + at}
+    records = [rec(0.0, "1" * 16, None, "web.start"), rec(0.090, "2" * 16, "1" * 16, "db.query",
+               duration_ms=40.0), rec(0.100, "1" * 16, None, "web.end", latency_ms=100.0),
+               rec(0.100, "3" * 16, "9" * 16, "cache.miss")]
+    rows = lab.waterfall(records)
+    assert [(r.name, r.depth, r.start_ms, r.duration_ms) for r in rows] == \
+        [("web", 0, 0.0, 100.0), ("db", 1, 50.0, 40.0), ("cache", 0, 100.0, 0.0)]
+
+
+def test_story_on_the_command_line_draws_the_waterfall_and_lists_the_records(burst, burst_file, capsys):
+    status, out, err = cli(capsys, "story", str(burst_file), burst.example)
+    assert status == 0 and err == ""
+    assert f"trace {burst.example}: 3 records, 2 spans, FAILED" in out
+    assert re.search(r"retrieval .*\| ERROR <- failed here", out)
+    assert out.count("vector_store_unavailable") == 2          # the stage line and the final one
+    status, out, _ = cli(capsys, "story", str(burst_file), burst.example.upper(), "--json")
+    assert status == 0 and [json.loads(line)["trace_id"] for line in out.splitlines()] == \
+        [burst.example] * 3
+
+
+# ── reading back: queries ───────────────────────────────────────────────────────────────────────
+
+def test_the_default_run_finds_the_burst_by_query(burst, story):
+    start, end = burst.window
+    truth = [r for r in story if start <= r.ts < end and not r.ok]
+    assert burst.failed == len(truth)
+    assert dict(((s, e), n) for s, e, n in burst.failures) == {
+        (r.status, r.error): sum((q.status, q.error) == (r.status, r.error) for q in truth)
+        for r in truth}
+    assert burst.by_stage[0][:2] == ("retrieval", "vector_store_unavailable")
+    assert sum(n for _, _, n in burst.by_stage) == len(truth)
+
+
+def test_query_counts_by_key_with_values_bound_as_parameters(burst_file, burst, capsys):
+    status, out, _ = cli(capsys, "query", str(burst_file), "--where", "severity_text=ERROR",
+                         "--count-by", "body")
+    assert status == 0
+    counts = {line.split()[0]: int(line.split()[1].replace(",", "")) for line in out.splitlines()[2:]}
+    assert counts["request.completed"] == burst.failed
+    assert counts["retrieval.failed"] == dict(((s, e), n) for s, e, n in burst.by_stage)[
+        ("retrieval", "vector_store_unavailable")]
+
+
+def test_a_quoted_sql_value_matches_nothing_and_an_invalid_key_is_refused(burst_file, capsys):
+    db, _ = lab.open_log(str(burst_file))
+    assert lab.query(db, ["tenant=' OR 1=1 --"])[1] == []
+    assert lab.query(db, ["body=request.completed' OR '1'='1"])[1] == []
+    assert len(lab.query(db, ["tenant=acme", "body=request.completed"], limit=0)[1]) > 100
+    assert lab.query(db, ["http.response.status_code=504"], ["error.type"]) == \
+        (["error.type", "lines"], [("timeout", 1)])
+    for key in ("tenant') OR 1=1 --=x", "body; DROP TABLE log"):
+        status, _, err = cli(capsys, "query", str(burst_file), "--count-by", key)
+        assert status == 2 and "invalid key" in err
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "DELETE FROM log")
+    assert status == 2 and "readonly" in err
+
+
+def test_tokens_by_tenant_are_summed_per_group(tmp_path, capsys):
+    # two acme requests of 620 + 80 tokens, one failed at retrieval (620 + 0): 1,860 and 160
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(log_lines([
+        make_request("ab" * 16, 1.0), make_request("cd" * 16, 2.0),
+        failed_at_retrieval("ef" * 16, 3.0)])) + "\n", encoding="utf-8")
+    status, out, _ = cli(capsys, "query", str(path), "--where", "body=request.completed",
+                         "--count-by", "tenant", "--sum", "gen_ai.usage.input_tokens",
+                         "--sum", "gen_ai.usage.output_tokens")
+    assert status == 0 and out.splitlines()[2].split() == ["acme", "3", "1860", "160"]
+
+
+def test_numbers_compare_as_numbers(burst_file, burst, story):
+    db, _ = lab.open_log(str(burst_file))
+    slow = lab.query(db, ["body=request.completed", "latency_ms>=30000"], limit=0)[1]
+    assert [json.loads(line)["attributes"]["error.type"] for (line,) in slow] == ["timeout"]
+    # != also keeps the lines that lack the key: all but the two ERROR lines of each request
+    # that failed at the vector store (its retrieval.failed and its request.completed)
+    start, end = burst.window
+    unavailable = sum(r.error == "vector_store_unavailable" for r in story if start <= r.ts < end)
+    total = db.execute("SELECT count(*) FROM log").fetchone()[0]
+    rest = lab.query(db, ["error.type!=vector_store_unavailable"], limit=0)[1]
+    assert len(rest) == total - 2 * unavailable
+
+
+def test_a_file_salted_with_bad_lines_gives_the_same_answers_and_counts_them(burst_file, burst,
+                                                                             tmp_path, capsys):
+    good = burst_file.read_bytes().splitlines(keepends=True)
+    naming = next(i for i, line in enumerate(good) if burst.example.encode() in line)
+    salted = [b"not json at all\n", *good[:3], good[naming][:-30] + b"\n", b"\xff\xfe\x00\x01\n",
+              *good[3:], b'["an", "array"]\n', b"\n", b'{"body": "no ids"}\n']
+    path = tmp_path / "salted.jsonl"
+    path.write_bytes(b"".join(salted))
+    for args in (["--count-by", "body"], ["--where", "tenant=acme", "--count-by", "topic"]):
+        _, clean, _ = cli(capsys, "query", str(burst_file), *args)
+        status, out, err = cli(capsys, "query", str(path), *args)
+        assert status == 0 and out == clean
+        # bad: line 1, the truncated copy (5), the binary line (6); after the G good lines, the
+        # array at G + 4 and the object without ids at G + 6 (the blank line is no line)
+        assert err == (f"{path}: skipped 5 bad line(s) (1 missing fields, 2 not JSON, "
+                       "1 not UTF-8, 1 not an object); first at line 1, 5, 6, "
+                       f"{len(good) + 4}, {len(good) + 6}\n")
+    records, bad = lab.read_trace(str(path), burst.example)
+    assert len(records) == 3 and bad.bad == 1 and bad.reasons == {"not JSON": 1}
+
+
+def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):
+    empty, junk = tmp_path / "empty.jsonl", tmp_path / "junk.jsonl"
+    empty.write_bytes(b"")
+    junk.write_bytes(b"hello\n[1, 2]\n")
+    cases = [
+        (["story", str(tmp_path / "missing.jsonl"), "ab" * 16], "no such file"),
+        (["query", str(tmp_path / "missing.jsonl")], "no such file"),
+        (["story", str(empty), "ab" * 16], "no usable line"),
+        (["query", str(junk)], "no usable line"),
+        (["story", str(junk), "ab" * 16], "no usable line"),
+        (["story", str(burst_file), "ab" * 16], "is not in"),
+        (["story", str(burst_file), "not-a-trace"], "not a trace id"),
+        (["query", str(burst_file), "--where", "latency_ms>slow"], "needs a number"),
+        (["query", str(burst_file), "--where", "tenant"], "invalid condition"),
+        (["query", str(burst_file), "--sql", "SELEC"], "SQL:"),
+        (["write", "--out", str(tmp_path / "no" / "dir.jsonl"), "--minutes", "1"], "cannot write"),
+        (["write", "--out", str(tmp_path / "late.jsonl"), "--from-minute", "400"], "no requests"),
+    ]
+    for argv, message in cases:
+        status, _, err = cli(capsys, *argv)
+        assert status == 2 and err.startswith("error: ") and message in err, (argv, err)
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["--sample", "1.5"])
+    assert exit_.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+
+
+# ── tail sampling ───────────────────────────────────────────────────────────────────────────────
+
+def test_tail_sampling_keeps_failed_and_slow_traces_and_a_hashed_share_of_the_rest():
+    # trace_fraction reads the low 8 bytes: 0x08 00.. / 2^64 = 1/32 = 0.03125 (< 0.1, kept);
+    # 0xf0 00.. / 2^64 = 0.9375 (dropped unless it failed or was slow)
+    lucky, unlucky = "aa" * 8 + "08" + "00" * 7, "bb" * 8 + "f0" + "00" * 7
+    assert (trace_fraction(lucky), trace_fraction(unlucky)) == (0.03125, 0.9375)
+    requests = [make_request(lucky, 1.0), make_request(unlucky, 2.0),
+                failed_at_retrieval(unlucky.replace("b", "c"), 3.0),
+                make_request(unlucky.replace("b", "d"), 4.0, stage_ms=(4.0, 60.0, 11_936.0, 25.0))]
+    stream = io.StringIO()
+    written = lab.write_log(requests, stream, rate=0.1, slow_ms=10_000)
+    kept = {json.loads(line)["trace_id"] for line in stream.getvalue().splitlines()}
+    assert kept == {lucky, unlucky.replace("b", "c"), unlucky.replace("b", "d")}
+    # 5 + 5 + 3 + 5 = 18 lines written; the unlucky healthy trace's 5 are dropped: 13 kept
+    assert (written.lines, written.lines_kept, written.failed, written.failed_kept) == (18, 13, 1, 1)
+
+
+def test_sampling_the_burst_keeps_every_failing_trace_and_agrees_with_the_sql(burst, story):
+    start, end = burst.window
+    window = [r for r in story if start <= r.ts < end]
+    stream = io.StringIO()
+    written = lab.write_log(window, stream, rate=burst.sample_rate, slow_ms=burst.slow_ms)
+    kept = {json.loads(line)["trace_id"] for line in stream.getvalue().splitlines()}
+    assert {r.trace_id for r in window if not r.ok} <= kept
+    assert (written.lines_kept, written.traces_kept) == (burst.sampled_lines, burst.sampled_traces)
+    assert burst.failed_truth_kept == burst.failed_truth == burst.failed
+    # a head sampler keeps failures only at its rate: about 10 % of 602, 60 +- 3 sd (7.4)
+    assert 38 <= burst.head_failed_kept <= 83
+
+
+# ── the lab as a whole ──────────────────────────────────────────────────────────────────────────
+
+def test_the_screen_fits_80_columns_and_the_timeline_texts_fit_60(burst):
+    screen = lab.report(burst)
+    assert max(len(line) for line in screen.splitlines()) <= 80
+    assert len(screen.splitlines()) <= 40
+    assert all(len(text) <= 60 for _, text in lab.findings(burst))
+    assert "602 of 1,193 requests failed" in screen
+    assert len(lab.svg_charts(burst)) == 1 and lab.svg_charts(burst)[0].startswith("<svg")
+
+
+def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):
+    env = dict(os.environ, PYTHONHASHSEED="4321")
+    out = subprocess.run([sys.executable, str(SCRIPT)], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == lab.report(burst) + "\n"
+    module = subprocess.run([sys.executable, "-m", "solution.lab1_logs", "--help"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert module.returncode == 0 and "story" in module.stdout and "query" in module.stdout
+
+
+def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story):
+    path = tmp_path / "slice.jsonl"
+    status, out, _ = cli(capsys, "write", "--out", str(path), "--from-minute", "120",
+                         "--minutes", "2")
+    window = [r for r in story if 7200 <= r.ts < 7320]
+    assert status == 0 and f"({len(window):,} requests, 2:00-2:02)" in out
+    status, out, _ = cli(capsys, "query", str(path), "--sql",
+                         "SELECT count(*) AS n FROM log WHERE body = 'request.completed'")
+    assert status == 0 and out.split() == ["n", "--", str(len(window))]

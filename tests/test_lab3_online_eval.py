@@ -1,0 +1,417 @@
+"""Lab 3: online evaluation. The handout's claims, each checked against independent numbers:
+textbook and hand-worked values for the statistics, the story's own truth for the judges and the
+detectors, never a number copied from a run of the lab."""
+
+import inspect
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from solution import lab3_online_eval as lab
+from solution import traffic
+from solution.shared import trace_fraction
+from solution.traffic import STORY
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "solution" / "lab3_online_eval.py"
+DRIFT = next(i for i in STORY.incidents if i.kind == "drift")
+
+
+@pytest.fixture(scope="module")
+def result(story):
+    return lab.run(requests=story)
+
+
+@pytest.fixture(scope="module")
+def screen(result):
+    return lab.report(result)
+
+
+# ── the statistics against textbook and hand-worked values ──────────────────────────────────────
+
+@pytest.mark.parametrize("successes,n,low,high", [
+    # Newcombe (1998), "Two-sided confidence intervals for the single proportion", Statistics in
+    # Medicine 17:857-872, Table I, method 3 (Wilson score, no continuity correction), 4 decimals.
+    (81, 263, 0.2553, 0.3662),
+    (15, 148, 0.0624, 0.1605),
+    (0, 20, 0.0000, 0.1611),
+    (1, 29, 0.0061, 0.1718),
+])
+def test_wilson_interval_matches_newcombes_worked_examples(successes, n, low, high):
+    got = lab.wilson_interval(successes, n)
+    assert got == pytest.approx((low, high), abs=5e-5)        # the paper rounds to 4 decimals
+
+
+def test_wilson_interval_for_8_of_10_by_hand():
+    # z = 1.959964, z^2 = 3.841459; p = 0.8, n = 10
+    # centre = (0.8 + 3.841459 / 20) / (1 + 3.841459 / 10) = 0.992073 / 1.384146 = 0.716740
+    # half = 1.959964 * sqrt(0.016 + 3.841459 / 400) / 1.384146 = 1.959964 * 0.160004 / 1.384146
+    #      = 0.226564  ->  (0.490176, 0.943304)
+    low, high = lab.wilson_interval(8, 10)
+    assert low == pytest.approx(0.49018, abs=1e-4) and high == pytest.approx(0.94330, abs=1e-4)
+    assert 0.8 - low > high - 0.8           # not symmetric around p: the point of Wilson
+
+
+def test_two_proportion_z_by_hand():
+    # 40/100 against 25/100: pooled p = 65/200 = 0.325
+    # se = sqrt(0.325 * 0.675 * (1/100 + 1/100)) = sqrt(0.0043875) = 0.0662382
+    # z = (0.40 - 0.25) / 0.0662382 = 2.26455; two-sided p = 2 (1 - Phi(2.26455)) = 0.02354
+    z, p = lab.two_proportion_z(40, 100, 25, 100)
+    assert z == pytest.approx(2.26455, abs=1e-4) and p == pytest.approx(0.02354, abs=1e-4)
+    assert lab.two_proportion_z(25, 100, 40, 100)[0] == pytest.approx(-z)
+
+
+@pytest.mark.parametrize("x,df,p", [
+    # chi-square table critical values (NIST/SEMATECH e-Handbook, 1.3.6.7.4), 3 decimals
+    (3.841, 1, 0.05), (6.635, 1, 0.01), (5.991, 2, 0.05), (9.210, 2, 0.01), (7.815, 3, 0.05),
+    (11.070, 5, 0.05), (16.919, 9, 0.05), (21.666, 9, 0.01), (18.307, 10, 0.05), (43.773, 30, 0.05),
+])
+def test_chi_square_p_values_match_the_table(x, df, p):
+    # tolerance 2e-4: the table's x is rounded to 3 decimals, which moves p by far less than that
+    assert lab.chi2_sf(x, df) == pytest.approx(p, abs=2e-4)
+    assert lab.chi2_isf(p, df) == pytest.approx(x, abs=2e-3)
+
+
+def test_chi_square_homogeneity_by_hand():
+    # rows 60 and 60, columns 30, 40, 50, N = 120: E = 15, 20, 25 in both rows
+    # X^2 = 2 * (25/15 + 0/20 + 25/25) = 5.3333, df = (2-1)(3-1) = 2, p = exp(-5.3333/2) = 0.069483
+    statistic, df, p = lab.chi_square([[10, 20, 30], [20, 20, 20]])
+    assert statistic == pytest.approx(16 / 3) and df == 2 and p == pytest.approx(0.069483, abs=1e-6)
+    # 2 x 2, E = 25 everywhere: X^2 = 4 * 25/25 = 4, df 1, p = erfc(sqrt(2)) = 0.045500
+    statistic, df, p = lab.chi_square([[20, 30], [30, 20]])
+    assert (statistic, df) == (4.0, 1) and p == pytest.approx(0.045500, abs=1e-6)
+    # a column empty in both rows (the launched topic before the launch) is dropped, not divided by
+    assert lab.chi_square([[10, 20, 0], [20, 10, 0]])[1] == 1
+
+
+@pytest.mark.parametrize("lam,alpha", [
+    # Smirnov's critical values c(alpha) of the two-sample test (e.g. Wikipedia, KS test table)
+    (1.224, 0.10), (1.358, 0.05), (1.628, 0.01), (1.949, 0.001),
+])
+def test_kolmogorov_tail_matches_the_critical_values(lam, alpha):
+    assert lab.kolmogorov_sf(lam) == pytest.approx(alpha, abs=3e-4)
+
+
+def test_ks_statistic_on_small_samples_by_hand():
+    # a = 1 2 3 4, b = 3 4 5 6 7. After x = 2: F_a = 2/4, F_b = 0 -> 0.5; after 3: 3/4 - 1/5 = 0.55;
+    # after 4: 4/4 - 2/5 = 0.6 (the maximum); after 5: 1 - 3/5 = 0.4. Ties at 3 and 4 step together.
+    assert lab.ks_2samp([1, 2, 3, 4], [3, 4, 5, 6, 7])[0] == pytest.approx(0.6)
+    assert lab.ks_2samp([4, 3, 2, 1], [7, 5, 6, 3, 4])[0] == pytest.approx(0.6)   # in any order
+    assert lab.ks_2samp([1, 2], [3, 4])[0] == 1.0
+    d, p = lab.ks_2samp([1, 2, 3], [1, 2, 3])
+    assert d == 0.0 and p == 1.0
+
+
+def test_ks_p_value_by_hand_on_shifted_samples():
+    # 0..999 against 100..1099: D = 0.1. Ne = 1000 * 1000 / 2000 = 500, sqrt(Ne) = 22.36068
+    # l = (22.36068 + 0.12 + 0.11 / 22.36068) * 0.1 = 2.248560; 2 l^2 = 10.11204
+    # Q = 2 exp(-10.11204) - 2 exp(-40.448) = 8.1176e-5
+    d, p = lab.ks_2samp(range(1000), range(100, 1100))
+    assert d == pytest.approx(0.1) and p == pytest.approx(8.1176e-5, rel=1e-3)
+
+
+def test_psi_by_hand_on_three_bins():
+    # ref 0.5 0.3 0.2, cur 0.3 0.3 0.4: (-0.2) ln(0.6) + 0 + 0.2 ln 2
+    #   = 0.102165 + 0.138629 = 0.240795
+    assert lab.psi([0.5, 0.3, 0.2], [0.3, 0.3, 0.4]) == pytest.approx(0.240795, abs=1e-6)
+    assert lab.psi([50, 30, 20], [30, 30, 40]) == pytest.approx(0.240795, abs=1e-6)   # counts too
+    # an empty reference bin is floored at 1e-4: (-0.1) ln(0.8) + (0.1 - 1e-4) ln(0.1 / 1e-4)
+    # = 0.022314 + 0.0999 * 6.907755 = 0.712399: one rare value makes a "major shift"
+    assert lab.psi([50, 50, 0], [50, 40, 10]) == pytest.approx(0.712399, abs=1e-6)
+
+
+def test_fixed_psi_thresholds_misfire_on_small_samples_as_the_chi_square_says():
+    """Two samples of the same 10-bin distribution: how often does noise alone cross 0.25?"""
+    rng = random.Random(35)
+
+    def noise_psi(n: int) -> float:
+        a, b = [0] * 10, [0] * 10
+        for _ in range(n):
+            a[rng.randrange(10)] += 1
+            b[rng.randrange(10)] += 1
+        return lab.psi(a, b)
+
+    draws = 1000
+    small = [noise_psi(100) for _ in range(draws)]
+    crossed = sum(p > 0.25 for p in small) / draws
+    expected = lab.psi_false_alarm_chance(0.25, 100, 100, 10)   # P(chi2_9 > 12.5) = 0.187
+    assert expected == pytest.approx(0.187, abs=0.001)
+    assert abs(crossed - expected) < 0.05          # 4 standard errors of 1,000 draws
+    assert sum(p > lab.psi_noise_bound(100, 100, 10) for p in small) / draws < 0.03   # ~ALPHA
+    assert max(noise_psi(2000) for _ in range(50)) < 0.25     # large samples: the rule holds
+
+
+# ── the sequential detectors, scaled and unscaled ───────────────────────────────────────────────
+
+def test_bernoulli_cusum_alarms_after_the_worked_number_of_fails():
+    # p0 = 0.05, p1 = 0.15: a fail adds ln 3 = 1.0986; h = ln 10,000 = 9.2103.
+    # 8 fails: 8.789 < h; the 9th: 9.888 > h -> alarm on the 9th fail in a row.
+    cusum = lab.BernoulliCusum(0.05, shift=0.10)
+    alarms = [cusum.update(True) for _ in range(9)]
+    assert alarms == [False] * 8 + [True]
+    # a pass takes ln(0.85 / 0.95) = -0.1112 off, floored at 0
+    cusum = lab.BernoulliCusum(0.05, shift=0.10)
+    cusum.update(True)
+    cusum.update(False)
+    assert cusum.level == pytest.approx(math.log(3) + math.log(0.85 / 0.95))
+
+
+def test_the_normal_cusum_misfires_on_two_close_fails_and_the_scaled_one_does_not():
+    # p = 0.05, sigma = sqrt(0.0475) = 0.21794: a fail is z = 0.95 / 0.21794 = 4.359, minus
+    # k = 3.859; a pass is -0.05 / 0.21794 - 0.5 = -0.729. fail, pass, fail: 6.99 > h = 5
+    stream = [True, False, True]
+    normal, scaled = lab.NormalCusum(0.05), lab.BernoulliCusum(0.05)
+    assert [normal.update(x) for x in stream] == [False, False, True]
+    assert not any(scaled.update(x) for x in stream)
+
+
+def test_page_hinkley_scaled_is_fast_and_rivers_raw_threshold_is_slow():
+    def fails_to_alarm(detector) -> int:
+        for _ in range(200):
+            detector.update(False)
+        for n in range(1, 1000):
+            if detector.update(True):
+                return n
+        return 1000
+    # scaled: every fail adds about 1 - delta = 0.95 -> crosses 5 on the 6th fail
+    assert fails_to_alarm(lab.PageHinkley()) <= 7
+    # river's raw threshold of 50 needs fifty-odd fails: fine for a metric of size 100, not for 0/1
+    assert fails_to_alarm(lab.RiverPageHinkley()) >= 50
+
+
+# ── the judges read only what a trace shows, and are themselves scored against the truth ────────
+
+def test_judges_read_only_the_answer_and_the_retrieved_documents():
+    assert list(inspect.signature(lab.judge).parameters) == ["answer", "retrieved_docs"]
+    docs = (101, 102, 103)
+    grounded = "Per the billing guide, open Settings and follow the steps [doc:101]."
+    assert lab.judge(grounded, docs).passed
+    assert not lab.judge(traffic.REFUSAL, docs).refusal
+    assert not lab.judge("For billing, you can usually fix this in Settings.", docs).grounded
+    assert not lab.judge("SmartSync handles this automatically [doc:950].", ()).grounded
+    assert not lab.judge(grounded + " Or write to jane.doe@example.com.", docs).pii
+    assert not lab.judge(grounded + " Or call +1 415 555 0100.", docs).pii
+    assert not lab.judge(grounded + " Card 4111 1111 1111 1111 was refunded.", docs).pii
+    assert lab.judge("Order 1234567890 ships today [doc:101].", docs).pii   # not personal data
+    assert not lab.judge("", docs).format
+    # the blind spot: a retrieved document cited for a claim it does not make looks grounded
+    assert lab.judge(grounded.replace("101", "102"), docs).grounded
+
+
+def test_judging_many_answers_gives_each_the_verdict_it_gets_alone(story):
+    sample = story[:3000]
+    assert lab.judge_all(sample) == [lab.judge(r.answer, r.retrieved_docs) for r in sample]
+
+
+def test_judges_are_scored_against_the_truth_and_the_screen_prints_those_numbers(story, result,
+                                                                                 screen):
+    random_part = [r for r in story if r.ok and trace_fraction(r.trace_id) < 0.10]
+    verdicts = [(lab.judge(r.answer, r.retrieved_docs), r) for r in random_part]
+    ungrounded = [r for _, r in verdicts if not r.grounded]
+    caught = [r for v, r in verdicts if not v.grounded and not r.grounded]
+    flagged = [r for v, r in verdicts if not v.grounded]
+    grounded = result.judges[0]
+    assert grounded.name == "grounded" and grounded.labelled == len(random_part)
+    assert (grounded.fails, grounded.true_fails, grounded.bad) == (len(flagged), len(caught),
+                                                                    len(ungrounded))
+    # honest, not perfect: cited-but-unsupported answers slip past, so recall is below 100 %
+    assert 0.8 < grounded.recall < 1.0
+    combined = result.judges[-1]
+    unacceptable = [r for _, r in verdicts if not r.acceptable]
+    assert combined.name == "combined" and combined.bad == len(unacceptable)
+    assert combined.recall < grounded.recall + 0.05 and combined.recall < 1.0
+    for j in result.judges:
+        row = f"{j.name:<8}  {j.fails:>5,}  {lab._pct(j.precision):>9}  {lab._pct(j.recall):>6}"
+        assert row in screen
+
+
+# ── sampling: deterministic, honest about its rate and about the thumbs-down slice ──────────────
+
+def test_hash_sampling_is_deterministic_and_honours_its_rate(story):
+    answered = [r for r in story if r.ok]
+    for rate in (0.02, 0.10, 0.50):
+        kept = lab.hash_sample(answered, rate)
+        by_chance = sum(chance for _, _, chance in kept)
+        # binomial: 3 standard deviations of the share, sqrt(rate (1 - rate) / n)
+        sd = math.sqrt(rate * (1 - rate) / len(answered))
+        assert abs(by_chance / len(answered) - rate) < 3 * sd
+        assert kept == lab.hash_sample(answered, rate)
+    kept = {r.trace_id for r, _, _ in lab.hash_sample(answered, 0.10)}
+    assert all(r.trace_id in kept for r in answered if r.feedback == "down")
+    only_down = [(r, 1.0, False) for r in answered if r.feedback == "down"]
+    assert lab.hash_sample(answered, 0.0) == only_down
+
+
+def test_the_weights_are_honest_about_the_over_sampled_thumbs_down_slice(story, result):
+    answered = [r for r in story if r.ok]
+    kept = lab.hash_sample(answered, 0.10)
+    # Horvitz-Thompson: the weights add up to the population they stand for (within 3 %)
+    assert sum(w for _, w, _ in kept) == pytest.approx(len(answered), rel=0.03)
+    # the judges' pass rate over every answer after the launch: what the estimate should find
+    after = [r for r in answered if r.ts >= DRIFT.start_s]
+    truth = sum(lab.judge(r.answer, r.retrieved_docs).passed for r in after) / len(after)
+    assert abs(result.online_after - truth) < 0.02
+    assert truth - result.naive_after > 0.2        # counting each kept answer once: badly biased
+
+
+def test_reservoir_sampling_keeps_k_items_each_with_chance_k_over_n():
+    assert lab.reservoir(range(3), 5, random.Random(1)) == [0, 1, 2]
+    counts = [0] * 10
+    for seed in range(3000):
+        kept = lab.reservoir(range(10), 3, random.Random(seed))
+        assert len(kept) == 3 and len(set(kept)) == 3
+        for item in kept:
+            counts[item] += 1
+    # each item kept with chance 3/10: 900 of 3000, sd sqrt(3000 * 0.3 * 0.7) = 25; 4 sd = 100
+    assert all(abs(c - 900) < 100 for c in counts)
+
+
+def test_reservoir_sampling_per_hour_is_seeded_and_fills_every_hour(story):
+    answered = [r for r in story if r.ok]
+    first = lab.reservoir_sample(answered, 200, seed=7)
+    assert first == lab.reservoir_sample(answered, 200, seed=7)
+    assert first != lab.reservoir_sample(answered, 200, seed=8)
+    for hour in range(6):
+        assert sum(chance for r, _, chance in first if int(r.ts // 3600) == hour) == 200
+    assert sum(w for _, w, _ in first) == pytest.approx(len(answered), rel=0.05)
+
+
+# ── the lab's claims on the story ───────────────────────────────────────────────────────────────
+
+def test_offline_gate_passes_but_online_eval_catches_drift(story, result):
+    golden = lab.golden_set(story, STORY, before_s=DRIFT.start_s)
+    assert len(golden) == result.golden_cases == 48
+    assert all(r.ts < DRIFT.start_s and r.topic != STORY.launch_topic for r in golden)
+    assert {r.topic for r in golden} == {t for t, _ in STORY.topics}
+    assert result.gate_passed and result.gate_pass_rate >= lab.GATE_THRESHOLD
+    assert result.online_before > 0.9 and result.online_after < lab.GATE_THRESHOLD - 0.1
+    sound = ("pass rate vs gate, z-test", "topic mix, chi-square", "prompt tokens, KS",
+             "CUSUM, Bernoulli (scaled)", "Page-Hinkley (scaled)")
+    for name in sound:
+        detection = result.detection(name)
+        assert detection.false_alarms == 0, name
+        assert DRIFT.start_s < detection.first_alarm_s <= DRIFT.start_s + 3600 * 0.25, name
+    assert result.detection("CUSUM, Bernoulli (scaled)").delay_s(DRIFT.start_s) < 10 * 60
+
+
+def test_the_detected_slice_is_the_launched_topic(result):
+    top = result.slices[0]
+    assert top.topic == STORY.launch_topic and top.pass_rate < 0.1
+    drop = result.online_before - result.online_after
+    assert sum(s.points_lost for s in result.slices) == pytest.approx(drop)
+    assert top.points_lost > 0.9 * drop
+
+
+def test_the_regression_cases_are_the_launched_topics_questions(result):
+    assert 1 <= len(result.regression) <= 5
+    for case in result.regression:
+        assert case.prompt in traffic.QUESTIONS[STORY.launch_topic]
+        assert case.check == "cites a retrieved document"
+
+
+def test_unscaled_detectors_misfire_or_lag(result):
+    assert result.detection("CUSUM, normal k, h (unscaled)").false_alarms > 0
+    assert result.detection("Page-Hinkley, river (unscaled)").delay_s(DRIFT.start_s) > 15 * 60
+
+
+def test_small_windows_report_insufficient_data_never_an_alarm(story):
+    tiny = lab.run(requests=story, window_min=1)      # ~6 random answers a minute at 10 %
+    assert all(w.insufficient and not w.alarms and w.pass_rate is None for w in tiny.windows)
+    assert all(d.first_alarm_s is None and d.false_alarms == 0 for d in tiny.detections[:6])
+    assert "insufficient data, no alarm" in lab.report(tiny)
+
+
+def test_the_fixed_psi_rule_misfires_on_five_minute_windows_where_ks_does_not(story):
+    small = lab.run(requests=story, window_min=5)     # ~30 random answers a window
+    fixed = small.detection("prompt tokens, PSI > 0.25").false_alarms
+    assert fixed >= 3 and small.detection("prompt tokens, KS").false_alarms == 0
+
+
+def test_findings_tell_the_timeline_when_what_and_how_much(result):
+    found = lab.findings(result)
+    assert found and all(len(text) <= 60 for _, text in found)
+    times = [ts for ts, _ in found if ts is not None]
+    assert times and all(DRIFT.start_s < ts < STORY.duration_s for ts in times)
+    joined = " ".join(text for _, text in found)
+    assert STORY.launch_topic in joined and lab._pct(result.gate_pass_rate) in joined
+
+
+def test_the_screen_says_the_lesson_in_the_numbers_computed(result, screen):
+    lines = screen.splitlines()
+    assert len(lines) <= 36 and max(len(line) for line in lines) <= 80
+    assert f"gate passed at {lab._pct(result.gate_pass_rate)}" in screen
+    assert f"fell to {lab._pct(result.online_after)}" in screen
+    assert f"{result.kept:,} of {result.answered:,} answers kept" in screen
+    assert STORY.launch_topic in screen
+
+
+@pytest.mark.parametrize("flags", [dict(sample_rate=0.0), dict(sample_rate=1.0),
+                                   dict(reservoir_per_hour=360), dict(window_min=400),
+                                   dict(detector="page-hinkley-river")])
+def test_every_setting_fits_the_screen(story, flags):
+    lines = lab.report(lab.run(requests=story, **flags)).splitlines()
+    assert len(lines) <= 36 and max(len(line) for line in lines) <= 80
+
+
+def test_the_charts_are_inline_svg(result):
+    charts = lab.svg_charts(result)
+    assert len(charts) == 2 and all(c.startswith("<svg") and c.endswith("</svg>") for c in charts)
+
+
+def test_the_lab_runs_well_under_its_time_budget(story):
+    best = min(_timed(lambda: lab.run(requests=story)) for _ in range(3))
+    assert best < 0.3
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# ── the command line ────────────────────────────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("argv,reason", [
+    (["--sample-rate", "1.5"], "must be between 0 and 1"),
+    (["--sample-rate", "-0.1"], "must be between 0 and 1"),
+    (["--sample-rate", "lots"], "is not a number"),
+    (["--window", "0"], "greater than 0"),
+    (["--detector", "magic"], "invalid choice"),
+    (["--reservoir", "0"], "greater than 0"),
+])
+def test_bad_flags_are_refused_with_the_reason(capsys, argv, reason):
+    with pytest.raises(SystemExit) as stop:
+        lab.main(argv)
+    assert stop.value.code == 2 and reason in capsys.readouterr().err
+
+
+def test_run_refuses_bad_settings_too(story):
+    for bad in (dict(sample_rate=2.0), dict(window_min=0), dict(detector="x"),
+                dict(reservoir_per_hour=0)):
+        with pytest.raises(ValueError):
+            lab.run(requests=story, **bad)
+
+
+def _script(*args: str, cwd: Path = ROOT, hashseed: str = "0", module: bool = False):
+    env = dict(os.environ, PYTHONHASHSEED=hashseed)
+    command = ["-m", "solution.lab3_online_eval"] if module else [str(SCRIPT)]
+    return subprocess.run([sys.executable, *command, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_script_prints_the_same_bytes_from_anywhere_whatever_the_hash_seed(tmp_path):
+    first = _script("--reservoir", "300", cwd=tmp_path, hashseed="0")
+    again = _script("--reservoir", "300", hashseed="4242", module=True)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout == again.stdout and "Offline gate" in first.stdout
+
+
+def test_a_bad_flag_from_the_shell_is_an_error_line_not_a_traceback():
+    out = _script("--window", "0")
+    assert out.returncode == 2 and "error:" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,385 @@
+"""Lab 4: the limiters do their arithmetic, hold under threads and a bad clock, and on the story
+shed the noisy tenant's excess while everyone else keeps their service. The live gateway answers
+real HTTP on loopback and stops when the test ends."""
+
+import json
+import math
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from solution import lab4_limits as lab
+from solution.traffic import STORY
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "solution" / "lab4_limits.py"
+NOISY = next(i for i in STORY.incidents if i.name == "noisy batch tenant")      # 4:00-4:20
+RETRY_LOOP = next(i for i in STORY.incidents if i.name == "traffic blip")       # 2:40-2:41
+SLOWDOWN = next(i for i in STORY.incidents if i.name == "provider slowdown")    # 1:00-1:20
+
+
+# ── the token bucket ────────────────────────────────────────────────────────────────────────────
+
+def test_the_bucket_refills_rate_times_elapsed_up_to_burst_worked_by_hand():
+    bucket = lab.TokenBucket(rate=2, burst=5)
+    assert [bucket.try_acquire(now=0.0).allowed for _ in range(6)] == [True] * 5 + [False]
+    # empty at t=0; at t=1.25 it holds 0 + 1.25 s x 2/s = 2.5 tokens; one spent leaves 1.5
+    assert bucket.try_acquire(now=1.25) == (True, 0.0, 1.5)
+    # a cost of 2 at t=1.25: 1.5 < 2, short by 0.5 token = 0.5 / 2 per s = 0.25 s
+    assert bucket.try_acquire(cost=2, now=1.25) == (False, 0.25, 1.5)
+    # an hour later it holds the burst, not 1.5 + 7200
+    assert bucket.try_acquire(cost=0, now=3600.0).remaining == 5.0
+    # a cost larger than the burst can never be admitted: waiting will not help
+    assert bucket.try_acquire(cost=6, now=3600.0).retry_after_s == math.inf
+
+
+@pytest.mark.parametrize("rate,cost,spent_at,asked_at", [
+    (2.0, 1, 0.0, 0.1), (3.0, 1, 0.1, 0.35), (1 / 3, 1, 5.0, 6.7), (7.0, 2.5, 1e6, 1e6 + 0.01),
+    (1000.0, 1, 12.345, 12.3452), (0.1, 1, 86_399.9, 86_400.0)])
+def test_a_refused_request_retried_exactly_retry_after_later_is_admitted(rate, cost, spent_at,
+                                                                          asked_at):
+    bucket = lab.TokenBucket(rate=rate, burst=cost)
+    assert bucket.try_acquire(cost, now=spent_at).allowed           # empties the bucket
+    refused = bucket.try_acquire(cost, now=asked_at)
+    assert not refused.allowed
+    # by hand: it holds (asked_at - spent_at) x rate tokens and needs `cost`
+    assert refused.retry_after_s == pytest.approx((cost - (asked_at - spent_at) * rate) / rate)
+    assert not bucket.try_acquire(cost, now=asked_at + 0.99 * refused.retry_after_s).allowed
+    assert bucket.try_acquire(cost, now=asked_at + refused.retry_after_s).allowed
+
+
+def test_a_clock_that_goes_backwards_mints_no_tokens():
+    bucket = lab.TokenBucket(rate=1, burst=2)
+    assert bucket.try_acquire(2, now=100.0).allowed                  # empty at t=100
+    assert bucket.try_acquire(now=50.0) == (False, 1.0, 0.0)        # 50 s "ago": nothing new
+    # forward again to 100.5: 0.5 token, counted from 100 (the latest time seen), not from 50
+    assert bucket.try_acquire(now=100.5) == (False, 0.5, 0.5)
+    bucket.refund(1, now=20.0)                                        # a refund is not time
+    assert bucket.try_acquire(now=100.5).allowed
+
+
+def test_a_new_bucket_is_full_and_reads_the_monotonic_clock():
+    bucket = lab.TokenBucket(rate=0.001, burst=3)
+    assert [bucket.try_acquire().allowed for _ in range(4)] == [True, True, True, False]
+
+
+def test_eight_threads_hammering_one_bucket_never_admit_more_than_burst_plus_rate_x_elapsed():
+    rate, burst, seconds = 2000.0, 50, 0.3
+    admitted = Counter()
+    start = time.monotonic()
+    bucket = lab.TokenBucket(rate, burst)
+
+    def hammer(name: int) -> None:
+        while time.monotonic() - start < seconds:
+            admitted[name] += bucket.try_acquire().allowed
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    elapsed = time.monotonic() - start
+    total = sum(admitted.values())
+    assert total <= burst + rate * elapsed
+    assert total >= burst and len(admitted) == 8                     # it worked, for all of them
+
+
+# ── tokens per minute, quotas, concurrency, shedding ────────────────────────────────────────────
+
+def test_tokens_per_minute_reserve_prompt_plus_max_tokens_and_refund_the_unused_part():
+    tpm = lab.TokenRateLimit(6000)              # a bucket of 6,000 tokens, refilled 100 per second
+    assert tpm.reserve(1000 + 4000, now=0.0) == (True, 0.0, 1000.0)
+    # 800 + 512 = 1,312 do not fit in 1,000: short by 312 tokens = 3.12 s at 100/s
+    assert tpm.reserve(800 + 512, now=0.0) == (False, pytest.approx(3.12), 1000.0)
+    tpm.settle(4000 - 500, now=1.0)             # the first answer used 500 of its 4,000
+    # 1,000 + 1 s x 100 + 3,500 = 4,600; minus 1,312 = 3,288
+    assert tpm.reserve(800 + 512, now=1.0) == (True, 0.0, 3288.0)
+
+
+def test_a_quota_resets_at_the_period_boundary_and_never_goes_negative():
+    quota = lab.Quota(limit=3, period_s=100)
+    assert [quota.try_consume(now=10.0).allowed for _ in range(3)] == [True] * 3
+    refused = quota.try_consume(now=10.0)
+    assert refused == (False, 90.0, 0)                      # the period ends at 100: 90 s away
+    assert quota.try_consume(5, now=10.0).retry_after_s == math.inf     # more than it ever holds
+    for _ in range(50):
+        assert quota.try_consume(now=99.0).remaining == 0  # never below zero
+    assert quota.try_consume(now=100.0) == (True, 0.0, 2)   # a new period: whole again
+    assert quota.try_consume(now=40.0) == (True, 0.0, 1)    # a clock stepping back: no reopening
+    quota.refund(5, now=150.0)
+    assert quota.try_consume(0, now=150.0).remaining == 3  # a refund never lifts it above the limit
+
+
+def test_the_concurrency_slot_is_released_after_the_work_raises():
+    limiter = lab.ConcurrencyLimiter(1)
+    with pytest.raises(ZeroDivisionError):
+        with limiter:
+            assert limiter.in_flight == 1
+            1 / 0
+    assert limiter.in_flight == 0
+    with limiter:
+        with pytest.raises(lab.Overloaded):
+            with limiter:
+                pass
+    assert limiter.in_flight == 0
+    with pytest.raises(RuntimeError):
+        limiter.release()
+
+
+def test_priority_shedding_refuses_batch_before_interactive():
+    gateway = lab.Gateway({"i": lab.Plan("interactive", 100, 100, 10**6, 10**6),
+                           "b": lab.Plan("batch", 100, 100, 10**6, 10**6)},
+                          capacity=10, max_in_flight=12, shed_at=0.8)
+    statuses = [gateway.admit("i", 10, 10, now=0.0).status for _ in range(8)]
+    assert statuses == [200] * 8
+    # 8 of 10 slots busy = 80 %: batch is shed, interactive still gets in, up to the hard limit 12
+    assert gateway.admit("b", 10, 10, now=0.0)[:2] == (503, "shed")
+    assert [gateway.admit("i", 10, 10, now=0.0).status for _ in range(5)] == [200] * 4 + [503]
+    assert gateway.refused["i"]["overload"] == 1 and gateway.refused["b"]["shed"] == 1
+    for _ in range(12):
+        gateway.complete("i", 0, now=1.0)
+    assert gateway.admit("b", 10, 10, now=1.0).status == 200
+
+
+def test_a_request_refused_further_on_is_not_charged_by_the_limits_before():
+    gateway = lab.Gateway({"a": lab.Plan("interactive", 1, 2, 1000, 5)}, capacity=1,
+                          max_in_flight=1, shed_at=1.0)
+    assert gateway.admit("a", 100, 100, now=0.0).status == 200          # 1 slot: now full
+    assert gateway.admit("a", 100, 100, now=0.0)[:2] == (503, "overload")
+    limits = gateway.tenants["a"]
+    # had the refusal been charged: 0 requests, 600 tokens, 3 of the day left; it was not
+    assert limits.requests.try_acquire(0, now=0.0).remaining == 1
+    assert limits.tokens.try_acquire(0, now=0.0).remaining == 800
+    assert limits.quota.try_consume(0, now=0.0).remaining == 4
+
+
+def test_bad_settings_are_refused_with_the_reason(capsys):
+    for make, word in ((lambda: lab.TokenBucket(0, 1), "rate"), (lambda: lab.TokenBucket(1, -2), "burst"),
+                       (lambda: lab.TokenBucket(1, 1).try_acquire(-1), "cost"),
+                       (lambda: lab.ConcurrencyLimiter(0), "max_in_flight"),
+                       (lambda: lab.Quota(0), "quota"), (lambda: lab.TokenRateLimit(-5), "tokens")):
+        with pytest.raises(ValueError, match=word):
+            make()
+    for argv, reason in ((["--headroom", "0"], "greater than 0"),
+                         (["--max-in-flight", "0"], "whole number greater than 0"),
+                         (["serve", "--rate", "-1"], "greater than 0"),
+                         (["serve", "--burst", "0"], "greater than 0"),
+                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over")):
+        with pytest.raises(SystemExit) as exit_:
+            lab.main(argv)
+        assert exit_.value.code == 2 and reason in capsys.readouterr().err
+
+
+def test_the_headers_carry_retry_after_in_whole_seconds_and_the_ietf_draft_fields():
+    plan = lab.Plan("interactive", rate=0.5, burst=4, tokens_per_minute=90_000,
+                    requests_per_day=1_000)
+    refused = lab.Verdict(429, "rate", 1.2, lab.Decision(False, 1.2, 0.4))
+    headers = dict(lab.response_headers(refused, plan))
+    assert headers["Retry-After"] == "2"                    # 1.2 s, rounded up
+    # a bucket of 4 refilled at 0.5/s is whole again after 8 s: the window; from 0.4 it is 7.2 s
+    assert headers["RateLimit-Policy"] == '"requests";q=4;w=8, "tokens";q=90000;w=60, "day";q=1000;w=86400'
+    assert headers["RateLimit"] == '"requests";r=0;t=8'
+    busy = dict(lab.response_headers(lab.Verdict(503, "shed", 1.0, None), plan))
+    assert busy["Retry-After"] == "1" and "RateLimit" not in busy
+
+
+# ── the story ───────────────────────────────────────────────────────────────────────────────────
+
+@pytest.fixture(scope="module")
+def result(story):
+    return lab.run(story)
+
+
+def test_conservation_offered_equals_accepted_plus_every_refusal_for_every_tenant(story, result):
+    offered = Counter(r.tenant for r in story)
+    assert set(result.limited.refused) == set(offered) == {t.name for t in STORY.tenants}
+    for tenant, n in offered.items():
+        refused = result.limited.refused[tenant]
+        assert set(refused) == {"rate", "tokens", "quota", "overload", "shed"}
+        assert n == result.limited.accepted[tenant] + sum(refused.values())
+        assert n == result.without.accepted[tenant]
+    assert result.conserved
+
+
+def test_without_limits_the_noisy_tenant_drags_everyones_latency_up(result):
+    # By hand: in the burst, 1.5 batch req/s x ~5.7 s + 0.9 interactive/s x ~1.8 s = ~10.2 slots
+    # asked of 10: the queue grows for twenty minutes (0.2 x 1,200 s = 240 slot-seconds, ~24 s
+    # of waiting by the end). Interactive requests wait behind it: their p99 goes far past 10 s.
+    assert result.without.window_interactive_p99_s > 20
+    assert max(result.without.worst_wait_s[240:260]) > 20
+    assert result.others_success_without < 0.95
+
+
+def test_with_limits_the_excess_is_shed_and_the_others_keep_99_percent_success(story, result):
+    offered = sum(r.tenant == "umbrella" and NOISY.covers(r.ts) for r in story)
+    # By hand: at most 10 + 0.2/s x 1,200 s = 250 of the ~1,800 pass the bucket (2 x 0.10/s)
+    refused = sum(1 for ts, tenant, _ in result.limited.refusals
+                  if tenant == "umbrella" and NOISY.covers(ts))
+    assert offered > 1500 and refused >= offered - 260
+    assert result.others_success >= 0.99
+    # ~0.2 x 5.7 + 0.9 x 1.8 = ~2.8 of 10 slots busy: no queue, the p99 is the service's own
+    assert result.limited.window_interactive_p99_s < 10
+    # usual traffic never empties its bucket (a chance of e^-12.6 at any moment, see Limits)
+    assert result.limited.refused["acme"]["rate"] == result.limited.refused["initech"]["rate"] == 0
+
+
+def test_the_retry_loop_is_refused_by_the_rate_limit(result):
+    # globex at 4 x 0.3 = 1.2/s for 60 s: ~72 requests; its bucket passes 10 + 0.6/s x 60 = 46
+    refused = [ts for ts, tenant, reason in result.limited.refusals
+               if tenant == "globex" and reason == "rate"]
+    in_loop = [ts for ts in refused if RETRY_LOOP.start_s <= ts < RETRY_LOOP.end_s + 60]
+    assert len(in_loop) >= 10 and len(in_loop) == len(refused)
+
+
+def test_the_provider_slowdown_sheds_batch_first_and_interactive_keeps_its_service(story, result):
+    during = [(tenant, reason) for ts, tenant, reason in result.limited.refusals
+              if SLOWDOWN.covers(ts)]
+    shed = sum(reason == "shed" for _, reason in during)
+    interactive = sum(tenant != "umbrella" for tenant, _ in during)
+    offered = sum(r.priority == "interactive" and SLOWDOWN.covers(r.ts) for r in story)
+    assert shed > interactive and 1 - interactive / offered >= 0.98
+    assert all(tenant == "umbrella" for tenant, reason in during if reason == "shed")
+
+
+def test_the_screen_and_the_findings_say_what_was_shed_and_when(result):
+    text = lab.report(result)
+    assert len(text.splitlines()) <= 40 and max(map(len, text.splitlines())) <= 80
+    assert "holds" in text and "4:00-4:20" in text
+    found = lab.findings(result)
+    assert all(len(words) <= 60 for _, words in found)
+    moments = [ts for ts, _ in found if ts is not None]
+    assert any(NOISY.covers(ts) for ts in moments) and any(RETRY_LOOP.covers(ts) for ts in moments)
+    assert any(ts is None and re.search(r"\d+\.\d % success", words) for ts, words in found)
+    assert len(lab.svg_charts(result)) == 3
+
+
+def test_the_lab_prints_the_same_bytes_in_any_process_from_any_directory(tmp_path, result):
+    # this process has its own hash seed; the script gets another, and another working directory
+    out = subprocess.run([sys.executable, str(SCRIPT)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60,
+                         env=dict(os.environ, PYTHONHASHSEED="4242", PYTHONIOENCODING="utf-8"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == lab.report(result) + "\n"
+
+
+# ── the live gateway, on loopback ───────────────────────────────────────────────────────────────
+
+@pytest.fixture
+def server():
+    gateway = lab.live_gateway(rate=1.0, burst=2, max_in_flight=4, shed_at=1.0)
+    server = lab.start_server(gateway, "127.0.0.1", 0, model_delay_s=0.01)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def post(url: str, body: bytes):
+    """POST and return (status, headers, JSON body); never through a proxy, never for long."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, json.loads(exc.read())
+
+
+def chat(tenant="acme", prompt="Where is my order?", max_tokens=64) -> bytes:
+    return json.dumps({"tenant": tenant, "prompt": prompt, "max_tokens": max_tokens}).encode()
+
+
+def test_the_live_gateway_answers_429_with_retry_after_once_the_bucket_is_empty(server):
+    assert server.server_address[0] == "127.0.0.1"
+    first, second, third = (post(server.url, chat()) for _ in range(3))
+    assert first[0] == second[0] == 200 and first[2]["usage"]["completion_tokens"] == 20
+    status, headers, body = third
+    assert status == 429 and body["reason"] == "rate"
+    assert headers["Retry-After"] == "1"           # 1 token at 1/s, nearly a whole second away
+    assert re.fullmatch(r'"requests";r=0;t=\d+', headers["RateLimit"])
+    assert headers["RateLimit-Policy"].startswith('"requests";q=2;w=2')
+    assert post(server.url, chat("globex"))[0] == 200           # another tenant, its own bucket
+
+
+def test_the_live_gateway_refuses_bad_requests_without_crashing(server):
+    assert post(server.url, b"{not json")[0] == 400
+    assert post(server.url, b'["a list"]')[0] == 400
+    assert post(server.url, chat(max_tokens=0))[0] == 400
+    assert post(server.url, chat(max_tokens=True))[0] == 400
+    assert post(server.url, b"\xff\xfe")[0] == 400
+    assert post(server.url, chat(prompt="x" * (lab.MAX_BODY_BYTES + 1)))[0] == 413
+    assert post(server.url, chat(tenant="mallory"))[0] == 403
+    assert post(server.url.replace("/v1/chat", "/v2/other"), chat())[0] == 404
+    assert post(server.url, chat())[0] == 200                   # and it still serves
+
+
+def test_load_is_bounded_and_honours_retry_after(server):
+    load = lab.drive(server.url, rps=20, seconds=0.5, tenants=["initech"])
+    statuses = load.statuses["initech"]
+    # 10 planned; the first 2 pass, the 3rd gets 429 + Retry-After: 1, the rest wait it out
+    assert statuses.get("200") == 2 and statuses.get("429", 0) >= 1
+    assert sum(statuses.values()) + load.held_back["initech"] == 10
+    assert load.held_back["initech"] >= 5 and load.seconds < 5
+
+
+def test_the_server_stops_when_asked():
+    server = lab.start_server(lab.live_gateway(1.0, 1, 1, 1.0), "127.0.0.1", 0)
+    url = server.url
+    assert post(url, chat())[0] == 200
+    server.shutdown()
+    server.server_close()
+    with pytest.raises(urllib.error.URLError):
+        post(url, chat())
+
+
+def test_serve_prints_its_loopback_address_and_stops_cleanly_when_killed():
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "serve", "--port", "0", "--rate", "1",
+                             "--burst", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "serve printed no address"
+        url = re.search(r"http://127\.0\.0\.1:\d+/v1/chat", proc.stdout.readline()).group()
+        assert post(url, chat())[0] == 200
+        status, headers, _ = post(url, chat())
+        assert status == 429 and headers["Retry-After"] == "1"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "acme 1 x 429 rate" in out
+
+
+def test_live_mode_runs_both_for_a_few_seconds_and_stops(capsys):
+    start = time.monotonic()
+    assert lab.main(["--live"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"http://127\.0\.0\.1:\d+/v1/chat", printed)
+    assert "429" in printed and "held back" in printed
+    assert time.monotonic() - start < 20
+    for _ in range(100):                  # the server's thread ends once shutdown() has returned
+        if not any(t.name == "lab4-gateway" for t in threading.enumerate()):
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the live server is still running")
+
+
+def test_load_drives_only_this_machine(capsys):
+    assert lab.is_loopback("http://127.0.0.1:8000/v1/chat") and lab.is_loopback("http://[::1]:80/")
+    assert lab.is_loopback("http://localhost:8000/")
+    assert not lab.is_loopback("http://example.com/v1/chat")
+    assert not lab.is_loopback("http://10.0.0.1/")
+    assert lab.main(["load", "--url", "http://example.com/v1/chat"]) == 2
+    assert "this machine" in capsys.readouterr().err

@@ -56,7 +56,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.shared import (JsonLines, LogReadError, can_encode, fail, fraction, non_negative_int,
-                             positive_float, positive_int, run_cli, svg_chart, table,
+                             open_log_file, positive_float, positive_int, run_cli, svg_chart, table,
                              trace_fraction)
 
 LOGGER_NAME = "opslab.lab1"
@@ -533,15 +533,8 @@ def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
 
 def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
     """load_log on a file; LogReadError if it is missing or holds no usable line."""
-    try:
-        with open(path, "rb") as stream:
-            db, bad = load_log(stream)
-    except FileNotFoundError:
-        raise LogReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LogReadError(f"{path}: is a directory, not a log file") from None
-    except OSError as exc:
-        raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
+    with open_log_file(path) as stream:
+        db, bad = load_log(stream)
     if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
         why = f" ({bad.summary(path)})" if bad.bad else ""
         raise LogReadError(f"{path}: no usable line{why}")
@@ -693,22 +686,15 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     """trace_records on a file, memory-mapped: the search runs over the page cache, and a log
     bigger than memory works too. LogReadError if the file cannot be read, or if the trace is
     not in it because no line of it is usable (usually the first line says so)."""
-    try:
-        with open(path, "rb") as stream:
-            try:
-                buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-            except ValueError:                              # an empty file cannot be mapped
-                raise LogReadError(f"{path}: no usable line (the file is empty)") from None
-            with buffer:
-                records, bad = trace_records(buffer, trace_id)
-                if not records and not any(_usable(line) for line in iter(buffer.readline, b"")):
-                    raise LogReadError(f"{path}: no usable line")
-    except FileNotFoundError:
-        raise LogReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LogReadError(f"{path}: is a directory, not a log file") from None
-    except OSError as exc:
-        raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
+    with open_log_file(path) as stream:
+        try:
+            buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:                                  # an empty file cannot be mapped
+            raise LogReadError(f"{path}: no usable line (the file is empty)") from None
+        with buffer:
+            records, bad = trace_records(buffer, trace_id)
+            if not records and not any(_usable(line) for line in iter(buffer.readline, b"")):
+                raise LogReadError(f"{path}: no usable line")
     return records, bad
 
 

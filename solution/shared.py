@@ -3,7 +3,8 @@
 Nothing here is an operations idea of its own; each lab file explains the idea it uses:
 - `nearest_rank`: the percentile definition the labs print (and say they print);
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
-- `read_jsonl`: read a JSON-lines log, keeping the good lines and counting the bad (labs 1 and 2);
+- `open_log_file`, `read_jsonl`: read a JSON-lines log, keeping the good lines and counting the bad
+  (labs 1 and 2);
 - `sparkline`, `table`, `svg_chart`, `html_page`: how the labs draw;
 - argparse value types that refuse bad settings with the reason, and `run_cli` for a clean exit.
 """
@@ -16,6 +17,7 @@ import json
 import math
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -73,6 +75,22 @@ class LogReadError(Exception):
     """The log cannot be read at all: missing, unreadable, or without one usable line."""
 
 
+@contextmanager
+def open_log_file(path: str):
+    """Open a log file for reading bytes; a missing, unreadable or directory path becomes one
+    LogReadError that says which and why, never a traceback."""
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise LogReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LogReadError(f"{path}: is a directory, not a log file") from None
+    except OSError as exc:
+        raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
+    with stream:
+        yield stream
+
+
 def read_jsonl(path: str, required: Iterable[str] = (), keep: Callable[[dict], bool] | None = None,
                max_listed: int = 5) -> JsonLines:
     """Read a JSON-lines file: one JSON object per line. Lines that are not JSON, not an object,
@@ -89,31 +107,24 @@ def read_jsonl(path: str, required: Iterable[str] = (), keep: Callable[[dict], b
         if len(result.bad_lines) < max_listed:
             result.bad_lines.append(number)
 
-    try:
-        with open(path, "rb") as stream:
-            for number, raw in enumerate(stream, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    record = json.loads(raw.decode("utf-8"))
-                except UnicodeDecodeError:
-                    skip(number, "not UTF-8")
-                    continue
-                except ValueError:
-                    skip(number, "not JSON")
-                    continue
-                if not isinstance(record, dict):
-                    skip(number, "not an object")
-                elif any(key not in record for key in required):
-                    skip(number, "missing fields")
-                elif keep is None or keep(record):
-                    result.records.append(record)
-    except FileNotFoundError:
-        raise LogReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise LogReadError(f"{path}: is a directory, not a log file") from None
-    except OSError as exc:
-        raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
+    with open_log_file(path) as stream:
+        for number, raw in enumerate(stream, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                skip(number, "not UTF-8")
+                continue
+            except ValueError:
+                skip(number, "not JSON")
+                continue
+            if not isinstance(record, dict):
+                skip(number, "not an object")
+            elif any(key not in record for key in required):
+                skip(number, "missing fields")
+            elif keep is None or keep(record):
+                result.records.append(record)
     return result
 
 

@@ -334,7 +334,7 @@ GUARDRAIL_MS = _lognormal(3.2, 0.3)       # ~25 ms
 def _ids(rng: random.Random, seen: set[str]) -> tuple[str, str]:
     """A unique trace id (32 hex) and four span ids (16 hex each), none all zeros (W3C)."""
     while True:
-        ids = format(rng.getrandbits(384), "096x")
+        ids = rng.getrandbits(384).to_bytes(48, "big").hex()
         # no run of 16 zeros anywhere: so no id is all zeros (a rare needless redraw is harmless)
         if "0000000000000000" not in ids and ids[:32] not in seen:
             seen.add(ids[:32])

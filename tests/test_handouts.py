@@ -89,6 +89,21 @@ def test_there_is_one_handout_per_lab():
     assert [p.name.split("_")[0] for p in HANDOUTS] == [f"lab{n}" for n in range(1, 6)]
 
 
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_every_handout_has_the_parts_of_a_handout(handout):
+    text = handout.read_text(encoding="utf-8")
+    for part in ("Goal", "Extends", "Before you start", "Steps", "What to look for", "Questions",
+                 "Try this"):
+        assert re.search(rf"^(## {part}|\*\*{part}\.?\*\*)", text, re.M), f"{handout.name}: no {part}"
+    assert re.search(r"\bM\d\d\b", text), f"{handout.name} names no module it extends"
+
+
+def test_the_challenge_is_in_the_dashboard_handout_with_its_grading_command():
+    text = (ROOT / "labs" / "lab2_dashboard.md").read_text(encoding="utf-8")
+    assert "starters/extend.py" in text
+    assert "python3 -m pytest tests/test_extend.py --target starters" in text
+
+
 @pytest.mark.parametrize("doc,command", [(d, c) for d in DOCS for c in commands(d)
                                          if "pytest" not in c],
                          ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else v[:60])

@@ -6,7 +6,6 @@
 
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -65,12 +64,6 @@ def pytest_collection_finish(session):
 @pytest.fixture(scope="session")
 def best_seconds():
     """best_seconds(fn, repeat=3): the fastest of a few runs of fn, in seconds (the least
-    disturbed by whatever else the machine is doing)."""
-    def best(fn, repeat: int = 3) -> float:
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-    return best
+    disturbed by whatever else the machine is doing); the benchmarks' own timer."""
+    from bench import best_of
+    return lambda fn, repeat=3: best_of(fn, repeat)

@@ -46,7 +46,6 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -56,8 +55,8 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.shared import (JsonLines, LogReadError, can_encode, fail, fraction, non_negative_int,
-                             open_log_file, positive_float, positive_int, run_cli, svg_chart, table,
-                             trace_fraction)
+                             open_log_file, parse_rfc3339, positive_float, positive_int, run_cli,
+                             svg_chart, table, trace_fraction)
 
 LOGGER_NAME = "opslab.lab1"
 SAMPLE_RATE = 0.10          # tail sampling: the share of healthy, fast traces kept
@@ -99,19 +98,6 @@ def rfc3339(seconds: float) -> str:
     """
     whole, milli = divmod(round(seconds * 1000), 1000)
     return f"{_second(whole)}.{milli:03d}Z"
-
-
-def parse_rfc3339(text: str) -> float:
-    """The inverse of rfc3339: seconds since the Unix epoch (any RFC 3339 offset; ValueError if
-    the text is not a timestamp). Python 3.10's fromisoformat does not read a trailing Z.
-
-    >>> parse_rfc3339("2026-11-02T09:00:03.123Z") == parse_rfc3339("2026-11-02T10:00:03.123+01:00")
-    True
-    """
-    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp without a time zone: {text!r}")
-    return round(moment.timestamp(), 6)
 
 
 def traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
@@ -608,7 +594,7 @@ def query(db: sqlite3.Connection, where: list[str] = (), count_by: list[str] = (
         paths = [json_path(key) for key in [*count_by, *sums]]
         groups = [f"v{i}" for i in range(len(count_by))]
         columns = [f"json_extract(line, ?) AS {g}" for g in groups] + ["count(*) AS lines"] + \
-                  [f"sum(json_extract(line, ?))" for _ in sums]
+                  ["sum(json_extract(line, ?))" for _ in sums]
         grouping = f" GROUP BY {', '.join(groups)} ORDER BY lines DESC, {', '.join(groups)}" \
             if groups else ""
         rows = db.execute(f"SELECT {', '.join(columns)} FROM log{clause}{grouping}",

@@ -45,9 +45,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (LogReadError, fail, html_page, nearest_rank, positive_float,
-                             positive_int, read_jsonl, run_cli, sparkline, squeeze, svg_chart,
-                             table, use_color)
+from solution.shared import (LogReadError, fail, html_page, nearest_rank, parse_rfc3339,
+                             positive_float, positive_int, read_jsonl, run_cli, sparkline, squeeze,
+                             svg_chart, table, use_color)
 
 # The SRE book's order. Every list of signals in this lab is kept in this order.
 SIGNALS = ("latency", "traffic", "errors", "saturation")
@@ -494,14 +494,6 @@ class LogRead:
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
 
 
-def _instant(text: str) -> datetime:
-    """An RFC 3339 timestamp; `Z` is UTC (Python 3.10's fromisoformat does not read `Z`)."""
-    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-    if moment.tzinfo is None:
-        raise ValueError("no time zone")
-    return moment
-
-
 def _number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError("not a number")
@@ -531,7 +523,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
             if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
                 raise ValueError("bad status or latency")
             ttft = attrs.get("ttft_ms")
-            start = _instant(rec["timestamp"]).timestamp() - latency / 1000.0
+            start = parse_rfc3339(rec["timestamp"]) - latency / 1000.0
             obs = Observation(0.0, latency, None if ttft is None else _number(ttft), status,
                               str(attrs.get("priority", "interactive")),
                               int(_number(attrs.get("gen_ai.usage.input_tokens", 0))),
@@ -547,7 +539,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
     if not starts:
         raise LogReadError(f"{path}: no usable request.completed lines")
     starts.sort(key=lambda pair: pair[0])
-    epoch = _instant(scenario.epoch).timestamp()
+    epoch = parse_rfc3339(scenario.epoch)
     first, last = starts[0][0], starts[-1][0]
     incidents: tuple[traffic.Incident, ...] = ()
     from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s

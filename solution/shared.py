@@ -3,6 +3,7 @@
 Nothing here is an operations idea of its own; each lab file explains the idea it uses:
 - `nearest_rank`: the percentile definition the labs print (and say they print);
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
+- `parse_rfc3339`: a log timestamp back to seconds (labs 1 and 2);
 - `open_log_file`, `read_jsonl`: read a JSON-lines log, keeping the good lines and counting the bad
   (labs 1 and 2);
 - `sparkline`, `table`, `svg_chart`, `html_page`: how the labs draw;
@@ -19,6 +20,7 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Iterable, Sequence
 
 
@@ -52,6 +54,19 @@ def trace_fraction(trace_id: str) -> float:
     0.6398...
     """
     return int(trace_id[-16:], 16) / 2**64
+
+
+def parse_rfc3339(text: str) -> float:
+    """An RFC 3339 timestamp as seconds since the Unix epoch (any offset; ValueError if the text
+    is not a timestamp or has no time zone). Python 3.10's fromisoformat does not read a `Z`.
+
+    >>> parse_rfc3339("2026-11-02T09:00:03.123Z") == parse_rfc3339("2026-11-02T10:00:03.123+01:00")
+    True
+    """
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp without a time zone: {text!r}")
+    return round(moment.timestamp(), 6)
 
 
 # ── reading a JSON-lines log ────────────────────────────────────────────────────────────────────

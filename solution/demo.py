@@ -43,7 +43,8 @@ def header(number: int, title: str, extends: str) -> str:
 
 
 def run(seed: int = traffic.DEFAULT_SEED, labs: tuple[int, ...] = (1, 2, 3, 4, 5)) -> dict:
-    """Generate the story once and run the chosen labs on it: {number: (module, result)}."""
+    """Generate the story once and run the chosen labs on it:
+    {"requests": the story, "labs": {number: (module, result)}}."""
     requests = traffic.generate(seed=seed)
     # The story is ~200,000 immutable objects that live to the end: stop the cyclic garbage
     # collector from re-scanning them while the labs allocate (a tenth of the demo's time).

@@ -55,8 +55,8 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.shared import (JsonLines, LogReadError, can_encode, fail, fraction, non_negative_int,
-                             open_log_file, parse_rfc3339, positive_float, positive_int, run_cli,
-                             svg_chart, table, trace_fraction)
+                             open_log_file, parse_rfc3339, percent, positive_float, positive_int,
+                             run_cli, svg_chart, table, trace_fraction)
 
 LOGGER_NAME = "opslab.lab1"
 SAMPLE_RATE = 0.10          # tail sampling: the share of healthy, fast traces kept
@@ -899,11 +899,6 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED,
 
 
 # ── report(): the lab's screen ──────────────────────────────────────────────────────────────────
-
-def percent(share: float) -> str:
-    """A share as the labs print it: 50.5 %."""
-    return f"{share * 100:.1f} %"
-
 
 def report(result: Result) -> str:
     r = result

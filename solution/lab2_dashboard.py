@@ -45,7 +45,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (LogReadError, fail, html_page, nearest_rank, parse_rfc3339,
+from solution.shared import (LogReadError, fail, html_page, nearest_rank, parse_rfc3339, percent,
                              positive_float, positive_int, read_jsonl, run_cli, sparkline, squeeze,
                              svg_chart, table, use_color)
 
@@ -779,10 +779,6 @@ ROWS = (            # signal, label, factor to its unit, format, unit
 RED, RESET = "\033[31m", "\033[0m"
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "-" if x is None else f"{100 * x:.{digits}f} %"
-
-
 def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, 80, subsequent_indent="  ")
 
@@ -848,7 +844,7 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
     last = w0[-1]
     quiet = sum(not w.requests for w in w0)
     lines += _wrap(f"also now: {last.tokens_per_s:,.0f} tokens/s; slow by policy "
-                   f"(> {result.latency_limit_s:g} s) {_pct(last.slow_ratio)}; TTFT p95 "
+                   f"(> {result.latency_limit_s:g} s) {percent(last.slow_ratio)}; TTFT p95 "
                    + ("-" if last.ttft_p95_s is None else f"{last.ttft_p95_s:.2f} s")
                    + (f"; {quiet:,} window(s) with no traffic" if quiet else ""))
 
@@ -887,7 +883,7 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
     rows = []
     for s in result.scores:
         rows.append([s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing,
-                     _pct(s.precision, 0), _pct(s.recall, 0)]
+                     percent(s.precision, 0), percent(s.recall, 0)]
                     + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s])
     lines += table(rows, header).splitlines()
     if real:
@@ -928,7 +924,7 @@ def findings(result: Result) -> list[tuple[float | None, str]]:
         what = f" ({_caught(page, result.incidents)})"
         out.append((when, (text + what) if len(text + what) <= 60 else text[:60]))
     if result.incidents:
-        out.append((None, "precision: " + ", ".join(f"{s.policy} {_pct(s.precision, 0)}"
+        out.append((None, "precision: " + ", ".join(f"{s.policy} {percent(s.precision, 0)}"
                                                     for s in result.scores[:3])))
     return out
 
@@ -1041,8 +1037,8 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
         return fail(str(exc))
     scores = [result.scores[0], score("composite", pages, result.incidents)]
     real = [i for i in result.incidents if i.page and visible(i)]
-    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, _pct(s.precision, 0),
-             _pct(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s] for s in scores]
+    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
+             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s] for s in scores]
     print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
           f"seed {args.seed}")
     print(table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]

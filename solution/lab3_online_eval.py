@@ -51,7 +51,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (fraction, nearest_rank, non_negative_int, positive_int, run_cli,
+from solution.shared import (fraction, nearest_rank, non_negative_int, percent, positive_int, run_cli,
                              sparkline, squeeze, svg_chart, table, trace_fraction)
 
 SAMPLE_RATE = 0.10          # LangSmith, Langfuse, Arize: model-graded judges on 5-10 % of traces
@@ -850,10 +850,6 @@ def run(requests: Sequence[traffic.Request] | None = None, *, seed: int = traffi
 
 # ── report: the lab's screen ────────────────────────────────────────────────────────────────────
 
-def _pct(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None or math.isnan(value) else f"{100 * value:.{digits}f} %"
-
-
 def _range(interval: tuple[float, float]) -> str:
     return f"{100 * interval[0]:.1f}-{100 * interval[1]:.1f} %"
 
@@ -866,7 +862,7 @@ def _sampler(result: Result) -> str:
     if result.reservoir_per_hour:
         return f"{result.kept_by_chance:,} by reservoir, {result.reservoir_per_hour}/h (weight n/k)"
     weight = "-" if math.isinf(result.chance_weight) else f"{result.chance_weight:.1f}"
-    return f"{result.kept_by_chance:,} by hash at {_pct(result.sample_rate, 0)} (weight {weight})"
+    return f"{result.kept_by_chance:,} by hash at {percent(result.sample_rate, 0)} (weight {weight})"
 
 
 def _chosen(result: Result) -> tuple[Detection, str]:
@@ -881,27 +877,27 @@ def report(result: Result) -> str:
     verdict = "PASSED" if result.gate_passed else "FAILED"
     lines = [
         f"Offline gate: {result.golden_cases} golden cases (pre-launch topics) pass "
-        f"{_pct(result.gate_pass_rate)} >= {_pct(result.gate_threshold, 0)}: {verdict}",
+        f"{percent(result.gate_pass_rate)} >= {percent(result.gate_threshold, 0)}: {verdict}",
         f"Live sample: {result.kept:,} of {result.answered:,} answers kept",
         f"  {_sampler(result)} + {result.kept_for_feedback:,} thumbs-down only (weight 1)",
-        f"  pass rate after {drift}: {_pct(result.online_after)} weighted; "
-        f"{_pct(result.naive_after)} counting each kept one once",
+        f"  pass rate after {drift}: {percent(result.online_after)} weighted; "
+        f"{percent(result.naive_after)} counting each kept one once",
         f"Judges vs the truth on the {result.kept_by_chance:,} random answers "
         "(evaluate the evaluator):",
     ]
-    rows = [(j.name, f"{j.fails:,}", _pct(j.precision), _pct(j.recall), f"{j.bad:,} {j.truth}")
+    rows = [(j.name, f"{j.fails:,}", percent(j.precision), percent(j.recall), f"{j.bad:,} {j.truth}")
             for j in result.judges]
     lines += ["  " + line for line in table(
         rows, ("judge", "fails", "precision", "recall", "truly bad")).splitlines()]
 
     head = (f"Pass rate per {result.window_s / 60:g} min from {traffic.clock(REFERENCE_S)} "
-            f"(gate {_pct(result.gate_pass_rate)}): ")
+            f"(gate {percent(result.gate_pass_rate)}): ")
     rates = [w.pass_rate for w in result.windows]
     lines.append(head + sparkline(squeeze(rates, 79 - len(head), how=min), low=0.5, high=1.0))
     below = next((w for w in result.windows if "pass" in w.alarms), None)
     if below is not None:
         lines.append(f"  first below: {traffic.clock(below.start_s)}-{traffic.clock(below.end_s)} "
-                     f"{_pct(below.pass_rate)}, 95 % Wilson {_range(below.wilson)} "
+                     f"{percent(below.pass_rate)}, 95 % Wilson {_range(below.wilson)} "
                      f"(gate {_range(result.gate_interval)})")
     lines.append(f"Drift detectors, scored against the drift that began at {drift}:")
     rows = []
@@ -921,8 +917,8 @@ def report(result: Result) -> str:
         lines.append(f"  {short} of {len(result.windows)} windows had < {MIN_SAMPLES} random "
                      "answers: insufficient data, no alarm")
     (n1, p1), (n2, p2), (n3, p3) = result.psi_trap
-    lines.append(f"PSI > {PSI_RULE} by noise alone ({TOKEN_BINS} bins): {_pct(p1, 0)} at n = {n1}, "
-                 f"{_pct(p2, 0)} at {n2}, {_pct(p3, 0)} at {n3:,}")
+    lines.append(f"PSI > {PSI_RULE} by noise alone ({TOKEN_BINS} bins): {percent(p1, 0)} at n = {n1}, "
+                 f"{percent(p2, 0)} at {n2}, {percent(p3, 0)} at {n3:,}")
     return "\n".join(lines + _lesson(result))
 
 
@@ -939,15 +935,15 @@ def _lesson(result: Result) -> list[str]:
     delay = chosen.delay_s(result.drift_start_s)
     fired = (f"{short} fired {_minutes(delay)} after the drift began" if delay is not None
              else f"{short} never fired")
-    online = (f"online, the pass rate fell to {_pct(result.online_after)} after the launch"
+    online = (f"online, the pass rate fell to {percent(result.online_after)} after the launch"
               if result.online_after is not None else "online, too few random answers to tell")
-    text = f"Lesson: the offline gate passed at {_pct(result.gate_pass_rate)}; {online}; {fired}"
+    text = f"Lesson: the offline gate passed at {percent(result.gate_pass_rate)}; {online}; {fired}"
     if not result.slices:
         return _wrap(text + "; no slice: insufficient data.")
     top = result.slices[0]
     drop = sum(s.points_lost for s in result.slices)
-    lines = _wrap(f"{text}; the slice is topic {top.topic}: {_pct(top.share, 0)} of answers, "
-                  f"{_pct(top.pass_rate)} pass, {100 * top.points_lost:.1f} of the "
+    lines = _wrap(f"{text}; the slice is topic {top.topic}: {percent(top.share, 0)} of answers, "
+                  f"{percent(top.pass_rate)} pass, {100 * top.points_lost:.1f} of the "
                   f"{100 * drop:.1f}-point drop.")
     if result.regression:
         checks = " / ".join(sorted({case.check for case in result.regression}))
@@ -966,11 +962,11 @@ def findings(result: Result) -> list[tuple[float | None, str]]:
         out.append((chosen.first_alarm_s, f"online eval: {short} alarm, slice {topic}"))
     below = next((w for w in result.windows if "pass" in w.alarms), None)
     if below is not None:
-        out.append((below.end_s, f"online eval: pass rate {_pct(below.pass_rate)} in "
+        out.append((below.end_s, f"online eval: pass rate {percent(below.pass_rate)} in "
                                  f"{traffic.clock(below.start_s)}-{traffic.clock(below.end_s)}, "
                                  "below the gate"))
-    out.append((None, f"offline gate passed {_pct(result.gate_pass_rate)}; online "
-                      f"{_pct(result.online_after)} after launch"))
+    out.append((None, f"offline gate passed {percent(result.gate_pass_rate)}; online "
+                      f"{percent(result.online_after)} after launch"))
     if result.regression:
         out.append((None, f"{len(result.regression)} regression cases for the golden set: {topic}"))
     return out

@@ -64,7 +64,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.shared import (fail, fraction, nearest_rank, non_negative_int, positive_float,
-                             positive_int, run_cli, sparkline, squeeze, svg_chart, table)
+                             percent, positive_int, run_cli, sparkline, squeeze, svg_chart, table)
 
 
 # ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
@@ -668,10 +668,6 @@ def _span(start: float, end: float) -> str:
     return f"{traffic.clock(start)}-{traffic.clock(end)}"
 
 
-def _percent(share: float) -> str:
-    return f"{share * 100:.1f} %"
-
-
 def describe(e: Episode, width: int = 60) -> str:
     """One spell of refusals in words, the biggest first, as many as fit in `width` characters.
 
@@ -720,8 +716,8 @@ def report(result: Result) -> str:
          f"{r.interactive_p99_s:.1f} s"],
         [f"interactive p99 latency, {window}", f"{w.window_interactive_p99_s:.1f} s",
          f"{r.window_interactive_p99_s:.1f} s"],
-        [f"other tenants' success, {window}", _percent(result.others_success_without),
-         _percent(result.others_success)],
+        [f"other tenants' success, {window}", percent(result.others_success_without),
+         percent(result.others_success)],
         [f"goodput {window}, interactive", served(w, interactive), served(r, interactive)],
         [f"goodput {window}, batch", served(w, batch), served(r, batch)],
     ], ["", "without limits", "with limits"]).splitlines()
@@ -755,8 +751,8 @@ def findings(result: Result) -> list[tuple[float | None, str]]:
             until = f" to {traffic.clock(e.end_s)}"
             out.append((e.start_s, f"refused {describe(e, 60 - 8 - len(until))}{until}"))
     start, end = result.window
-    out.append((None, f"others kept {_percent(result.others_success)} success "
-                      f"{_span(start, end)} ({_percent(result.others_success_without)} unlimited)"))
+    out.append((None, f"others kept {percent(result.others_success)} success "
+                      f"{_span(start, end)} ({percent(result.others_success_without)} unlimited)"))
     return out
 
 

@@ -39,8 +39,8 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (non_negative_int, positive_int, run_cli, sparkline, squeeze,
-                             svg_chart)
+from solution.shared import (non_negative_int, percent, positive_int, run_cli, sparkline,
+                             squeeze, svg_chart)
 
 
 # ── failure classes: what goes wrong, how often, how badly ─────────────────────────────────────
@@ -544,10 +544,6 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────
 
-def _pct(share: float) -> str:
-    return f"{100 * share:.0f} %"
-
-
 def _minutes(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
@@ -612,7 +608,7 @@ def report(result: Result) -> str:
         cut = reduction(without, turned)
         seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
         lines += [f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it"
-                  + (": none to cut." if cut is None else f": {_pct(cut)} fewer."),
+                  + (": none to cut." if cut is None else f": {percent(cut, 0)} fewer."),
                   f"Seeds {result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; "
                   f"at least half on {halved_on(result.spread)} of {len(result.spread)}."]
     drift = next((p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"),
@@ -641,7 +637,7 @@ def findings(result: Result) -> list[tuple[float | None, str]]:
         cut = reduction(result.without, result.flywheel)
         found += [(None, f"{result.weeks} weeks: repeats {result.without.repeats} without the "
                          f"flywheel, {result.flywheel.repeats} with"
-                         + ("" if cut is None else f" (-{_pct(cut)})")),
+                         + ("" if cut is None else f" (-{percent(cut, 0)})")),
                   (None, f"repeats at least halved on {halved_on(result.spread)} of "
                          f"{len(result.spread)} other seeds")]
     return found

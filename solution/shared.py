@@ -2,6 +2,7 @@
 
 Nothing here is an operations idea of its own; each lab file explains the idea it uses:
 - `nearest_rank`: the percentile definition the labs print (and say they print);
+- `percent`: how every lab prints a share, so the handouts can quote it;
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
 - `parse_rfc3339`: a log timestamp back to seconds (labs 1 and 2);
 - `open_log_file`, `read_jsonl`: read a JSON-lines log, keeping the good lines and counting the bad
@@ -41,6 +42,17 @@ def nearest_rank(values: Sequence[float], q: float) -> float:
         raise ValueError(f"percentile must be in (0, 100], not {q}")
     ordered = sorted(values)
     return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+
+
+def percent(share: float | None, digits: int = 1) -> str:
+    """A share as every lab prints it: percent(0.505) == '50.5 %'; '-' when there is no value.
+
+    >>> percent(0.505), percent(0.79, 0), percent(None)
+    ('50.5 %', '79 %', '-')
+    """
+    if share is None or math.isnan(share):
+        return "-"
+    return f"{100 * share:.{digits}f} %"
 
 
 def trace_fraction(trace_id: str) -> float:

@@ -14,7 +14,7 @@ import pytest
 
 from solution import lab3_online_eval as lab
 from solution import traffic
-from solution.shared import trace_fraction
+from solution.shared import percent, trace_fraction
 from solution.traffic import STORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -226,7 +226,7 @@ def test_judges_are_scored_against_the_truth_and_the_screen_prints_those_numbers
     assert combined.name == "combined" and combined.bad == len(unacceptable)
     assert combined.recall < grounded.recall + 0.05 and combined.recall < 1.0
     for j in result.judges:
-        row = f"{j.name:<8}  {j.fails:>5,}  {lab._pct(j.precision):>9}  {lab._pct(j.recall):>6}"
+        row = f"{j.name:<8}  {j.fails:>5,}  {percent(j.precision):>9}  {percent(j.recall):>6}"
         assert row in screen
 
 
@@ -338,14 +338,14 @@ def test_findings_tell_the_timeline_when_what_and_how_much(result):
     times = [ts for ts, _ in found if ts is not None]
     assert times and all(DRIFT.start_s < ts < STORY.duration_s for ts in times)
     joined = " ".join(text for _, text in found)
-    assert STORY.launch_topic in joined and lab._pct(result.gate_pass_rate) in joined
+    assert STORY.launch_topic in joined and percent(result.gate_pass_rate) in joined
 
 
 def test_the_screen_says_the_lesson_in_the_numbers_computed(result, screen):
     lines = screen.splitlines()
     assert len(lines) <= 36 and max(len(line) for line in lines) <= 80
-    assert f"gate passed at {lab._pct(result.gate_pass_rate)}" in screen
-    assert f"fell to {lab._pct(result.online_after)}" in screen
+    assert f"gate passed at {percent(result.gate_pass_rate)}" in screen
+    assert f"fell to {percent(result.online_after)}" in screen
     assert f"{result.kept:,} of {result.answered:,} answers kept" in screen
     assert STORY.launch_topic in screen
 

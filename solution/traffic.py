@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 DEFAULT_SEED = 7
 
@@ -269,16 +269,13 @@ def generate(seed: int = DEFAULT_SEED, scenario: Scenario = STORY) -> list[Reque
     arrivals.sort()
     edges = sorted({e for i in scenario.incidents for e in (i.start_s, i.end_s)})
     moments = [_Moment.at(scenario, lo) for lo in [0.0, *edges]]
-    topics = [t for t, _ in scenario.topics]
-    cumulative = list(itertools.accumulate(w for _, w in scenario.topics))
-    seen: set[str] = set()
+    request = _storyteller(rng, scenario)
     # ~200,000 new tuples that form no reference cycles: pause the cyclic garbage collector,
     # which would otherwise re-scan them again and again for nothing (a tenth of the time)
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return [_request(rng, ts, scenario.tenants[index], scenario,
-                         moments[bisect.bisect_right(edges, ts)], topics, cumulative, seen)
+        return [request(ts, scenario.tenants[index], moments[bisect.bisect_right(edges, ts)])
                 for ts, index in arrivals]
     finally:
         if collecting:
@@ -340,92 +337,110 @@ TOKEN_JITTER = _lognormal(0.0, 0.15)      # x the provider's time per token
 GUARDRAIL_MS = _lognormal(3.2, 0.3)       # ~25 ms
 
 
-def _ids(rng: random.Random, seen: set[str]) -> tuple[str, str]:
-    """A unique trace id (32 hex) and four span ids (16 hex each), none all zeros (W3C)."""
-    while True:
-        ids = rng.getrandbits(384).to_bytes(48, "big").hex()
-        # no run of 16 zeros anywhere: so no id is all zeros (a rare needless redraw is harmless)
-        if "0000000000000000" not in ids and ids[:32] not in seen:
-            seen.add(ids[:32])
-            return ids[:32], ids[32:]
+def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _Moment], Request]:
+    """The life of one request, as a function of its start, its tenant and the incidents in force.
+
+    What is the same for every request (topic weights, where each topic's documents start, the
+    ids already used) is worked out once, here, so that the story's 23,000 requests cost little.
+    """
+    u, bits = rng.random, rng.getrandbits
+    choice, choices, randrange = rng.choice, rng.choices, rng.randrange
+    topics = [t for t, _ in sc.topics]
+    cumulative = list(itertools.accumulate(w for _, w in sc.topics))
+    first_doc = {topic: 100 * (i + 1) for i, topic in enumerate(topics)}
+    seen: set[str] = set()
+
+    def request(ts: float, tenant: Tenant, now: _Moment) -> Request:
+        interactive = tenant.priority == "interactive"
+
+        # what is asked
+        if interactive and now.drift_share and u() < now.drift_share:
+            topic = sc.launch_topic
+        else:
+            topic = topics[bisect.bisect(cumulative, u() * cumulative[-1])]
+        if interactive:
+            questions = QUESTIONS[topic]
+            prompt = questions[int(u() * len(questions))]
+        else:
+            prompt = BATCH_PROMPT
+        if "{order}" in prompt:     # an order number: a long number that is not personal data
+            prompt = prompt.format(order=1_000_000_000 + int(u() * 9_000_000_000))
+        if u() < LEAK_RATE:
+            prompt += choice(LEAKS).format(
+                name=choice(NAMES), four=randrange(1000, 10000),
+                key="".join(choices(ALNUM, k=24)), upper="".join(choices(UPPER, k=16)))
+        if u() < INJECTION_RATE:
+            prompt += INJECTION
+
+        # retrieval finds three neighbouring chunks for every topic but the launched one
+        if topic == sc.launch_topic:
+            docs: tuple[int, ...] = ()
+        else:
+            first = first_doc[topic] + int(u() * 98)
+            docs = (first, first + 1, first + 2)
+        if interactive:
+            prompt_tokens = (120 + len(prompt) // 4 + 150 * len(docs)
+                             + int(EXTRA_PROMPT[int(u() * 4096)]))
+            max_tokens, completion = 512, int(ANSWER[int(u() * 4096)])          # median ~80
+            ttft_median = 350.0
+        else:
+            prompt_tokens = 1500 + 150 * len(docs) + int(TICKET[int(u() * 4096)])  # a whole ticket
+            max_tokens, completion = 1024, int(SUMMARY[int(u() * 4096)])         # median ~300
+            ttft_median = 900.0
+        if completion > max_tokens:
+            completion = max_tokens
+        elif completion < 5:
+            completion = 5
+
+        # how long each stage takes (milliseconds)
+        gateway_ms = 3.0 + 7.0 * u()
+        retrieval_ms = RETRIEVAL_MS[int(u() * 4096)]                                  # median ~60
+        first_token_ms = JITTER[int(u() * 4096)] * ttft_median * now.slow
+        token_jitter = TOKEN_JITTER[int(u() * 4096)]
+        llm_ms = first_token_ms + completion * PER_TOKEN_MS * token_jitter * now.slow
+        guardrail_ms = GUARDRAIL_MS[int(u() * 4096)]                                  # median ~25
+
+        # does it fail, and where?
+        status, error, stage = 200, None, None
+        for incident in now.failures:
+            if u() < incident.factor:
+                status, error, stage = incident.status, incident.error_type, incident.stage
+        if error is None and u() < BASE_ERROR_RATE:
+            status, error, stage = ((504, "timeout", "llm") if u() < 1 / 3
+                                    else (502, "provider_error", "llm"))
+        ttft_ms = gateway_ms + retrieval_ms + first_token_ms
+        if stage == "retrieval":        # fails fast (connection refused); no first token, ever
+            retrieval_ms, llm_ms, guardrail_ms = 5.0 + 20.0 * u(), 0.0, 0.0
+            ttft_ms = gateway_ms + retrieval_ms
+        elif error == "timeout":        # the gateway gives up on the provider
+            llm_ms, guardrail_ms = GATEWAY_TIMEOUT_MS - gateway_ms - retrieval_ms, 0.0
+            ttft_ms = GATEWAY_TIMEOUT_MS
+        elif stage == "llm":            # the provider fails before the first token
+            llm_ms, guardrail_ms = first_token_ms, 0.0
+            ttft_ms = gateway_ms + retrieval_ms + llm_ms
+        latency_ms = gateway_ms + retrieval_ms + llm_ms + guardrail_ms
+
+        # the answer, and the truth about it
+        if error:
+            answer, grounded, acceptable, completion = "", False, False, 0
+        else:
+            answer, grounded, acceptable = _answer(u, topic, docs)
+
+        # its ids (W3C): unique, and no run of 16 zeros, so that no id is all zeros
+        ids = bits(384).to_bytes(48, "big").hex()
+        while "0000000000000000" in ids or ids[:32] in seen:
+            ids = bits(384).to_bytes(48, "big").hex()     # rare: a needless redraw is harmless
+        seen.add(ids[:32])
+        return _new(Request, (ids[:32], ts, tenant.name, tenant.priority, topic, MODEL, prompt,
+                              prompt_tokens, max_tokens, completion, latency_ms, ttft_ms, status,
+                              error, stage, (gateway_ms, retrieval_ms, llm_ms, guardrail_ms),
+                              ids[32:], docs, answer, grounded, acceptable,
+                              _feedback(u(), acceptable)))
+
+    return request
 
 
-def _request(rng: random.Random, ts: float, tenant: Tenant, sc: Scenario, now: _Moment,
-             topics: list[str], cumulative: list[float], seen: set[str]) -> Request:
-    u = rng.random
-    interactive = tenant.priority == "interactive"
-
-    # what is asked
-    if interactive and now.drift_share and u() < now.drift_share:
-        topic = sc.launch_topic
-    else:
-        topic = topics[bisect.bisect(cumulative, u() * cumulative[-1])]
-    if interactive:
-        questions = QUESTIONS[topic]
-        prompt = questions[int(u() * len(questions))]
-    else:
-        prompt = BATCH_PROMPT
-    if "{order}" in prompt:     # an order number: a long number that is not personal data
-        prompt = prompt.format(order=1_000_000_000 + int(u() * 9_000_000_000))
-    if u() < LEAK_RATE:
-        prompt += rng.choice(LEAKS).format(
-            name=rng.choice(NAMES), four=rng.randrange(1000, 10000),
-            key="".join(rng.choices(ALNUM, k=24)), upper="".join(rng.choices(UPPER, k=16)))
-    if u() < INJECTION_RATE:
-        prompt += INJECTION
-
-    # retrieval finds three neighbouring chunks for every topic but the launched one
-    if topic == sc.launch_topic:
-        docs: tuple[int, ...] = ()
-    else:
-        first = 100 * (topics.index(topic) + 1) + int(u() * 98)
-        docs = (first, first + 1, first + 2)
-    if interactive:
-        prompt_tokens = 120 + len(prompt) // 4 + 150 * len(docs) + int(EXTRA_PROMPT[int(u() * 4096)])
-        max_tokens, completion = 512, int(ANSWER[int(u() * 4096)])          # median ~80
-        ttft_median = 350.0
-    else:
-        prompt_tokens = 1500 + 150 * len(docs) + int(TICKET[int(u() * 4096)])  # a whole ticket
-        max_tokens, completion = 1024, int(SUMMARY[int(u() * 4096)])         # median ~300
-        ttft_median = 900.0
-    completion = max(5, min(completion, max_tokens))
-
-    # how long each stage takes (milliseconds)
-    gateway_ms = 3.0 + 7.0 * u()
-    retrieval_ms = RETRIEVAL_MS[int(u() * 4096)]                                  # median ~60
-    first_token_ms = JITTER[int(u() * 4096)] * ttft_median * now.slow
-    llm_ms = first_token_ms + completion * PER_TOKEN_MS * TOKEN_JITTER[int(u() * 4096)] * now.slow
-    guardrail_ms = GUARDRAIL_MS[int(u() * 4096)]                                  # median ~25
-
-    # does it fail, and where?
-    status, error, stage = 200, None, None
-    for incident in now.failures:
-        if u() < incident.factor:
-            status, error, stage = incident.status, incident.error_type, incident.stage
-    if error is None and u() < BASE_ERROR_RATE:
-        status, error, stage = (504, "timeout", "llm") if u() < 1 / 3 else (502, "provider_error", "llm")
-    ttft_ms = gateway_ms + retrieval_ms + first_token_ms
-    if stage == "retrieval":        # fails fast (connection refused); no first token, ever
-        retrieval_ms, llm_ms, guardrail_ms = 5.0 + 20.0 * u(), 0.0, 0.0
-        ttft_ms = gateway_ms + retrieval_ms
-    elif error == "timeout":        # the gateway gives up on the provider
-        llm_ms, guardrail_ms = GATEWAY_TIMEOUT_MS - gateway_ms - retrieval_ms, 0.0
-        ttft_ms = GATEWAY_TIMEOUT_MS
-    elif stage == "llm":            # the provider fails before the first token
-        llm_ms, guardrail_ms = first_token_ms, 0.0
-        ttft_ms = gateway_ms + retrieval_ms + llm_ms
-    latency_ms = gateway_ms + retrieval_ms + llm_ms + guardrail_ms
-
-    # the answer, and the truth about it
-    if error:
-        answer, grounded, acceptable, completion = "", False, False, 0
-    else:
-        answer, grounded, acceptable = _answer(u, topic, docs)
-    trace_id, span_ids = _ids(rng, seen)
-    return Request(trace_id, ts, tenant.name, tenant.priority, topic, MODEL, prompt, prompt_tokens,
-                   max_tokens, completion, latency_ms, ttft_ms, status, error, stage,
-                   (gateway_ms, retrieval_ms, llm_ms, guardrail_ms), span_ids, docs, answer,
-                   grounded, acceptable, _feedback(u(), acceptable))
+_new = tuple.__new__    # Request(...) without its keyword-friendly __new__: a third of the cost
 
 
 def _answer(u, topic: str, docs: tuple[int, ...]) -> tuple[str, bool, bool]:

@@ -55,8 +55,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.shared import (JsonLines, LogReadError, can_encode, fail, fraction, non_negative_int,
-                             open_log_file, parse_rfc3339, percent, positive_float, positive_int,
-                             run_cli, svg_chart, table, trace_fraction)
+                             open_log_file, parse_command_line, parse_rfc3339, percent,
+                             positive_float, positive_int, run_cli, svg_chart, table,
+                             trace_fraction)
 
 LOGGER_NAME = "opslab.lab1"
 SAMPLE_RATE = 0.10          # tail sampling: the share of healthy, fast traces kept
@@ -1126,7 +1127,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="lines to print without --count-by (default 20; 0 = all)")
     ask.add_argument("--json", action="store_true", help="print matching lines as JSON")
 
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, commands, argv)
     if args.command == "write":
         return _cmd_write(args)
     if args.command == "story":

@@ -63,8 +63,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (fail, fraction, nearest_rank, non_negative_int, positive_float,
-                             percent, positive_int, run_cli, sparkline, squeeze, svg_chart, table)
+from solution.shared import (fail, fraction, nearest_rank, non_negative_int, parse_command_line,
+                             percent, positive_float, positive_int, run_cli, sparkline, squeeze,
+                             svg_chart, table)
 
 
 # ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
@@ -1102,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="how long, at most 60 (default 5)")
     load.add_argument("--tenant", action="append", dest="tenants", metavar="NAME",
                       help="tenant to send as; repeat for several, taking turns (default acme)")
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, commands, argv)
 
     if args.command == "serve":
         return _serve(args)

@@ -8,7 +8,8 @@ Nothing here is an operations idea of its own; each lab file explains the idea i
 - `open_log_file`, `read_jsonl`: read a JSON-lines log, keeping the good lines and counting the bad
   (labs 1 and 2);
 - `sparkline`, `table`, `svg_chart`, `html_page`: how the labs draw;
-- argparse value types that refuse bad settings with the reason, and `run_cli` for a clean exit.
+- argparse value types that refuse bad settings with the reason, `parse_command_line` that says
+  where a misplaced option goes, and `run_cli` for a clean exit.
 """
 
 from __future__ import annotations
@@ -305,6 +306,24 @@ fraction = _typed(float, lambda v: 0.0 <= v <= 1.0, "must be between 0 and 1")
 positive_float = _typed(float, lambda v: v > 0 and math.isfinite(v), "must be greater than 0")
 positive_int = _typed(int, lambda v: v > 0, "must be a whole number greater than 0")
 non_negative_int = _typed(int, lambda v: v >= 0, "must be a whole number, 0 or more")
+
+
+def parse_command_line(parser: argparse.ArgumentParser, commands, argv: list[str] | None):
+    """parser.parse_args(argv) with one kinder error. An option given before the command it belongs
+    to (`lab1_logs.py --minutes 150 write`) is named, with where it goes, where argparse would say
+    "invalid choice: '150'". `commands` is what parser.add_subparsers() returned."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    known = {option for action in parser._actions for option in action.option_strings}
+    for arg in argv:
+        if arg in commands.choices:
+            break
+        option = arg.split("=", 1)[0]
+        owners = [name for name, sub in commands.choices.items()
+                  if any(option in action.option_strings for action in sub._actions)]
+        if option.startswith("-") and option not in known and owners:
+            parser.error(f"{option} is an option of the {' and '.join(owners)} command: put it "
+                         f"after the command, e.g. {parser.prog} {owners[0]} {option} ...")
+    return parser.parse_args(argv)
 
 
 def fail(message: str) -> int:

@@ -437,6 +437,12 @@ def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):
     with pytest.raises(SystemExit) as exit_:
         lab.main(["--sample", "1.5"])
     assert exit_.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+    # an option of `write` given before the command: said where it goes, not "invalid choice"
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["--minutes", "150", "write", "--out", str(tmp_path / "x.jsonl")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--minutes is an option of the write command" in err
+    assert not (tmp_path / "x.jsonl").exists()
 
 
 # ── tail sampling ───────────────────────────────────────────────────────────────────────────────

@@ -174,7 +174,10 @@ def test_bad_settings_are_refused_with_the_reason(capsys):
                          (["--max-in-flight", "0"], "whole number greater than 0"),
                          (["serve", "--rate", "-1"], "greater than 0"),
                          (["serve", "--burst", "0"], "greater than 0"),
-                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over")):
+                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over"),
+                         # an option of serve, given before it: told where it goes
+                         (["--rate", "5"], "--rate is an option of the serve command"),
+                         (["--url=http://x", "load"], "--url is an option of the load command")):
         with pytest.raises(SystemExit) as exit_:
             lab.main(argv)
         assert exit_.value.code == 2 and reason in capsys.readouterr().err

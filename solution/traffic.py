@@ -337,6 +337,9 @@ TOKEN_JITTER = _lognormal(0.0, 0.15)      # x the provider's time per token
 GUARDRAIL_MS = _lognormal(3.2, 0.3)       # ~25 ms
 
 
+_new = tuple.__new__    # Request(...) without its keyword-friendly __new__: a third of the cost
+
+
 def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _Moment], Request]:
     """The life of one request, as a function of its start, its tenant and the incidents in force.
 
@@ -438,9 +441,6 @@ def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _
                               _feedback(u(), acceptable)))
 
     return request
-
-
-_new = tuple.__new__    # Request(...) without its keyword-friendly __new__: a third of the cost
 
 
 def _answer(u, topic: str, docs: tuple[int, ...]) -> tuple[str, bool, bool]:

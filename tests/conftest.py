@@ -6,6 +6,7 @@
 
 import importlib.util
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,24 @@ def best_seconds():
     disturbed by whatever else the machine is doing); the benchmarks' own timer."""
     from bench import best_of
     return lambda fn, repeat=3: best_of(fn, repeat)
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.external = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.external += [v for k, v in attrs if k in ("src", "href") and v and "//" in v]
+
+
+@pytest.fixture(scope="session")
+def html_tags():
+    """html_tags(page) -> (tags, external): every start tag of an HTML page, in order, and every
+    src or href that points off the page (a self-contained page has none)."""
+    def parse(page: str) -> tuple[list[str], list[str]]:
+        parser = _Tags()
+        parser.feed(page)
+        return parser.tags, parser.external
+    return parse

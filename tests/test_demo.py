@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -74,24 +73,11 @@ def test_bad_flags_are_refused_with_the_reason():
     assert out.returncode == 2 and "greater than 0" in out.stderr
 
 
-class _Page(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags, self.external = [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        for name, value in attrs:
-            if name in ("src", "href") and value and "//" in value:
-                self.external.append(value)
-
-
-def test_the_html_page_is_self_contained_and_holds_every_labs_charts(demo_output, show):
+def test_the_html_page_is_self_contained_and_holds_every_labs_charts(demo_output, show, html_tags):
     assert demo_output.rstrip().endswith("wrote show.html")
-    parser = _Page()
-    parser.feed((show / "show.html").read_text(encoding="utf-8"))
-    assert "script" not in parser.tags and not parser.external
-    assert parser.tags.count("h2") >= 7 and parser.tags.count("svg") >= 4
+    tags, external = html_tags((show / "show.html").read_text(encoding="utf-8"))
+    assert "script" not in tags and not external
+    assert tags.count("h2") >= 7 and tags.count("svg") >= 4
 
 
 def test_an_unwritable_html_path_is_a_clear_error(tmp_path):

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -329,22 +328,10 @@ def test_a_window_with_no_traffic_says_so_and_divides_by_nothing():
     assert "no traffic" in text and "no real incident" in text
 
 
-class Tags(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags, self.external = [], []
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        self.external += [v for k, v in attrs if k in ("src", "href") and v and "//" in v]
-
-
-def test_the_html_page_parses_and_holds_one_chart_per_signal(result):
-    page = lab.html_report(result)
-    parser = Tags()
-    parser.feed(page)
-    assert parser.tags.count("svg") == 4 == len(lab.SIGNALS)
-    assert "script" not in parser.tags and not parser.external
+def test_the_html_page_parses_and_holds_one_chart_per_signal(result, html_tags):
+    tags, external = html_tags(lab.html_report(result))
+    assert tags.count("svg") == 4 == len(lab.SIGNALS)
+    assert "script" not in tags and not external
     charts = lab.svg_charts(result)
     assert all("stroke-dasharray" in c and "threshold" in c for c in charts)   # the lines drawn
     assert all("<rect" in c for c in charts)                                   # breaches shaded

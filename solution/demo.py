@@ -23,11 +23,13 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import html_page, positive_int, run_cli
+from solution.cli import positive_int, run_cli
+from solution.extend import composite_alert
+from solution.tools.page import html_page
+from solution.tools.show import CHARTS, FINDINGS
 
-# Each lab module offers the same four calls: run(requests=..., seed=...) -> result,
-# report(result) -> the screen, findings(result) -> [(seconds or None, what it found)],
-# svg_charts(result) -> [inline SVG].
+# Each lab module offers the same two calls: run(requests=..., seed=...) -> result and
+# report(result) -> the screen; tools/show.py says what each found (FINDINGS) and draws it (CHARTS).
 LABS = (
     (1, "lab1_logs", "structured, correlated logs", "M20"),
     (2, "lab2_dashboard", "golden signals and SLO burn", "M20/M31"),
@@ -53,7 +55,8 @@ def run(seed: int = traffic.DEFAULT_SEED, labs: tuple[int, ...] = (1, 2, 3, 4, 5
     for number, name, _, _ in LABS:
         if number in labs:
             module = importlib.import_module(f"solution.{name}")
-            results[number] = (module, module.run(requests=requests, seed=seed))
+            extra = {"composite": composite_alert} if number == 2 else {}   # the challenge, answered
+            results[number] = (module, module.run(requests=requests, seed=seed, **extra))
     return {"requests": requests, "labs": results}
 
 
@@ -61,7 +64,7 @@ def timeline(outcome: dict) -> str:
     """What every lab found, joined on the story's clock, then what to open next."""
     events, notes = [], []
     for number, (module, result) in sorted(outcome["labs"].items()):
-        for ts, text in module.findings(result):
+        for ts, text in FINDINGS[number](result):
             (events if ts is not None else notes).append((ts, number, text))
     lines = [RULE, "What each lab caught, on one clock", RULE]
     for ts, number, text in sorted(events):
@@ -93,7 +96,7 @@ def render_html(outcome: dict) -> str:
         if number in outcome["labs"]:
             module, result = outcome["labs"][number]
             body.append(f"<h2>Lab {number}: {html.escape(title)} (extends {extends})</h2>")
-            body += module.svg_charts(result)
+            body += CHARTS[number](result)
             body.append(f"<pre>{html.escape(module.report(result))}</pre>")
     if len(outcome["labs"]) > 1:
         body.append(f"<h2>On one clock</h2><pre>{html.escape(timeline(outcome))}</pre>")

@@ -21,8 +21,9 @@ from typing import Collection, Sequence
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from solution.lab2_dashboard import Page, challenge_main, pages_from
-from solution.shared import run_cli
+from solution.challenge import challenge_main
+from solution.cli import run_cli
+from solution.lab2_dashboard import Page, pages_from
 
 
 def composite_alert(breached: Sequence[Collection[str]], window_s: float = 60.0,

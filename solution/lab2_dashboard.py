@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import html
 import math
 import sys
 import textwrap
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection, NamedTuple, Sequence
 
@@ -45,9 +43,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (LogReadError, fail, html_page, nearest_rank, parse_rfc3339, percent,
-                             positive_float, positive_int, read_jsonl, run_cli, sparkline, squeeze,
-                             svg_chart, table, use_color)
+from solution.cli import positive_float, positive_int, run_cli
+from solution.numeric import nearest_rank, percent
+from solution.terminal import sparkline, squeeze, table, use_color
 
 # The SRE book's order. Every list of signals in this lab is kept in this order.
 SIGNALS = ("latency", "traffic", "errors", "saturation")
@@ -481,99 +479,7 @@ def score(policy: str, pages: Sequence[Page], incidents: Sequence[traffic.Incide
                  sum(d is not None for d in detect) / len(real) if real else None, detect)
 
 
-# ── 6. reading lab 1's log ──────────────────────────────────────────────────────────────────────
-
-@dataclass
-class LogRead:
-    observations: list[Observation]     # sorted by start; ts on the log's clock
-    from_story: bool                    # every start falls inside the story's six hours
-    clock_zero: str                     # the instant of 0:00 on that clock, RFC 3339
-    incidents: tuple[traffic.Incident, ...]   # the story's truth on that clock; () if not the story
-    bad: int                            # lines skipped: not JSON, not an object, bad fields
-    reasons: dict[str, int]
-    warnings: list[str]                 # for stderr: how many lines were skipped, why, where
-
-
-def _number(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError("not a number")
-    return float(value)
-
-
-def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
-    """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
-    ignored (they are not requests); lines that are not JSON, and request lines without a usable
-    timestamp, latency or status, are skipped and counted. The timestamp is when the request
-    COMPLETED, so it started latency_ms earlier.
-
-    The clock: a log of the story (every start inside its six hours) keeps the story's minutes,
-    from the first minute it holds (a log of 2:00-2:20 starts its clock at 2:00), and the story's
-    ground truth comes along, on that clock. Any other log starts its clock at its first request,
-    and has no ground truth."""
-    lines = read_jsonl(path, required=("body",), keep=lambda rec: rec.get("body") == "request.completed")
-    reasons, warnings = dict(lines.reasons), [lines.summary(path)] if lines.bad else []
-    starts: list[tuple[float, Observation]] = []
-    for rec in lines.records:
-        try:
-            attrs = rec.get("attributes")
-            if not isinstance(attrs, dict):
-                raise ValueError("no attributes")
-            latency = _number(attrs["latency_ms"])
-            status = attrs["http.response.status_code"]
-            if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
-                raise ValueError("bad status or latency")
-            ttft = attrs.get("ttft_ms")
-            start = parse_rfc3339(rec["timestamp"]) - latency / 1000.0
-            obs = Observation(0.0, latency, None if ttft is None else _number(ttft), status,
-                              str(attrs.get("priority", "interactive")),
-                              int(_number(attrs.get("gen_ai.usage.input_tokens", 0))),
-                              int(_number(attrs.get("gen_ai.usage.output_tokens", 0))))
-        except (KeyError, TypeError, ValueError, OverflowError):
-            reasons["bad request fields"] = reasons.get("bad request fields", 0) + 1
-            continue
-        starts.append((start, obs))
-    fields = reasons.get("bad request fields", 0)
-    if fields:
-        warnings.append(f"{path}: skipped {fields} request.completed line(s) without a usable "
-                        "timestamp, latency_ms or http.response.status_code")
-    if not starts:
-        raise LogReadError(f"{path}: no usable request.completed lines")
-    starts.sort(key=lambda pair: pair[0])
-    epoch = parse_rfc3339(scenario.epoch)
-    first, last = starts[0][0], starts[-1][0]
-    incidents: tuple[traffic.Incident, ...] = ()
-    from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
-    if from_story:
-        shift = 60.0 * max(0, math.floor((first - epoch) / 60.0))      # the story's minute grid
-        zero = epoch + shift
-        incidents = tuple(_shifted(i, shift) for i in scenario.incidents
-                          if i.end_s > shift and i.start_s <= last - epoch)
-    else:
-        zero = first
-    clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    return LogRead([obs._replace(ts=max(0.0, start - zero)) for start, obs in starts], from_story,
-                   clock_zero.replace("+00:00", "Z"), incidents, sum(reasons.values()), reasons,
-                   warnings)
-
-
-def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
-    return replace(incident, start_s=incident.start_s - shift_s, end_s=incident.end_s - shift_s)
-
-
 # ── 7. run: the whole dashboard as plain values ─────────────────────────────────────────────────
-
-@dataclass(frozen=True)
-class Histogram:
-    """One Prometheus histogram series: cumulative counts per `le` bound, the sum and the count."""
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    counts: tuple[int, ...]
-    total_s: float
-
-    @property
-    def count(self) -> int:
-        return self.counts[-1]
-
 
 @dataclass
 class Result:
@@ -591,18 +497,11 @@ class Result:
     latency_good: float | None      # interactive successes under the limit / interactive successes
     span_h: float
     verdicts: list[RuleVerdict]
-    scores: list[Score]             # any signal, SLO burn, composite, composite or burn
+    scores: list[Score]             # any signal, SLO burn; with a composite: composite, composite or burn
     incidents: tuple[traffic.Incident, ...]   # the ground truth, on this clock
     has_truth: bool                 # False: a log from elsewhere, nothing to score against
     story_latency: tuple            # interactive (p50, p95, p99) of successes, then of failures
     p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
-    histograms: list[Histogram]
-    requests_by_code: list[tuple[str, int, int]]              # (priority, status, count)
-    tokens: tuple[int, int]                                   # input, output
-    bad_lines: int = 0
-    bad_reasons: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)   # for stderr
-    min_signals: int = 2
 
 
 def per_minute(requests, minutes: int, latency_limit_s: float) -> tuple[list[int], ...]:
@@ -623,51 +522,50 @@ def per_minute(requests, minutes: int, latency_limit_s: float) -> tuple[list[int
     return failed, total, slow, served
 
 
-def span_totals(requests) -> tuple[dict, dict, dict, tuple[int, int]]:
-    """Over the whole span: latencies in seconds by (priority, "success" | "failure"), times to
-    first token of successes by priority, request counts by (priority, status), and the input
-    and output tokens: what a Prometheus client would have counted."""
-    latency_s: dict[tuple[str, str], list[float]] = {}
-    ttft_s: dict[str, list[float]] = {}
-    codes: dict[tuple[str, int], int] = {}
-    tokens_in = tokens_out = 0
-    for r in requests:
-        ok = r.status < 500
-        latency_s.setdefault((r.priority, "success" if ok else "failure"), []).append(r.latency_ms / 1000)
-        if ok and r.ttft_ms is not None:
-            ttft_s.setdefault(r.priority, []).append(r.ttft_ms / 1000)
-        codes[(r.priority, r.status)] = codes.get((r.priority, r.status), 0) + 1
-        tokens_in += r.prompt_tokens
-        tokens_out += r.completion_tokens
-    return latency_s, ttft_s, codes, (tokens_in, tokens_out)
+def policies(breached, verdicts, window_s: float, incidents, composite=None,
+             min_signals: int = 2) -> list[Score]:
+    """Every alert policy's pages, scored. The composite alert is the challenge: it is passed in
+    (solution/extend.py answers it; the demo and tools/dashboard.py pass it), never imported here."""
+    naive, burn = any_signal_alert(breached, window_s), burn_alert(verdicts)
+    scores = [score("any signal", naive, incidents), score("SLO burn", burn, incidents)]
+    if composite is not None:
+        pages = composite(breached, window_s=window_s, min_signals=min_signals)
+        scores += [score("composite", pages, incidents),
+                   score("composite or burn", either(pages, burn, "composite or burn"), incidents)]
+    return scores
 
 
-def _histogram(name: str, labels: dict[str, str], values_s: list[float]) -> Histogram:
-    return Histogram(name, tuple(labels.items()), tuple(cumulative_buckets(values_s)), sum(values_s))
+def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
+    """The exact p99 of interactive successes against Prometheus' histogram_quantile over the
+    default buckets, in the last window with data and over the whole span."""
+    ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
+    last = next((w for w in reversed(windows) if w.p99_s is not None), None)
+    if last is None:
+        return []
+    in_last = [r.latency_ms / 1000 for r in requests if r.priority == "interactive"
+               and r.status < 500 and last.start_s <= r.ts < last.start_s + window_s]
+    return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, cumulative_buckets(values)))
+            for label, exact, values in (
+                (f"last window {traffic.clock(last.start_s)}", last.p99_s, in_last),
+                (f"all {_hours(len(windows) * window_s / 3600)}", nearest_rank(ok_s, 99), ok_s))]
 
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
         window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = 6.0,
-        latency_slo: float = 0.99, thresholds: Thresholds = Thresholds(), min_signals: int = 2,
-        period_days: float = 30, log_path: str | None = None) -> Result:
-    """The dashboard of the story (or of `requests`, or of the log at `log_path`) as plain values.
-    Raises ValueError on an impossible setting and LogReadError on an unreadable log."""
+        latency_slo: float = 0.99, thresholds: Thresholds = Thresholds(), period_days: float = 30,
+        composite=None, min_signals: int = 2, duration_s: float | None = None,
+        incidents: tuple | None = None, has_truth: bool = True, source: str | None = None) -> Result:
+    """The dashboard of the story (or of `requests` over `duration_s`, scored against
+    `incidents`: None means the scenario's) as plain values. ValueError on an impossible setting."""
     slo = scenario.slo_availability if slo is None else slo
     if not (0 < slo < 1 and 0 < latency_slo < 1):
         raise ValueError("an SLO must be between 0 and 1, exclusive: 1 leaves no error budget")
     if not window_s > 0:
         raise ValueError("the window must be longer than 0 seconds")
-    bad_lines, bad_reasons, warnings, incidents, truth = 0, {}, [], scenario.incidents, True
-    if log_path is not None:
-        log = read_log(log_path, scenario)
-        requests, incidents, truth = log.observations, log.incidents, log.from_story
-        bad_lines, bad_reasons, warnings = log.bad, log.reasons, log.warnings
-        duration_s = requests[-1].ts + 1e-6         # up to the last request's window
-        source = f"{log_path} (0:00 = {log.clock_zero})"
-    else:
-        if requests is None:
-            requests = traffic.generate(seed=seed, scenario=scenario)
-        duration_s, source = scenario.duration_s, f"the story, seed {seed}"
+    if requests is None:
+        requests = traffic.generate(seed=seed, scenario=scenario)
+    incidents = scenario.incidents if incidents is None else incidents
+    duration_s = scenario.duration_s if duration_s is None else duration_s
 
     # the signals, their lines, the breaches
     windows = golden_signals(requests, window_s=window_s, duration_s=duration_s,
@@ -676,95 +574,27 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
               "errors": thresholds.errors, "saturation": thresholds.saturation}
     breached = breaches(windows, limits)
 
-    # the SLOs and the Workbook's burn-rate rules
-    minutes = max(1, math.ceil(duration_s / 60.0))
-    failed, total, slow, served = per_minute(requests, minutes, latency_limit_s)
+    # the SLOs and the Workbook's burn-rate rules, evaluated minute by minute
+    failed, total, slow, served = per_minute(requests, max(1, math.ceil(duration_s / 60.0)),
+                                             latency_limit_s)
     verdicts = [multiwindow(failed, total, slo, rule, period_days=period_days, slo_name="availability")
                 for rule in WORKBOOK_RULES]
     verdicts += [multiwindow(slow, served, latency_slo, rule, period_days=period_days, slo_name="latency")
                  for rule in WORKBOOK_RULES]
 
-    # the alert policies, scored; the composite is the challenge, answered in solution/extend.py
-    from solution.extend import composite_alert      # here, not on top: extend builds on this file
-    naive, burn = any_signal_alert(breached, window_s), burn_alert(verdicts)
-    composite = composite_alert(breached, window_s=window_s, min_signals=min_signals)
-    scores = [score("any signal", naive, incidents), score("SLO burn", burn, incidents),
-              score("composite", composite, incidents),
-              score("composite or burn", either(composite, burn, "composite or burn"), incidents)]
-
-    # the whole span: latency apart by outcome, the exposition's counters and histograms, and
-    # the bucket check (exact p99 against histogram_quantile) for the last window and for all
-    latency_s, ttft_s, codes, tokens = span_totals(requests)
-    ok_s = latency_s.get(("interactive", "success"), [])
-    failed_s = latency_s.get(("interactive", "failure"), [])
-    histograms = [_histogram("opslab_request_duration_seconds", {"priority": p, "outcome": o}, values)
-                  for (p, o), values in sorted(latency_s.items())]
-    histograms += [_histogram("opslab_time_to_first_token_seconds", {"priority": p}, values)
-                   for p, values in sorted(ttft_s.items())]
-    p99_check = []
-    last = next((w for w in reversed(windows) if w.p99_s is not None), None)
-    if last is not None:
-        in_last = [r.latency_ms / 1000 for r in requests if r.priority == "interactive"
-                   and r.status < 500 and last.start_s <= r.ts < last.start_s + window_s]
-        for label, exact, values in ((f"last window {traffic.clock(last.start_s)}", last.p99_s, in_last),
-                                     (f"all {_hours(len(windows) * window_s / 3600)}",
-                                      nearest_rank(ok_s, 99), ok_s)):
-            p99_check.append((label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS,
-                                                               cumulative_buckets(values))))
-
-    all_failed, all_served = sum(failed), sum(served)
+    interactive = [r for r in requests if r.priority == "interactive"]
     return Result(
-        source=source, requests=len(requests), window_s=window_s, windows=windows, limits=limits,
-        breached=breached, slo=slo, latency_slo=latency_slo, latency_limit_s=latency_limit_s,
-        period_days=period_days,
-        availability=1 - all_failed / sum(total) if sum(total) else None,
-        latency_good=1 - sum(slow) / all_served if all_served else None,
-        span_h=len(windows) * window_s / 3600, verdicts=verdicts, scores=scores, incidents=tuple(incidents),
-        has_truth=truth,
-        story_latency=(_ranks(ok_s), _ranks(failed_s)), p99_check=p99_check, histograms=histograms,
-        requests_by_code=[(p, s, n) for (p, s), n in sorted(codes.items())],
-        tokens=tokens,
-        bad_lines=bad_lines, bad_reasons=bad_reasons, warnings=warnings, min_signals=min_signals)
-
-
-# ── 8. Prometheus text exposition ───────────────────────────────────────────────────────────────
-
-def _le(bound: float) -> str:
-    """A bucket bound as client_python writes it: 0.005, 1.0, +Inf."""
-    return "+Inf" if bound == math.inf else repr(float(bound))
-
-
-def _labels(pairs) -> str:
-    """Label pairs as the text format wants them: backslash, double quote and newline escaped."""
-    escape = lambda v: str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
-    return ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
-
-
-def exposition(result: Result) -> str:
-    """The counters and histograms in the Prometheus text format (version 0.0.4): a `# HELP` and a
-    `# TYPE` line per metric, then its samples; a histogram's `_bucket` series are cumulative, end
-    at `le="+Inf"` (equal to `_count`), and are followed by `_sum` and `_count`."""
-    out = ["# HELP opslab_requests_total Requests answered, by priority and HTTP status code.",
-           "# TYPE opslab_requests_total counter"]
-    out += [f"opslab_requests_total{{{_labels((('priority', p), ('code', s)))}}} {n}"
-            for p, s, n in result.requests_by_code]
-    out += ["# HELP opslab_tokens_total Tokens processed (gen_ai.usage.*_tokens), by type.",
-            "# TYPE opslab_tokens_total counter",
-            f'opslab_tokens_total{{type="input"}} {result.tokens[0]}',
-            f'opslab_tokens_total{{type="output"}} {result.tokens[1]}']
-    helps = {"opslab_request_duration_seconds":
-             "End-to-end latency in seconds; successes and failures apart (SRE book).",
-             "opslab_time_to_first_token_seconds": "Time to first token of successful requests, seconds."}
-    for name, text in helps.items():
-        out += [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
-        for h in (h for h in result.histograms if h.name == name):
-            labels = _labels(h.labels)
-            out += [f'{name}_bucket{{{labels},le="{_le(b)}"}} {c}' for b, c in zip(DEFAULT_BUCKETS, h.counts)]
-            out += [f"{name}_sum{{{labels}}} {h.total_s:.3f}", f"{name}_count{{{labels}}} {h.count}"]
-    last = result.windows[-1]
-    out += ["# HELP opslab_saturation_ratio Mean requests in flight over capacity, last window.",
-            "# TYPE opslab_saturation_ratio gauge", f"opslab_saturation_ratio {last.saturation:.4f}"]
-    return "\n".join(out) + "\n"
+        source=source or f"the story, seed {seed}", requests=len(requests), window_s=window_s,
+        windows=windows, limits=limits, breached=breached, slo=slo, latency_slo=latency_slo,
+        latency_limit_s=latency_limit_s, period_days=period_days,
+        availability=1 - sum(failed) / sum(total) if sum(total) else None,
+        latency_good=1 - sum(slow) / sum(served) if sum(served) else None,
+        span_h=len(windows) * window_s / 3600, verdicts=verdicts,
+        scores=policies(breached, verdicts, window_s, incidents, composite, min_signals),
+        incidents=tuple(incidents), has_truth=has_truth,
+        story_latency=(_ranks([r.latency_ms / 1000 for r in interactive if r.status < 500]),
+                       _ranks([r.latency_ms / 1000 for r in interactive if r.status >= 500])),
+        p99_check=p99_check(requests, windows, window_s))
 
 
 # ── 9. the screen ───────────────────────────────────────────────────────────────────────────────
@@ -834,9 +664,6 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
             else "a mark per window")
     lines = _wrap(f"Golden signals of {result.source}: {result.requests:,} requests, "
                   f"{len(w0)} window{'s' * (len(w0) != 1)} of {size}; {fold}; ^ = breach")
-    if result.bad_lines:
-        why = ", ".join(f"{n} {r}" for r, n in sorted(result.bad_reasons.items()))
-        lines.append(f"skipped {result.bad_lines} bad line(s): {why}")
     end = traffic.clock(result.span_h * 3600)
     lines.append(f"{'signal':<14} {traffic.clock(0):<{WIDTH // 2}}{end:>{WIDTH - WIDTH // 2}}"
                  f"  {'now':>10}  {'threshold':>9}")
@@ -901,51 +728,13 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
     return "\n".join(lines)
 
 
-def _caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
+def caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
     """What a page caught: a real incident, a blip, or nothing."""
     for wanted in (True, False):
         for i in incidents:
             if i.page is wanted and matches(page, i):
                 return i.name if wanted else f"{i.name}, noise"
     return "nothing"
-
-
-def findings(result: Result) -> list[tuple[float | None, str]]:
-    """When each policy paged and on which signals, for the demo's closing timeline; pages that
-    fire at the same minute on the same signals are one line."""
-    fired: dict[tuple[float, tuple[str, ...]], list[str]] = {}
-    for s in result.scores[:3]:                      # the combined policy repeats the others
-        for p in s.pages:
-            fired.setdefault((p.fired_s, p.signals), []).append(s.policy)
-    out: list[tuple[float | None, str]] = []
-    for (when, signals), policies in sorted(fired.items()):
-        page = next(p for s in result.scores for p in s.pages if (p.fired_s, p.signals) == (when, signals))
-        text = f"page by {'/'.join(policies)}: {'+'.join(signals)}"
-        what = f" ({_caught(page, result.incidents)})"
-        out.append((when, (text + what) if len(text + what) <= 60 else text[:60]))
-    if result.incidents:
-        out.append((None, "precision: " + ", ".join(f"{s.policy} {percent(s.precision, 0)}"
-                                                    for s in result.scores[:3])))
-    return out
-
-
-def svg_charts(result: Result) -> list[str]:
-    """One chart per golden signal: its value per window, its threshold dashed, breaches shaded."""
-    charts = []
-    for signal, label, factor, _, unit in ROWS:
-        values = [signal_values(w)[signal] for w in result.windows]
-        limit = result.limits[signal] * factor
-        charts.append(svg_chart([None if v is None else v * factor for v in values],
-                                f"{label} per window, threshold dashed, breaches shaded",
-                                threshold=limit if math.isfinite(limit) else None,
-                                shade=[i for i, b in enumerate(result.breached) if signal in b],
-                                unit=unit, x_label=f"0:00 to {traffic.clock(result.span_h * 3600)}"))
-    return charts
-
-
-def html_report(result: Result) -> str:
-    return html_page("opslab lab 2: the golden signals and SLO burn",
-                     "\n".join(svg_charts(result)) + f"\n<pre>{html.escape(report(result))}</pre>")
 
 
 # ── 10. the command line ────────────────────────────────────────────────────────────────────────
@@ -971,28 +760,18 @@ def window_value(text: str) -> float:
     return value
 
 
-def _parser(description: str, prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The dashboard's what-if flags (the lab, its tool and the challenge share them)."""
     parser.add_argument("--seed", type=positive_int, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--window", type=window_value, default=60.0, metavar="SECONDS",
                         help="length of one dashboard window (default 60)")
-    parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
-                        help="the composite alert pages when N or more signals breach (default 2)")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser("The four golden signals of the story (or of a lab-1 log) per window, their "
-                     "breaches, SLO burn rates, and three alert policies scored against the truth.")
-    parser.add_argument("--from", dest="log", metavar="FILE",
-                        help="read the requests from a lab-1 JSON-lines log (its request.completed lines)")
     parser.add_argument("--slo", type=slo_value, default=traffic.STORY.slo_availability,
                         help="availability SLO as a fraction (default 0.995 = 99.5 %%)")
     parser.add_argument("--latency-slo", type=slo_value, default=0.99,
                         help="share of interactive successes under the latency limit (default 0.99)")
     parser.add_argument("--latency-limit", type=positive_float, default=6.0, metavar="SECONDS",
-                        help="latency limit: the p95 threshold and the latency SLO's limit (default 6)")
+                        help="latency limit: the p90 threshold and the latency SLO's limit (default 6)")
     parser.add_argument("--period-days", type=positive_int, default=30, metavar="DAYS",
                         help="SLO period; the burn-rate thresholds follow from it (default 30)")
     parser.add_argument("--traffic-x", type=positive_float, default=Thresholds.traffic_x, metavar="X",
@@ -1001,54 +780,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="errors breach at this 5xx ratio (default 0.05)")
     parser.add_argument("--saturation-target", type=positive_float, default=Thresholds.saturation,
                         metavar="RATIO", help="saturation breaches at this utilization (default 0.70)")
-    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
+    return parser
+
+
+def settings(args) -> dict:
+    """run()'s keyword arguments from the flags of add_flags."""
+    return dict(seed=args.seed, window_s=args.window, slo=args.slo, latency_slo=args.latency_slo,
+                latency_limit_s=args.latency_limit, period_days=args.period_days,
+                thresholds=Thresholds(latency_s=args.latency_limit, traffic_x=args.traffic_x,
+                                      errors=args.error_limit, saturation=args.saturation_target))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_flags(argparse.ArgumentParser(
+        description="The four golden signals of the story per window, their breaches, SLO burn "
+                    "rates, and the alert policies scored against the truth. The composite alert "
+                    "is the challenge (starters/extend.py); on your own logs, as HTML or as "
+                    "Prometheus metrics: solution/tools/dashboard.py."))
     args = parser.parse_args(argv)
-    limits = Thresholds(latency_s=args.latency_limit, traffic_x=args.traffic_x,
-                        errors=args.error_limit, saturation=args.saturation_target)
-    try:
-        result = run(seed=args.seed, window_s=args.window, slo=args.slo, latency_slo=args.latency_slo,
-                     latency_limit_s=args.latency_limit, thresholds=limits, min_signals=args.min_signals,
-                     period_days=args.period_days, log_path=args.log)
-    except (LogReadError, ValueError) as exc:
-        return fail(str(exc))
-    for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(report(result, color=use_color()))
-    for path, text in ((args.html, html_report), (args.prom, exposition)):
-        if path:
-            try:
-                Path(path).write_text(text(result), encoding="utf-8")
-            except OSError as exc:
-                return fail(f"cannot write {path}: {exc.strerror}")
-            print(f"wrote {path}")
-    return 0
-
-
-def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | None = None) -> int:
-    """The challenge as a command (starters/extend.py and solution/extend.py run this): the story's
-    breaches through the any-signal alert and through the given composite alert, side by side."""
-    args = _parser("The any-signal alert and your composite alert on the story's breaches, "
-                   "scored against the ground truth.", prog).parse_args(argv)
-    result = run(seed=args.seed, window_s=args.window, min_signals=args.min_signals)
-    try:
-        pages = composite_alert(result.breached, window_s=args.window, min_signals=args.min_signals)
-    except NotImplementedError as exc:
-        return fail(str(exc))
-    scores = [result.scores[0], score("composite", pages, result.incidents)]
-    real = [i for i in result.incidents if i.page and visible(i)]
-    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
-             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s] for s in scores]
-    print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
-          f"seed {args.seed}")
-    print(table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
-                + [traffic.clock(i.start_s) for i in real]))
-    print("\n".join(_wrap("the last columns: minutes to the first page after "
-                         + ", ".join(f"{traffic.clock(i.start_s)} {i.name}" for i in real) + ".")))
-    print("the composite's pages:")
-    for p in pages:
-        print(f"  {traffic.clock(p.fired_s):>5}  {'+'.join(p.signals):<22} "
-              f"{traffic.clock(p.start_s)}-{traffic.clock(p.end_s)}  {_caught(p, result.incidents)}")
+    print(report(run(**settings(args)), color=use_color()))
     return 0
 
 

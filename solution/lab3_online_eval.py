@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import functools
 import heapq
 import math
 import random
@@ -51,8 +50,11 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (fraction, nearest_rank, non_negative_int, percent, positive_int, run_cli,
-                             sparkline, squeeze, svg_chart, table, trace_fraction)
+from solution.cli import fraction, non_negative_int, positive_int, run_cli
+from solution.stattests import (chi_square, ks_2samp, psi, psi_false_alarm_chance, psi_noise_bound,
+                                 two_proportion_z, wilson_interval)
+from solution.numeric import nearest_rank, percent, trace_fraction
+from solution.terminal import sparkline, squeeze, table
 
 SAMPLE_RATE = 0.10          # LangSmith, Langfuse, Arize: model-graded judges on 5-10 % of traces
 WINDOW_MIN = 15             # minutes per drift window
@@ -68,7 +70,7 @@ SHIFT = 0.10                # the smallest drop in pass rate worth an alarm: 10 
 
 # ── 1. the judges: deterministic code checks that read the answer, never the truth ──────────────
 
-class Verdict(NamedTuple):
+class Judgement(NamedTuple):
     """What the code judges say about one answer. True means the check passed."""
     grounded: bool      # cites at least one document, and only documents the retriever returned
     refusal: bool       # not a refusal
@@ -77,7 +79,7 @@ class Verdict(NamedTuple):
     passed: bool        # the combined judge: every check above passed
 
 
-JUDGES = Verdict._fields[:-1]
+JUDGES = Judgement._fields[:-1]
 # Refusal phrases, matched on the lower-cased answer: substring tests are cheaper than a
 # case-insensitive regex, and the judges run on every sampled answer.
 REFUSALS = ("i'm sorry", "i am sorry", "i can't help", "i cannot help", "i'm unable", "i am unable")
@@ -90,13 +92,13 @@ PII = re.compile(r"\w@[\w-]+\.\w"                                # an e-mail add
 MAX_ANSWER_CHARS = 800
 
 
-def judge(answer: str, retrieved_docs: Sequence[int]) -> Verdict:
+def judge(answer: str, retrieved_docs: Sequence[int]) -> Judgement:
     """Judge one answer from what a trace shows: the answer text and the documents retrieved.
 
     It takes only those two, so it cannot peek at the story's truth fields even by accident.
 
     >>> judge("Open Settings [doc:101].", (101, 102, 103))
-    Verdict(grounded=True, refusal=True, format=True, pii=True, passed=True)
+    Judgement(grounded=True, refusal=True, format=True, pii=True, passed=True)
     >>> judge("Open Settings [doc:950].", ()).grounded      # a made-up citation
     False
     """
@@ -107,22 +109,12 @@ def judge(answer: str, retrieved_docs: Sequence[int]) -> Verdict:
     form = (20 <= len(answer) <= MAX_ANSWER_CHARS and answer.rstrip()[-1:] in ".!?"
             and answer.count("[doc") == len(cited))
     pii = not PII.search(answer)
-    return Verdict(grounded, refusal, form, pii, grounded and refusal and form and pii)
+    return Judgement(grounded, refusal, form, pii, grounded and refusal and form and pii)
 
 
-def judge_all(requests: Sequence[traffic.Request]) -> list[Verdict]:
-    """Judge many answers, each distinct (answer, documents) pair once. The judges are
-    deterministic, so identical inputs get identical verdicts; evaluation pipelines cache them
-    the same way (a model-graded judge is billed per call). On the story's default sample,
-    3,918 kept answers are under 900 distinct pairs."""
-    cache: dict[tuple[str, tuple[int, ...]], Verdict] = {}
-    verdicts = []
-    for r in requests:
-        key = (r.answer, r.retrieved_docs)
-        if key not in cache:
-            cache[key] = judge(*key)
-        verdicts.append(cache[key])
-    return verdicts
+def judge_all(requests: Sequence[traffic.Request]) -> list[Judgement]:
+    """Judge many answers, each from its answer text and retrieved documents only."""
+    return [judge(r.answer, r.retrieved_docs) for r in requests]
 
 
 # ── 2. evaluate the evaluator: each judge scored against the story's truth ──────────────────────
@@ -148,7 +140,7 @@ class JudgeScore:
         return self.true_fails / self.bad if self.bad else None
 
 
-def score_judges(labelled: Sequence[tuple[Verdict, bool, bool]]) -> list[JudgeScore]:
+def score_judges(labelled: Sequence[tuple[Judgement, bool, bool]]) -> list[JudgeScore]:
     """Score every judge, and the combined one, on (verdict, truly grounded, truly acceptable)
     triples: the grounded judge against groundedness, the others against acceptability."""
     scores = []
@@ -196,7 +188,7 @@ class Sampled(NamedTuple):
     `by_chance`: kept by the random part of the sampler (a uniform sample of all answers), as
     opposed to kept only because the user clicked thumbs-down (a biased slice)."""
     request: traffic.Request
-    verdict: Verdict
+    verdict: Judgement
     weight: float
     by_chance: bool
 
@@ -284,164 +276,6 @@ def estimate(items: Sequence[Sampled]) -> float | None:
 
 
 # ── 5. statistics, from the standard library only ───────────────────────────────────────────────
-
-def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion (Wilson 1927; Newcombe 1998, method 3).
-
-    centre = (p + z^2/2n) / (1 + z^2/n), half-width = z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n).
-    Unlike p +- z sqrt(p(1-p)/n), it never leaves [0, 1] and stays honest at 0 or n successes.
-    `n` may be an effective sample size (a float).
-    """
-    if n <= 0:
-        raise ValueError("wilson_interval() needs n > 0")
-    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2)
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def two_proportion_z(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
-    """Two-proportion z-test with the pooled rate: z = (p1 - p2) / sqrt(p(1-p)(1/n1 + 1/n2)),
-    p = (x1 + x2) / (n1 + n2). Returns z and the two-sided p-value (normal approximation).
-
-    >>> round(two_proportion_z(40, 100, 25, 100)[0], 4)
-    2.2646
-    """
-    p1, p2, pooled = x1 / n1, x2 / n2, (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        return 0.0, 1.0
-    z = (p1 - p2) / se
-    return z, 2 * NormalDist().cdf(-abs(z))
-
-
-def psi(reference: Sequence[float], current: Sequence[float], floor: float = 1e-4) -> float:
-    """Population stability index of two histograms over the same bins (counts or proportions):
-    PSI = sum over bins of (cur - ref) * ln(cur / ref), proportions floored at `floor` so an empty
-    bin does not divide by zero. Rule of thumb: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major.
-    The rule ignores sample size: see psi_noise_bound().
-
-    >>> round(psi([50, 30, 20], [30, 30, 40]), 5)     # by hand: 0.2 ln(5/3) + 0.2 ln 2
-    0.24079
-    """
-    ref_total, cur_total = sum(reference), sum(current)
-    total = 0.0
-    for ref, cur in zip(reference, current):
-        a, e = max(cur / cur_total, floor), max(ref / ref_total, floor)
-        total += (a - e) * math.log(a / e)
-    return total
-
-
-def chi2_sf(x: float, df: int) -> float:
-    """P(X >= x) for a chi-square variable with df degrees of freedom: the regularized upper
-    incomplete gamma Q(df/2, x/2), in closed form (Abramowitz & Stegun 6.5.13 and 26.4.4-5):
-    Q(1/2, h) = erfc(sqrt h), Q(1, h) = exp(-h), Q(a + 1, h) = Q(a, h) + h^a e^-h / Gamma(a + 1).
-
-    >>> round(chi2_sf(3.841, 1), 4), round(chi2_sf(5.991, 2), 4)   # the tables' 5 % points
-    (0.05, 0.05)
-    """
-    if df < 1:
-        raise ValueError("chi2_sf() needs df >= 1")
-    if x <= 0:
-        return 1.0
-    h = x / 2
-    base, a = (0.0, 0.0) if df % 2 == 0 else (math.erfc(math.sqrt(h)), 0.5)
-    terms = []
-    while a < df / 2 - 1e-9:
-        terms.append(math.exp(a * math.log(h) - h - math.lgamma(a + 1)))
-        a += 1
-    return min(1.0, base + math.fsum(terms))
-
-
-@functools.lru_cache(maxsize=None)
-def chi2_isf(p: float, df: int) -> float:
-    """The critical value x with chi2_sf(x, df) = p, by bisection: chi2_isf(0.05, 1) = 3.841..."""
-    low, high = 0.0, max(1.0, 2.0 * df)
-    while chi2_sf(high, df) > p:
-        high *= 2
-    for _ in range(100):
-        middle = (low + high) / 2
-        low, high = (middle, high) if chi2_sf(middle, df) > p else (low, middle)
-    return (low + high) / 2
-
-
-def chi_square(table_rows: Sequence[Sequence[float]]) -> tuple[float, int, float]:
-    """Pearson's chi-square test of homogeneity: do the rows share one distribution?
-
-    E = row total x column total / N, X^2 = sum (O - E)^2 / E, df = (rows - 1)(columns - 1);
-    columns empty in every row are dropped. Returns (X^2, df, p-value).
-    """
-    columns = [c for c in range(len(table_rows[0])) if any(row[c] for row in table_rows)]
-    rows = [[row[c] for c in columns] for row in table_rows]
-    row_totals = [sum(row) for row in rows]
-    column_totals = [sum(column) for column in zip(*rows)]
-    n = sum(row_totals)
-    df = (len(rows) - 1) * (len(columns) - 1)
-    if df < 1 or not n:
-        return 0.0, max(df, 0), 1.0
-    statistic = 0.0
-    for row, row_total in zip(rows, row_totals):
-        for observed, column_total in zip(row, column_totals):
-            expected = row_total * column_total / n
-            if expected:
-                statistic += (observed - expected) ** 2 / expected
-    return statistic, df, chi2_sf(statistic, df)
-
-
-def kolmogorov_sf(lam: float) -> float:
-    """Q_KS(l) = 2 sum_{j>=1} (-1)^(j-1) exp(-2 j^2 l^2): the Kolmogorov distribution's upper tail
-    (Numerical Recipes, probks). Q_KS(1.358) = 0.05, Q_KS(1.628) = 0.01."""
-    if lam < 0.2:           # the series is slow there, and the tail is 1 to 9 decimals
-        return 1.0
-    total = 0.0
-    for j in range(1, 101):
-        term = (-1) ** (j - 1) * math.exp(-2 * j * j * lam * lam)
-        total += term
-        if abs(term) < 1e-12:
-            break
-    return min(1.0, max(0.0, 2 * total))
-
-
-def ks_2samp(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
-    """Two-sample Kolmogorov-Smirnov test: D = max |F_a(x) - F_b(x)| over the pooled points, and
-    its asymptotic p-value Q_KS((sqrt(Ne) + 0.12 + 0.11 / sqrt(Ne)) D), Ne = n m / (n + m)
-    (Stephens 1970; Numerical Recipes, kstwo). scipy uses an exact distribution below 10,000
-    points, so small samples differ a little. Ties are stepped over together, as the ECDF does.
-
-    >>> ks_2samp([1, 2, 3, 4], [3, 4, 5, 6, 7])[0]   # at x = 4: F_a = 4/4, F_b = 2/5
-    0.6
-    """
-    a, b = sorted(a), sorted(b)
-    n, m = len(a), len(b)
-    if not n or not m:
-        raise ValueError("ks_2samp() needs two non-empty samples")
-    i = j = 0
-    d = 0.0
-    while i < n and j < m:
-        x = a[i] if a[i] <= b[j] else b[j]
-        i = bisect.bisect_right(a, x, i)
-        j = bisect.bisect_right(b, x, j)
-        d = max(d, abs(i / n - j / m))
-    root = math.sqrt(n * m / (n + m))
-    return d, kolmogorov_sf((root + 0.12 + 0.11 / root) * d)
-
-
-def psi_noise_bound(n: int, m: int, bins: int, alpha: float = ALPHA) -> float:
-    """The PSI two same-population samples of n and m exceed only with chance alpha.
-
-    Under no drift, PSI / (1/n + 1/m) is roughly chi-square with bins - 1 degrees of freedom, so a
-    fixed threshold means nothing without the sample sizes: at n = m = 100 over 10 bins, noise
-    alone crosses 0.25 about one time in five.
-    """
-    return chi2_isf(alpha, bins - 1) * (1 / n + 1 / m)
-
-
-def psi_false_alarm_chance(threshold: float, n: int, m: int, bins: int) -> float:
-    """The chance that two samples of the same traffic cross a fixed PSI threshold (the trap)."""
-    return chi2_sf(threshold / (1 / n + 1 / m), bins - 1)
-
 
 # ── 6. sequential detectors on the 0/1 pass stream ──────────────────────────────────────────────
 
@@ -554,7 +388,7 @@ WINDOW_TESTS = (
 
 
 @dataclass(frozen=True)
-class Window:
+class DriftWindow:
     """One drift window: its numbers, and which tests alarmed. None = insufficient data."""
     start_s: float
     end_s: float
@@ -583,7 +417,7 @@ def _bins(reference_tokens: Sequence[int]) -> list[int]:
     return sorted(set(deciles))
 
 
-def _histogram(values: Sequence[int], cuts: Sequence[int]) -> list[int]:
+def bin_counts(values: Sequence[int], cuts: Sequence[int]) -> list[int]:
     counts = [0] * (len(cuts) + 1)
     for v in values:
         counts[bisect.bisect_left(cuts, v)] += 1
@@ -591,12 +425,12 @@ def _histogram(values: Sequence[int], cuts: Sequence[int]) -> list[int]:
 
 
 def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
-                 reference: Sequence[Sampled], topics: Sequence[str], gate: tuple[int, int]) -> Window:
+                 reference: Sequence[Sampled], topics: Sequence[str], gate: tuple[int, int]) -> DriftWindow:
     """Every test of one window. Only answers kept by chance enter the distribution tests: the
     thumbs-down extras are a biased slice (unhappy users ask about the broken topic more)."""
     chance = [s for s in items if s.by_chance]
     if len(chance) < MIN_SAMPLES or len(reference) < MIN_SAMPLES:
-        return Window(start_s, end_s, len(chance), len(items))      # insufficient data: no alarm
+        return DriftWindow(start_s, end_s, len(chance), len(items))      # insufficient data: no alarm
     alarms = []
     rate, n_eff = weighted_pass_rate(items)
     z, _ = two_proportion_z(rate * n_eff, n_eff, *gate)
@@ -614,11 +448,11 @@ def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
     win_tokens = [s.request.prompt_tokens for s in chance]
     ks, ks_p = ks_2samp(ref_tokens, win_tokens)
     cuts = _bins(ref_tokens)
-    tokens_psi = psi(_histogram(ref_tokens, cuts), _histogram(win_tokens, cuts))
-    bound = psi_noise_bound(len(ref_tokens), len(win_tokens), len(cuts) + 1)
+    tokens_psi = psi(bin_counts(ref_tokens, cuts), bin_counts(win_tokens, cuts))
+    bound = psi_noise_bound(len(ref_tokens), len(win_tokens), len(cuts) + 1, ALPHA)
     alarms += (["tokens_ks"] * (ks_p < ALPHA) + ["tokens_psi"] * (tokens_psi > PSI_RULE)
                + ["tokens_psi_bound"] * (tokens_psi > bound))
-    return Window(start_s, end_s, len(chance), len(items), rate, n_eff,
+    return DriftWindow(start_s, end_s, len(chance), len(items), rate, n_eff,
                   wilson_interval(rate * n_eff, n_eff), z, topic_psi, topic_p, ks, ks_p,
                   tokens_psi, bound, tuple(alarms))
 
@@ -733,7 +567,7 @@ class Result:
     online_before: float | None         # weighted pass rate before the drift began
     online_after: float | None          # ... and after
     naive_after: float | None           # every kept answer counted once: biased by the thumbs-down
-    windows: tuple[Window, ...]
+    windows: tuple[DriftWindow, ...]
     detections: tuple[Detection, ...]   # the window tests, then the sequential detectors
     sequential_levels: tuple[float, ...]  # the chosen detector's level, answer by answer
     sequential_threshold: float
@@ -865,7 +699,7 @@ def _sampler(result: Result) -> str:
     return f"{result.kept_by_chance:,} by hash at {percent(result.sample_rate, 0)} (weight {weight})"
 
 
-def _chosen(result: Result) -> tuple[Detection, str]:
+def chosen_detector(result: Result) -> tuple[Detection, str]:
     """The --detector's detection, and its short name."""
     detector = DETECTORS[result.detector]
     return result.detection(detector.name), detector.short
@@ -901,7 +735,7 @@ def report(result: Result) -> str:
                      f"(gate {_range(result.gate_interval)})")
     lines.append(f"Drift detectors, scored against the drift that began at {drift}:")
     rows = []
-    chosen, _ = _chosen(result)
+    chosen, _ = chosen_detector(result)
     for d in result.detections:
         if d.first_alarm_s is not None:
             first = traffic.clock(d.first_alarm_s)
@@ -931,7 +765,7 @@ def _wrap(text: str) -> list[str]:
 
 def _lesson(result: Result) -> list[str]:
     """The lesson in numbers: gate, online rate, detection delay, slice, regression cases."""
-    chosen, short = _chosen(result)
+    chosen, short = chosen_detector(result)
     delay = chosen.delay_s(result.drift_start_s)
     fired = (f"{short} fired {_minutes(delay)} after the drift began" if delay is not None
              else f"{short} never fired")
@@ -951,44 +785,6 @@ def _lesson(result: Result) -> list[str]:
         for case in result.regression:
             lines.append(f'  "{textwrap.shorten(case.prompt, width=74, placeholder=" ...")}"')
     return lines
-
-
-def findings(result: Result) -> list[tuple[float | None, str]]:
-    """What the lab caught, for the demo's closing timeline (texts of at most 60 characters)."""
-    out: list[tuple[float | None, str]] = []
-    chosen, short = _chosen(result)
-    topic = result.slices[0].topic if result.slices else "?"
-    if chosen.first_alarm_s is not None:
-        out.append((chosen.first_alarm_s, f"online eval: {short} alarm, slice {topic}"))
-    below = next((w for w in result.windows if "pass" in w.alarms), None)
-    if below is not None:
-        out.append((below.end_s, f"online eval: pass rate {percent(below.pass_rate)} in "
-                                 f"{traffic.clock(below.start_s)}-{traffic.clock(below.end_s)}, "
-                                 "below the gate"))
-    out.append((None, f"offline gate passed {percent(result.gate_pass_rate)}; online "
-                      f"{percent(result.online_after)} after launch"))
-    if result.regression:
-        out.append((None, f"{len(result.regression)} regression cases for the golden set: {topic}"))
-    return out
-
-
-def svg_charts(result: Result) -> list[str]:
-    """The pass rate per window against the gate, and the chosen detector's level."""
-    rates = [None if w.pass_rate is None else 100 * w.pass_rate for w in result.windows]
-    shaded = [i for i, w in enumerate(result.windows) if "pass" in w.alarms]
-    span = (f"{traffic.clock(REFERENCE_S)} to {traffic.clock(result.windows[-1].end_s)}"
-            if result.windows else "")
-    title = (f"Lab 3: weighted pass rate per {result.window_s / 60:g}-min window "
-             "(shaded: below the gate)")
-    charts = [svg_chart(rates, title, threshold=100 * result.gate_pass_rate, shade=shaded,
-                        unit=" %", x_label=span)]
-    if result.sequential_levels:
-        title = (f"Lab 3: {_chosen(result)[0].name} level on the random sample's pass stream "
-                 "(alarm above the line)")
-        charts.append(svg_chart(squeeze(result.sequential_levels, 360), title,
-                                threshold=result.sequential_threshold,
-                                x_label="answers, in time order"))
-    return charts
 
 
 # ── main ────────────────────────────────────────────────────────────────────────────────────────

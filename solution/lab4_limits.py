@@ -38,24 +38,14 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import email.utils
 import heapq
-import ipaddress
-import json
 import math
 import operator
-import signal
-import socket
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
 
@@ -63,9 +53,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (fail, fraction, nearest_rank, non_negative_int, parse_command_line,
-                             percent, positive_float, positive_int, run_cli, sparkline, squeeze,
-                             svg_chart, table)
+from solution.cli import fraction, non_negative_int, positive_float, positive_int, run_cli
+from solution.numeric import nearest_rank, percent
+from solution.terminal import sparkline, squeeze, table
 
 
 # ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
@@ -295,7 +285,7 @@ class Plan(NamedTuple):
     requests_per_day: int     # the daily quota
 
 
-class Verdict(NamedTuple):
+class Admission(NamedTuple):
     """The gateway's answer: HTTP status, why, when to come back, and the deciding limiter's view."""
     status: int               # 200, 429 (the tenant is over its limits) or 503 (the service is)
     reason: str               # "ok", or the refusal reason: one of REASONS
@@ -348,7 +338,7 @@ class Gateway:
         self._count_lock = threading.Lock()
 
     def admit(self, tenant: str, prompt_tokens: int, max_tokens: int,
-              now: float | None = None) -> Verdict:
+              now: float | None = None) -> Admission:
         plan, requests, tokens, quota = self.tenants[tenant]
         decision = requests.try_acquire(1, now)
         if not decision.allowed:
@@ -370,17 +360,17 @@ class Gateway:
             concurrency.release()
             reason = "shed"
         else:
-            return _decision(Verdict, (200, "ok", 0.0, decision))
+            return _decision(Admission, (200, "ok", 0.0, decision))
         requests.refund(1, now)
         tokens.settle(cost, now)
         quota.refund(1, now)
         return self._refuse(tenant, reason, OVERLOAD_RETRY_AFTER_S, None)
 
     def _refuse(self, tenant: str, reason: str, retry_after_s: float,
-                decision: Decision | None) -> Verdict:
+                decision: Decision | None) -> Admission:
         with self._count_lock:
             self.refused[tenant][reason] += 1
-        return Verdict(STATUS[reason], reason, retry_after_s, decision)
+        return Admission(STATUS[reason], reason, retry_after_s, decision)
 
     def complete(self, tenant: str, unused_tokens: int, now: float | None = None) -> None:
         """An admitted request finished (or failed): free its slot, refund its unused tokens."""
@@ -391,7 +381,7 @@ class Gateway:
 _POLICY = {"ok": "requests", "rate": "requests", "tokens": "tokens", "quota": "day"}
 
 
-def response_headers(verdict: Verdict, plan: Plan) -> list[tuple[str, str]]:
+def response_headers(verdict: Admission, plan: Plan) -> list[tuple[str, str]]:
     """The headers a client needs to back off well.
 
     Retry-After (RFC 9110, section 10.2.3) in whole seconds, rounded up: a client that waits that
@@ -402,7 +392,7 @@ def response_headers(verdict: Verdict, plan: Plan) -> list[tuple[str, str]]:
     A request that can never fit (retry_after_s is infinite) gets no Retry-After: waiting won't help.
 
     >>> plan = Plan("interactive", rate=2.0, burst=10, tokens_per_minute=60_000, requests_per_day=5_000)
-    >>> for header in response_headers(Verdict(429, "rate", 0.2, Decision(False, 0.2, 0.6)), plan):
+    >>> for header in response_headers(Admission(429, "rate", 0.2, Decision(False, 0.2, 0.6)), plan):
     ...     print(*header, sep=": ")
     RateLimit-Policy: "requests";q=10;w=5, "tokens";q=60000;w=60, "day";q=5000;w=86400
     Retry-After: 1
@@ -665,14 +655,14 @@ NOTABLE = 5      # spells with fewer refusals than this are folded into one line
 LISTED = 6       # ... and so are the spells after the sixth
 
 
-def _span(start: float, end: float) -> str:
+def clock_span(start: float, end: float) -> str:
     return f"{traffic.clock(start)}-{traffic.clock(end)}"
 
 
-def describe(e: Episode, width: int = 60) -> str:
+def describe_spell(e: Episode, width: int = 60) -> str:
     """One spell of refusals in words, the biggest first, as many as fit in `width` characters.
 
-    >>> describe(Episode(0.0, 60.0, (("umbrella", "shed", 65), ("acme", "overload", 5))))
+    >>> describe_spell(Episode(0.0, 60.0, (("umbrella", "shed", 65), ("acme", "overload", 5))))
     'umbrella 65 x 503 shed, acme 5 x 503 overload'
     """
     total = e.refused
@@ -689,7 +679,7 @@ def describe(e: Episode, width: int = 60) -> str:
 def report(result: Result) -> str:
     lim, w, r = result.limits, result.without, result.limited
     start, end = result.window
-    window = _span(start, end)
+    window = clock_span(start, end)
     batch = [n for n, p in result.tenants if p == "batch"]
     interactive = [n for n, p in result.tenants if p == "interactive"]
     lines = [
@@ -734,7 +724,7 @@ def report(result: Result) -> str:
     lines.append("What the limits refused, and when:")
     notable = [e for e in result.episodes if e.refused >= NOTABLE]
     for e in notable[:LISTED]:
-        lines.append(f"  {_span(e.start_s, e.end_s):>9}  {describe(e, 66)}")
+        lines.append(f"  {clock_span(e.start_s, e.end_s):>9}  {describe_spell(e, 66)}")
     rest = [e for e in result.episodes if e not in notable[:LISTED]]
     if rest:
         n = sum(e.refused for e in rest)
@@ -744,302 +734,6 @@ def report(result: Result) -> str:
     return "\n".join(lines)
 
 
-def findings(result: Result) -> list[tuple[float | None, str]]:
-    """What the limits refused and when, and what that kept for everyone else."""
-    out: list[tuple[float | None, str]] = []
-    for e in result.episodes:
-        if e.refused >= NOTABLE:
-            until = f" to {traffic.clock(e.end_s)}"
-            out.append((e.start_s, f"refused {describe(e, 60 - 8 - len(until))}{until}"))
-    start, end = result.window
-    out.append((None, f"others kept {percent(result.others_success)} success "
-                      f"{_span(start, end)} ({percent(result.others_success_without)} unlimited)"))
-    return out
-
-
-def svg_charts(result: Result) -> list[str]:
-    start, end = result.window
-    shade = range(int(start // 60), int(end // 60))
-    charts = [svg_chart(rep.worst_wait_s, f"Lab 4: longest wait for a slot per minute, {label}",
-                        threshold=DEADLINE_S, shade=shade, unit=" s", x_label="minutes since 0:00")
-              for label, rep in (("without limits", result.without),
-                                 ("with limits", result.limited))]
-    per_minute = [0] * len(result.limited.worst_wait_s)
-    for ts, _, _ in result.limited.refusals:
-        per_minute[int(ts // 60)] += 1
-    charts.append(svg_chart(per_minute, "Lab 4: requests refused per minute, with limits",
-                            shade=shade, x_label="minutes since 0:00"))
-    return charts
-
-
-# ── live mode: the gateway over real HTTP, in front of a fake model ─────────────────────────────
-
-MAX_BODY_BYTES = 64 * 1024       # a request body larger than this is refused with 413
-DRAIN_LIMIT_BYTES = 1024 * 1024  # ... and read away (not kept) if it is no larger than this
-MAX_TOKENS_CAP = 4096            # the largest max_tokens a request may ask for
-MODEL_DELAY_S = 0.2              # how long the fake model "thinks"
-LOOPBACK_NAMES = ("localhost",)
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token for English text (OpenAI's rule of thumb): the gateway must
-    count a prompt before any tokenizer sees it.
-
-    >>> estimate_tokens("How do I change my billing plan?")
-    8
-    """
-    return max(1, math.ceil(len(text) / 4))
-
-
-def parse_chat(body: bytes) -> tuple[str, str, int]:
-    """The fields of a chat request, or ValueError with the reason (the client gets it in a 400)."""
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("the body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON ({exc.msg} at character {exc.pos})") from None
-    except RecursionError:
-        raise ValueError("the body nests too deeply") from None
-    if not isinstance(data, dict):
-        raise ValueError('the body must be a JSON object: {"tenant", "prompt", "max_tokens"}')
-    tenant, prompt, max_tokens = data.get("tenant"), data.get("prompt"), data.get("max_tokens")
-    if not isinstance(tenant, str) or not tenant:
-        raise ValueError('"tenant" must be a non-empty string')
-    if not isinstance(prompt, str):
-        raise ValueError('"prompt" must be a string')
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) \
-            or not 1 <= max_tokens <= MAX_TOKENS_CAP:
-        raise ValueError(f'"max_tokens" must be a whole number from 1 to {MAX_TOKENS_CAP}')
-    return tenant, prompt, max_tokens
-
-
-_ERRORS = {429: "the tenant is over its limits", 503: "the service is overloaded"}
-
-
-class ChatHandler(BaseHTTPRequestHandler):
-    """POST /v1/chat: the gateway decides; an admitted request reaches the fake model."""
-    server: GatewayServer
-    server_version = "opslab-gateway/1"
-    timeout = 10                      # a client that stalls mid-request does not hold a thread
-
-    def do_POST(self) -> None:
-        if urllib.parse.urlsplit(self.path).path != "/v1/chat":
-            return self._reply(404, {"error": "not found: POST /v1/chat"})
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            return self._reply(411, {"error": "a Content-Length header is required"})
-        if length < 0:
-            return self._reply(400, {"error": "Content-Length must be 0 or more"})
-        if length > MAX_BODY_BYTES:
-            self._discard(length)
-            return self._reply(413, {"error": f"the body is over {MAX_BODY_BYTES:,} bytes"})
-        try:
-            body = self.rfile.read(length)
-        except TimeoutError:
-            self.close_connection = True
-            return self._reply(408, {"error": f"the body did not arrive within {self.timeout} s"})
-        try:
-            tenant, prompt, max_tokens = parse_chat(body)
-        except ValueError as exc:
-            return self._reply(400, {"error": str(exc)})
-        gateway = self.server.gateway
-        if tenant not in gateway.tenants:
-            return self._reply(403, {"error": f"unknown tenant {tenant!r}"})
-        prompt_tokens = estimate_tokens(prompt)
-        verdict = gateway.admit(tenant, prompt_tokens, max_tokens)
-        headers = response_headers(verdict, gateway.tenants[tenant].plan)
-        if verdict.status != 200:
-            error = ("the request can never fit the tenant's limits"
-                     if math.isinf(verdict.retry_after_s) else _ERRORS[verdict.status])
-            return self._reply(verdict.status, {"error": error, "reason": verdict.reason}, headers)
-        unused = max_tokens
-        try:
-            time.sleep(self.server.model_delay_s)          # the fake model at work
-            completion = min(max_tokens, 20)
-            unused = max_tokens - completion
-        finally:                                           # the slot comes back, whatever happens
-            gateway.complete(tenant, unused)
-        self._reply(200, {"tenant": tenant, "answer": f"(a fake answer of {completion} tokens)",
-                          "usage": {"prompt_tokens": prompt_tokens,
-                                    "completion_tokens": completion}}, headers)
-
-    def _discard(self, length: int) -> None:
-        """Read an oversized body away, in chunks, up to a bound, so that closing the connection
-        does not reset it before the client reads the 413. Past the bound: just close."""
-        self.close_connection = True
-        if length <= DRAIN_LIMIT_BYTES:
-            while length > 0:
-                chunk = self.rfile.read(min(length, MAX_BODY_BYTES))
-                if not chunk:
-                    break
-                length -= len(chunk)
-
-    def do_GET(self) -> None:
-        self._reply(405, {"error": "use POST /v1/chat"}, [("Allow", "POST")])
-
-    def _reply(self, status: int, payload: dict, headers: list[tuple[str, str]] = ()) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args) -> None:
-        """Quiet: the gateway counts what it refused, and `load` counts what it got."""
-
-
-class GatewayServer(ThreadingHTTPServer):
-    """A standard-library threaded HTTP server that holds the gateway and the fake model's delay."""
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], gateway: Gateway, model_delay_s: float):
-        self.gateway, self.model_delay_s = gateway, model_delay_s
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, ChatHandler)
-
-    def handle_error(self, request, client_address) -> None:
-        """A client that hung up mid-answer is not the server's error: stay quiet about it."""
-        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{port}/v1/chat"
-
-
-def live_gateway(rate: float, burst: float, max_in_flight: int, shed_at: float,
-                 scenario: traffic.Scenario = traffic.STORY) -> Gateway:
-    """The story's tenants, each limited to `rate` requests/s and `burst` at once; the fake model
-    has `max_in_flight` slots (no queue: it answers at once or not at all)."""
-    limits = Limits()
-    plans = {t.name: Plan(t.priority, rate, burst, limits.tokens_per_minute,
-                          limits.requests_per_day) for t in scenario.tenants}
-    return Gateway(plans, max_in_flight, max_in_flight, shed_at)
-
-
-def start_server(gateway: Gateway, host: str = "127.0.0.1", port: int = 0,
-                 model_delay_s: float = MODEL_DELAY_S) -> GatewayServer:
-    """Listen (port 0: any free port; the server knows which) and serve in a background thread.
-    Stop it with server.shutdown(); server.server_close()."""
-    server = GatewayServer((host, port), gateway, model_delay_s)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     name="lab4-gateway", daemon=True).start()
-    return server
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """A Retry-After header in seconds: delay-seconds, or an HTTP date (RFC 9110, 10.2.3).
-
-    >>> retry_after_seconds("3"), retry_after_seconds(None), retry_after_seconds("soon")
-    (3.0, None, None)
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def is_loopback_host(host: str) -> bool:
-    """Is this host name or address this machine?"""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def is_loopback(url: str) -> bool:
-    """Does the URL point at this machine? `load` drives nothing else."""
-    return is_loopback_host(urllib.parse.urlsplit(url).hostname or "")
-
-
-@dataclass
-class Load:
-    """What a bounded load run got back, per tenant: HTTP statuses, and requests held back."""
-    statuses: dict[str, dict[str, int]]      # tenant -> "200" / "429" / "503" / "error" -> count
-    held_back: dict[str, int]                # not sent: a Retry-After had not run out yet
-    seconds: float
-
-
-def drive(url: str, rps: float, seconds: float, tenants: list[str], max_tokens: int = 64,
-          workers: int = 8, timeout_s: float = 5.0) -> Load:
-    """Send rps x seconds requests at a steady pace, tenants in turn, from a few threads.
-    A tenant that got a Retry-After sends nothing more until it has run out: those requests are
-    counted as held back, not sent. Bounded: at most rps x seconds requests, each with a timeout."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # never via a proxy
-    statuses = {t: Counter() for t in tenants}
-    held_back = dict.fromkeys(tenants, 0)
-    not_before = dict.fromkeys(tenants, 0.0)
-    lock = threading.Lock()
-
-    def send(tenant: str) -> None:
-        body = json.dumps({"tenant": tenant, "prompt": "How do I change my billing plan?",
-                           "max_tokens": max_tokens}).encode()
-        request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        retry = None
-        try:
-            with opener.open(request, timeout=timeout_s) as response:
-                status = str(response.status)
-        except urllib.error.HTTPError as exc:
-            status, retry = str(exc.code), retry_after_seconds(exc.headers.get("Retry-After"))
-            exc.close()
-        except (urllib.error.URLError, OSError):
-            status = "error"
-        with lock:
-            statuses[tenant][status] += 1
-            if retry is not None:
-                not_before[tenant] = max(not_before[tenant], time.monotonic() + retry)
-
-    start = time.monotonic()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for i in range(round(rps * seconds)):
-            tenant = tenants[i % len(tenants)]
-            pause = start + i / rps - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            with lock:
-                waiting = time.monotonic() < not_before[tenant]
-                held_back[tenant] += waiting
-            if not waiting:
-                pool.submit(send, tenant)
-    return Load({t: dict(sorted(statuses[t].items())) for t in tenants}, held_back,
-                time.monotonic() - start)
-
-
-def load_report(load: Load) -> str:
-    codes = sorted({code for counts in load.statuses.values() for code in counts})
-    rows = [[tenant, f"{sum(counts.values()):,}", *(f"{counts.get(code, 0):,}" for code in codes),
-             f"{load.held_back[tenant]:,}"] for tenant, counts in load.statuses.items()]
-    return "\n".join([
-        f"after {load.seconds:.1f} s, responses by HTTP status; held back: not sent, a Retry-After"
-        f" ran",
-        table(rows, ["tenant", "sent", *codes, "held back"])])
-
-
-def gateway_report(gateway: Gateway) -> str:
-    refused = {(t, why): n for t, reasons in gateway.refused.items() for why, n in reasons.items() if n}
-    if not refused:
-        return "the gateway refused nothing"
-    return "the gateway refused:\n" + "\n".join(f"  {t} {n} x {STATUS[why]} {why}"
-                                                for (t, why), n in sorted(refused.items()))
-
-
 # ── the command line ────────────────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
@@ -1047,15 +741,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Replay the story through a gateway of rate limits, quotas, a concurrency\n"
                     "limit and priority shedding, and compare with no limits at all.\n"
-                    "Or run the gateway for real, on this machine: --live, serve, load.",
+                    "The gateway over real HTTP: solution/tools/gateway.py.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
                "  %(prog)s --headroom 15                  the token limit binds instead\n"
                "  %(prog)s --headroom 15 --tpm 1000000    only shedding protects the service\n"
-               "  %(prog)s --rpd 3000                     the daily quota runs out\n"
-               "  %(prog)s --live                         real HTTP on 127.0.0.1 for 3 s\n"
-               "  %(prog)s serve --port 8000              ... until Ctrl-C; in another terminal:\n"
-               "  %(prog)s load --url http://127.0.0.1:8000/v1/chat --rps 20 --seconds 5")
+               "  %(prog)s --rpd 3000                     the daily quota runs out")
     parser.add_argument("--seed", metavar="N", type=non_negative_int, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--headroom", metavar="X", type=positive_float, default=defaults.headroom,
@@ -1075,107 +766,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shed-at", metavar="F", type=fraction, default=defaults.shed_at,
                         help="shed batch requests once this share of the slots is busy "
                              f"(default {defaults.shed_at:g})")
-    parser.add_argument("--live", action="store_true",
-                        help="start the gateway on 127.0.0.1, drive it for 3 seconds, stop")
-    commands = parser.add_subparsers(dest="command", metavar="{serve,load}")
-
-    serve = commands.add_parser("serve", help="run the gateway over HTTP until Ctrl-C",
-                                description="Run the gateway in front of a fake model: "
-                                            "POST /v1/chat with JSON {tenant, prompt, max_tokens}.")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=non_negative_int, default=8000,
-                       help="port (default 8000; 0 picks a free one)")
-    serve.add_argument("--rate", dest="live_rate", metavar="R", type=positive_float, default=5.0,
-                       help="requests per second per tenant (default 5)")
-    serve.add_argument("--burst", dest="live_burst", metavar="B", type=positive_float, default=5.0,
-                       help="requests at once per tenant (default 5)")
-    serve.add_argument("--max-in-flight", dest="live_max", metavar="C", type=positive_int, default=4,
-                       help="requests the fake model serves at once (default 4)")
-
-    load = commands.add_parser("load", help="drive a gateway on this machine with a bounded load",
-                               description="Send a steady, bounded load to a gateway on this "
-                                           "machine, honouring Retry-After; print what came back.")
-    load.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8000/v1/chat")
-    load.add_argument("--rps", type=_bounded(positive_float, 200), default=10.0,
-                      help="requests per second, at most 200 (default 10)")
-    load.add_argument("--seconds", type=_bounded(positive_float, 60), default=5.0,
-                      help="how long, at most 60 (default 5)")
-    load.add_argument("--tenant", action="append", dest="tenants", metavar="NAME",
-                      help="tenant to send as; repeat for several, taking turns (default acme)")
-    args = parse_command_line(parser, commands, argv)
-
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "load":
-        if not is_loopback(args.url) or urllib.parse.urlsplit(args.url).scheme != "http":
-            return fail(f"{args.url}: load drives only an http:// gateway on this machine "
-                        "(127.0.0.1, ::1 or localhost)")
-        result = drive(args.url, args.rps, args.seconds, args.tenants or ["acme"])
-        print(load_report(result))
-        return 0
-    if args.live:
-        return _live()
-    limits = Limits(args.headroom, args.burst, args.tpm, args.rpd, args.max_in_flight,
-                    args.shed_at)
+    args = parser.parse_args(argv)
+    limits = Limits(args.headroom, args.burst, args.tpm, args.rpd, args.max_in_flight, args.shed_at)
     print(report(run(seed=args.seed, limits=limits)))
-    return 0
-
-
-def _bounded(kind, most: float):
-    """An argparse type: `kind`, and at most `most` (load stays bounded)."""
-    def parse(text: str):
-        value = kind(text)
-        if value > most:
-            raise argparse.ArgumentTypeError(f"{text} is over the limit of {most:g}")
-        return value
-    parse.__name__ = kind.__name__
-    return parse
-
-
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _serve(args) -> int:
-    gateway = live_gateway(args.live_rate, args.live_burst, args.live_max, Limits().shed_at)
-    try:
-        server = GatewayServer((args.host, args.port), gateway, MODEL_DELAY_S)
-    except OSError as exc:
-        return fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    if not is_loopback_host(args.host):
-        print(f"warning: {args.host} is reachable from other machines", file=sys.stderr)
-    print(f"gateway on {server.url} for {', '.join(gateway.tenants)}\n"
-          f"  each tenant {args.live_rate:g} requests/s, {args.live_burst:g} at once; the fake model "
-          f"{args.live_max} at a time. Ctrl-C stops it.", flush=True)
-    signal.signal(signal.SIGTERM, _stop)         # `kill` stops it as cleanly as Ctrl-C
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    print(f"stopped; {gateway_report(gateway)}")
-    return 0
-
-
-def _live() -> int:
-    """Both halves for a few seconds: a gateway on a free port, a load against it, then stop."""
-    gateway = live_gateway(rate=5.0, burst=5.0, max_in_flight=4, shed_at=0.5)
-    try:
-        server = start_server(gateway, "127.0.0.1", 0)
-    except OSError as exc:
-        return fail(f"cannot listen on 127.0.0.1: {exc.strerror or exc}")
-    try:
-        print(f"gateway on {server.url}")
-        print("  each tenant 5 requests/s, 5 at once; the fake model 4 at a time (0.2 s each);")
-        print("  batch shed above 50 % busy. Load: acme (interactive) and umbrella (batch),")
-        print("  15 requests/s each for 3 s, honouring Retry-After.")
-        print(load_report(drive(server.url, rps=30, seconds=3, tenants=["acme", "umbrella"])))
-        print(gateway_report(gateway))
-    finally:
-        server.shutdown()
-        server.server_close()
     return 0
 
 

@@ -39,8 +39,9 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.shared import (non_negative_int, percent, positive_int, run_cli, sparkline,
-                             squeeze, svg_chart)
+from solution.cli import non_negative_int, positive_int, run_cli
+from solution.numeric import percent
+from solution.terminal import sparkline, squeeze
 
 
 # ── failure classes: what goes wrong, how often, how badly ─────────────────────────────────────
@@ -622,38 +623,6 @@ def report(result: Result) -> str:
         lines.append(f"  {label:<23}retrieved {list(docs)}, cites {traffic.cited_docs(text)} -> "
                      + ("PASS" if ok else "FAIL: the gate blocks it"))
     return "\n".join(line.rstrip() for line in lines)
-
-
-def findings(result: Result) -> list[tuple[float | None, str]]:
-    """What the flywheel made of the story's incidents: not moments on its clock, so no times."""
-    run_ = result.flywheel or result.without
-    first = [p for p in run_.postmortems if p.title.startswith("week 1:")]
-    futures = [i for p in first for i in p.action_items if i.type != "repair"]
-    picked = sum(i.live_from is not None for i in futures)
-    found = [(None, f"{len(first)} incidents -> {len(first)} postmortems -> {picked} guards, "
-                    f"{len(futures) - picked} in backlog"),
-             (None, "drift -> eval case: a SmartSync answer cites a doc")]
-    if result.flywheel:
-        cut = reduction(result.without, result.flywheel)
-        found += [(None, f"{result.weeks} weeks: repeats {result.without.repeats} without the "
-                         f"flywheel, {result.flywheel.repeats} with"
-                         + ("" if cut is None else f" (-{percent(cut, 0)})")),
-                  (None, f"repeats at least halved on {halved_on(result.spread)} of "
-                         f"{len(result.spread)} other seeds")]
-    return found
-
-
-def svg_charts(result: Result) -> list[str]:
-    """The four-week budget spent, week by week, for each run; frozen weeks shaded."""
-    charts = []
-    for label, run_ in (("without the flywheel", result.without),
-                        ("with the flywheel", result.flywheel)):
-        if run_ is not None:
-            charts.append(svg_chart([100 * w.budget for w in run_.weeks],
-                                    f"Four-week error budget spent, {label}", threshold=100.0,
-                                    shade=[n for n, w in enumerate(run_.weeks) if w.frozen],
-                                    unit=" %", x_label="weeks (shaded: releases frozen)"))
-    return charts
 
 
 # ── the command line ───────────────────────────────────────────────────────────────────────────

@@ -530,5 +530,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if __package__ in (None, ""):      # run as a script: make the `solution` package importable
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from solution.shared import run_cli
+    from solution.cli import run_cli
     run_cli(main)

@@ -47,8 +47,10 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 # Lab 2's building blocks. Read any_signal_alert and pages_from in solution/lab2_dashboard.py:
 # the any-signal alert is your composite alert with min_signals=1.
-from solution.lab2_dashboard import SIGNALS, Page, challenge_main, pages_from  # noqa: F401
-from solution.shared import run_cli
+from solution.lab2_dashboard import SIGNALS, Page, pages_from  # noqa: F401
+
+from solution.challenge import challenge_main
+from solution.cli import run_cli
 
 
 def composite_alert(breached: Sequence[Collection[str]], window_s: float = 60.0,

@@ -59,6 +59,7 @@ def bench_lab1() -> list[str]:
     import tempfile
 
     from solution import lab1_logs as lab1
+    from solution.tools import logs as logs_tool
     story = traffic.generate()
     attributes = {"tenant": "acme", "priority": "interactive", "topic": "billing",
                   "http.response.status_code": 200, "latency_ms": 1523.3, "ttft_ms": 415.9,
@@ -68,13 +69,14 @@ def bench_lab1() -> list[str]:
 
     def logger_calls():
         with lab1.json_logger(io.StringIO()) as (logger, _):
-            with lab1.bound_trace("4bf92f3577b34da6a3ce929d0e0e4736"), lab1.bound_span("00f067aa0ba902b7"):
+            with lab1.bound(lab1.current_trace_id, "4bf92f3577b34da6a3ce929d0e0e4736"), \
+                    lab1.bound(lab1.current_span, ("00f067aa0ba902b7", None)):
                 for i in range(n):
                     logger.info("request.completed",
                                 extra={"at": 1793610000.0 + i * 0.05, "attributes": attributes})
 
     calls = best_of(logger_calls)
-    burst = lab1.error_burst()
+    burst = next(i for i in traffic.STORY.incidents if i.kind == "errors" and i.page)
     window = [r for r in story if burst.covers(r.ts)]
     written = lab1.write_log(window, io.StringIO())
     service = best_of(lambda: lab1.write_log(window, io.StringIO()))
@@ -93,8 +95,8 @@ def bench_lab1() -> list[str]:
         with open(path, "wb") as stream:
             stream.writelines(head)
         trace_id = json.loads(head[99_000])["trace_id"]         # near the end: no early luck
-        story_s = best_of(lambda: lab1.read_trace(path, trace_id))
-        load_s = best_of(lambda: lab1.open_log(path), repeat=2)
+        story_s = best_of(lambda: logs_tool.read_trace(path, trace_id))
+        load_s = best_of(lambda: logs_tool.open_log(path), repeat=2)
         note = ""
         if shutil.which("jq"):
             jq_s = best_of(lambda: subprocess.run(

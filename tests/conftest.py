@@ -62,14 +62,6 @@ def pytest_collection_finish(session):
         runners[0].start_in_background()
 
 
-@pytest.fixture(scope="session")
-def best_seconds():
-    """best_seconds(fn, repeat=3): the fastest of a few runs of fn, in seconds (the least
-    disturbed by whatever else the machine is doing); the benchmarks' own timer."""
-    from bench import best_of
-    return lambda fn, repeat=3: best_of(fn, repeat)
-
-
 class _Tags(HTMLParser):
     def __init__(self):
         super().__init__()

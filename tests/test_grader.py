@@ -31,8 +31,9 @@ def project_copy(folder: Path, starter_text: str) -> Path:
     """The few files the grader needs, with `starter_text` as starters/extend.py."""
     for sub in ("solution", "starters", "tests"):
         (folder / sub).mkdir(parents=True)
-    for path in (ROOT / "solution").glob("*.py"):
-        shutil.copy(path, folder / "solution" / path.name)
+    shutil.rmtree(folder / "solution")
+    shutil.copytree(ROOT / "solution", folder / "solution",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("conftest.py", "test_extend.py"):
         shutil.copy(ROOT / "tests" / name, folder / "tests" / name)
     shutil.copy(ROOT / "pyproject.toml", folder / "pyproject.toml")

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CODE = sorted(p for d in ("solution", "starters") for p in (ROOT / d).rglob("*.py"))
+CODE = sorted(p for d in ("solution", "starters") for p in (ROOT / d).rglob("*.py")
+              if "__pycache__" not in p.parts)
 OWN = {"solution", "starters"} | {p.stem for p in CODE}
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
 
 
 def imported_names(path: Path) -> set[str]:
@@ -56,10 +61,72 @@ def test_pyproject_asks_for_python_3_10_and_no_runtime_dependency():
     assert re.search(r'test\s*=\s*\["pytest"\]', text)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "solution").glob("*.py")
-                                        if p.stem != "__init__"))
+@pytest.mark.parametrize("name", sorted(module_name(p) for p in CODE
+                                        if p.parts[-2:][0] != "starters" and p.stem != "__init__"))
 def test_docstring_examples_hold(name):
-    module = importlib.import_module(f"solution.{name}")
-    assert module.__doc__, f"solution/{name}.py has no module docstring"
+    module = importlib.import_module(name)
+    assert module.__doc__, f"{name} has no module docstring"
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert failures == 0
+
+
+# ── the house: floors, and no circle of imports ─────────────────────────────────────────────────
+
+def import_edges(path: Path) -> set[str]:
+    """Every module of ours that a file imports, at the top or inside a function."""
+    name = module_name(path)
+    package = name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    ours = {module_name(p) for p in CODE if p.name != "__init__.py"}      # packages are no floor
+    return {m for m in found if m in ours and m != name}
+
+
+GRAPH = {module_name(p): import_edges(p) for p in CODE}
+LESSONS = sorted(m for m in GRAPH if re.fullmatch(r"solution\.lab[1-5]_\w+", m))
+
+
+def test_the_graph_checker_sees_lazy_and_relative_imports():
+    assert "solution.lab2_dashboard" in GRAPH["solution.extend"]
+    assert "solution.extend" in GRAPH["solution.demo"]        # the demo passes the composite in
+
+
+def test_there_is_no_circle_of_imports_anywhere():
+    state: dict[str, int] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(GRAPH[module]):
+            assert state.get(target) != 1, " -> ".join(path + [target])
+            if target not in state:
+                visit(target, path + [target])
+        state[module] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_lesson_imports_no_other_lab_and_no_tool(lesson):
+    assert len(LESSONS) == 5
+    bad = [m for m in GRAPH[lesson] if m in LESSONS or m.startswith("solution.tools")
+           or m in ("solution.extend", "solution.challenge", "solution.demo")]
+    assert not bad, f"{lesson} imports {bad}"
+
+
+def test_the_floors_hold_toolbox_below_lessons_below_challenge_below_tools():
+    toolbox = {m for m in GRAPH if m.startswith("solution.") and m.count(".") == 1
+               and m not in LESSONS and m not in ("solution.extend", "solution.challenge", "solution.demo")}
+    for module in toolbox:
+        assert not [m for m in GRAPH[module] if m not in toolbox], module
+    for module in ("solution.extend", "solution.challenge", "starters.extend"):
+        assert not [m for m in GRAPH[module] if m.startswith("solution.tools") or m == "solution.demo"]

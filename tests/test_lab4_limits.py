@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from solution import lab4_limits as lab
+from solution.tools import show
 from solution.traffic import STORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -171,13 +172,7 @@ def test_bad_settings_are_refused_with_the_reason(capsys):
         with pytest.raises(ValueError, match=word):
             make()
     for argv, reason in ((["--headroom", "0"], "greater than 0"),
-                         (["--max-in-flight", "0"], "whole number greater than 0"),
-                         (["serve", "--rate", "-1"], "greater than 0"),
-                         (["serve", "--burst", "0"], "greater than 0"),
-                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over"),
-                         # an option of serve, given before it: told where it goes
-                         (["--rate", "5"], "--rate is an option of the serve command"),
-                         (["--url=http://x", "load"], "--url is an option of the load command")):
+                         (["--max-in-flight", "0"], "whole number greater than 0")):
         with pytest.raises(SystemExit) as exit_:
             lab.main(argv)
         assert exit_.value.code == 2 and reason in capsys.readouterr().err
@@ -186,13 +181,13 @@ def test_bad_settings_are_refused_with_the_reason(capsys):
 def test_the_headers_carry_retry_after_in_whole_seconds_and_the_ietf_draft_fields():
     plan = lab.Plan("interactive", rate=0.5, burst=4, tokens_per_minute=90_000,
                     requests_per_day=1_000)
-    refused = lab.Verdict(429, "rate", 1.2, lab.Decision(False, 1.2, 0.4))
+    refused = lab.Admission(429, "rate", 1.2, lab.Decision(False, 1.2, 0.4))
     headers = dict(lab.response_headers(refused, plan))
     assert headers["Retry-After"] == "2"                    # 1.2 s, rounded up
     # a bucket of 4 refilled at 0.5/s is whole again after 8 s: the window; from 0.4 it is 7.2 s
     assert headers["RateLimit-Policy"] == '"requests";q=4;w=8, "tokens";q=90000;w=60, "day";q=1000;w=86400'
     assert headers["RateLimit"] == '"requests";r=0;t=8'
-    busy = dict(lab.response_headers(lab.Verdict(503, "shed", 1.0, None), plan))
+    busy = dict(lab.response_headers(lab.Admission(503, "shed", 1.0, None), plan))
     assert busy["Retry-After"] == "1" and "RateLimit" not in busy
 
 
@@ -258,12 +253,12 @@ def test_the_screen_and_the_findings_say_what_was_shed_and_when(result):
     text = lab.report(result)
     assert len(text.splitlines()) <= 40 and max(map(len, text.splitlines())) <= 80
     assert "holds" in text and "4:00-4:20" in text
-    found = lab.findings(result)
+    found = show.lab4_findings(result)
     assert all(len(words) <= 60 for _, words in found)
     moments = [ts for ts, _ in found if ts is not None]
     assert any(NOISY.covers(ts) for ts in moments) and any(RETRY_LOOP.covers(ts) for ts in moments)
     assert any(ts is None and re.search(r"\d+\.\d % success", words) for ts, words in found)
-    assert len(lab.svg_charts(result)) == 3
+    assert len(show.lab4_charts(result)) == 3
 
 
 def test_the_lab_prints_the_same_bytes_in_any_process_from_any_directory(tmp_path, result):
@@ -273,116 +268,3 @@ def test_the_lab_prints_the_same_bytes_in_any_process_from_any_directory(tmp_pat
                          env=dict(os.environ, PYTHONHASHSEED="4242", PYTHONIOENCODING="utf-8"))
     assert out.returncode == 0, out.stderr
     assert out.stdout == lab.report(result) + "\n"
-
-
-# ── the live gateway, on loopback ───────────────────────────────────────────────────────────────
-
-@pytest.fixture
-def server():
-    gateway = lab.live_gateway(rate=1.0, burst=2, max_in_flight=4, shed_at=1.0)
-    server = lab.start_server(gateway, "127.0.0.1", 0, model_delay_s=0.01)
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def post(url: str, body: bytes):
-    """POST and return (status, headers, JSON body); never through a proxy, never for long."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with opener.open(request, timeout=5) as response:
-            return response.status, response.headers, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.headers, json.loads(exc.read())
-
-
-def chat(tenant="acme", prompt="Where is my order?", max_tokens=64) -> bytes:
-    return json.dumps({"tenant": tenant, "prompt": prompt, "max_tokens": max_tokens}).encode()
-
-
-def test_the_live_gateway_answers_429_with_retry_after_once_the_bucket_is_empty(server):
-    assert server.server_address[0] == "127.0.0.1"
-    first, second, third = (post(server.url, chat()) for _ in range(3))
-    assert first[0] == second[0] == 200 and first[2]["usage"]["completion_tokens"] == 20
-    status, headers, body = third
-    assert status == 429 and body["reason"] == "rate"
-    assert headers["Retry-After"] == "1"           # 1 token at 1/s, nearly a whole second away
-    assert re.fullmatch(r'"requests";r=0;t=\d+', headers["RateLimit"])
-    assert headers["RateLimit-Policy"].startswith('"requests";q=2;w=2')
-    assert post(server.url, chat("globex"))[0] == 200           # another tenant, its own bucket
-
-
-def test_the_live_gateway_refuses_bad_requests_without_crashing(server):
-    assert post(server.url, b"{not json")[0] == 400
-    assert post(server.url, b'["a list"]')[0] == 400
-    assert post(server.url, chat(max_tokens=0))[0] == 400
-    assert post(server.url, chat(max_tokens=True))[0] == 400
-    assert post(server.url, b"\xff\xfe")[0] == 400
-    assert post(server.url, chat(prompt="x" * (lab.MAX_BODY_BYTES + 1)))[0] == 413
-    assert post(server.url, chat(tenant="mallory"))[0] == 403
-    assert post(server.url.replace("/v1/chat", "/v2/other"), chat())[0] == 404
-    assert post(server.url, chat())[0] == 200                   # and it still serves
-
-
-def test_load_is_bounded_and_honours_retry_after(server):
-    load = lab.drive(server.url, rps=20, seconds=0.5, tenants=["initech"])
-    statuses = load.statuses["initech"]
-    # 10 planned; the first 2 pass, the 3rd gets 429 + Retry-After: 1, the rest wait it out
-    assert statuses.get("200") == 2 and statuses.get("429", 0) >= 1
-    assert sum(statuses.values()) + load.held_back["initech"] == 10
-    assert load.held_back["initech"] >= 5 and load.seconds < 5
-
-
-def test_the_server_stops_when_asked():
-    server = lab.start_server(lab.live_gateway(1.0, 1, 1, 1.0), "127.0.0.1", 0)
-    url = server.url
-    assert post(url, chat())[0] == 200
-    server.shutdown()
-    server.server_close()
-    with pytest.raises(urllib.error.URLError):
-        post(url, chat())
-
-
-def test_serve_prints_its_loopback_address_and_stops_cleanly_when_killed():
-    proc = subprocess.Popen([sys.executable, str(SCRIPT), "serve", "--port", "0", "--rate", "1",
-                             "--burst", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        ready, _, _ = select.select([proc.stdout], [], [], 20)
-        assert ready, "serve printed no address"
-        url = re.search(r"http://127\.0\.0\.1:\d+/v1/chat", proc.stdout.readline()).group()
-        assert post(url, chat())[0] == 200
-        status, headers, _ = post(url, chat())
-        assert status == 429 and headers["Retry-After"] == "1"
-    finally:
-        proc.terminate()
-        out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert "stopped" in out and "acme 1 x 429 rate" in out
-
-
-def test_live_mode_runs_both_for_a_few_seconds_and_stops(capsys):
-    start = time.monotonic()
-    assert lab.main(["--live"]) == 0
-    printed = capsys.readouterr().out
-    assert re.search(r"http://127\.0\.0\.1:\d+/v1/chat", printed)
-    assert "429" in printed and "held back" in printed
-    assert time.monotonic() - start < 20
-    for _ in range(100):                  # the server's thread ends once shutdown() has returned
-        if not any(t.name == "lab4-gateway" for t in threading.enumerate()):
-            break
-        time.sleep(0.01)
-    else:
-        pytest.fail("the live server is still running")
-
-
-def test_load_drives_only_this_machine(capsys):
-    assert lab.is_loopback("http://127.0.0.1:8000/v1/chat") and lab.is_loopback("http://[::1]:80/")
-    assert lab.is_loopback("http://localhost:8000/")
-    assert not lab.is_loopback("http://example.com/v1/chat")
-    assert not lab.is_loopback("http://10.0.0.1/")
-    assert lab.main(["load", "--url", "http://example.com/v1/chat"]) == 2
-    assert "this machine" in capsys.readouterr().err

@@ -1,0 +1,48 @@
+"""The challenge as a command: the story's breaches through lab 2's any-signal alert and through
+a composite alert, side by side, scored against the ground truth.
+
+starters/extend.py and solution/extend.py both run it with their own `composite_alert`:
+
+    python3 starters/extend.py                 your composite alert
+    python3 solution/extend.py --seed 1        the reference, on another seed
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from solution import lab2_dashboard as lab2
+from solution import traffic
+from solution.cli import fail, positive_int
+from solution.numeric import percent
+from solution.terminal import table, wrap
+
+
+def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = lab2.add_flags(argparse.ArgumentParser(
+        prog=prog, description="The any-signal alert and your composite alert on the story's "
+                               "breaches, scored against the ground truth."))
+    parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
+                        help="the composite alert pages when N or more signals breach (default 2)")
+    args = parser.parse_args(argv)
+    try:
+        result = lab2.run(**lab2.settings(args), composite=composite_alert,
+                          min_signals=args.min_signals)
+    except NotImplementedError as exc:
+        return fail(str(exc))
+    scores = [result.scores[0], result.scores[2]]
+    real = [i for i in result.incidents if i.page and lab2.visible(i)]
+    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
+             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s]
+            for s in scores]
+    print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
+          f"seed {args.seed}")
+    print(table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
+                + [traffic.clock(i.start_s) for i in real]))
+    print("\n".join(wrap("the last columns: minutes to the first page after "
+                         + ", ".join(f"{traffic.clock(i.start_s)} {i.name}" for i in real) + ".")))
+    print("the composite's pages:")
+    for p in scores[1].pages:
+        print(f"  {traffic.clock(p.fired_s):>5}  {'+'.join(p.signals):<22} "
+              f"{traffic.clock(p.start_s)}-{traffic.clock(p.end_s)}  {lab2.caught(p, result.incidents)}")
+    return 0

@@ -1,0 +1,256 @@
+"""Lab 2 as a practitioner's tool: the golden-signals dashboard on a JSON-lines log, as a
+self-contained HTML page, and as a Prometheus text exposition.
+
+    python3 solution/tools/dashboard.py                            the story, with the composite alert
+    python3 solution/tools/dashboard.py --from story.jsonl         a lab-1 log (its request.completed lines)
+    python3 solution/tools/dashboard.py --html dashboard.html --prom metrics.prom
+
+It calls lab 2's building blocks (solution/lab2_dashboard.py) and scores the challenge's reference
+composite alert (solution/extend.py) beside lab 2's own policies. A log's lines are read by the
+tool wing's one reader (tools/logread.py): broken lines are skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):          # run as a script: make the `solution` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from solution import lab2_dashboard as lab2
+from solution import logschema as F
+from solution import traffic
+from solution.cli import fail, positive_int, run_cli
+from solution.extend import composite_alert
+from solution.lab2_dashboard import DEFAULT_BUCKETS, cumulative_buckets
+from solution.numeric import parse_rfc3339
+from solution.terminal import use_color
+from solution.tools.logread import LogReadError, read_jsonl
+from solution.tools.page import html_page
+from solution.tools.show import lab2_charts
+
+
+# ── reading a lab-1 log ─────────────────────────────────────────────────────────────────────────
+
+@dataclass
+class LogRead:
+    observations: list[lab2.Observation]     # sorted by start; ts on the log's clock
+    from_story: bool                    # every start falls inside the story's six hours
+    clock_zero: str                     # the instant of 0:00 on that clock, RFC 3339
+    incidents: tuple[traffic.Incident, ...]   # the story's truth on that clock; () if not the story
+    bad: int                            # lines skipped: not JSON, not an object, bad fields
+    reasons: dict[str, int]
+    warnings: list[str]                 # for stderr: how many lines were skipped, why, where
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError("not a number")
+    return float(value)
+
+
+def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
+    """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
+    ignored (they are not requests); lines that are not JSON, and request lines without a usable
+    timestamp, latency or status, are skipped and counted. The timestamp is when the request
+    COMPLETED, so it started latency_ms earlier.
+
+    The clock: a log of the story (every start inside its six hours) keeps the story's minutes,
+    from the first minute it holds (a log of 2:00-2:20 starts its clock at 2:00), and the story's
+    ground truth comes along, on that clock. Any other log starts its clock at its first request,
+    and has no ground truth."""
+    lines = read_jsonl(path, required=("body",), keep=lambda rec: rec.get("body") == F.REQUEST_COMPLETED)
+    reasons, warnings = dict(lines.reasons), [lines.summary(path)] if lines.bad else []
+    starts: list[tuple[float, lab2.Observation]] = []
+    for rec in lines.records:
+        try:
+            attrs = rec.get("attributes")
+            if not isinstance(attrs, dict):
+                raise ValueError("no attributes")
+            latency = _number(attrs[F.LATENCY_MS])
+            status = attrs[F.STATUS]
+            if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
+                raise ValueError("bad status or latency")
+            ttft = attrs.get(F.TTFT_MS)
+            start = parse_rfc3339(rec["timestamp"]) - latency / 1000.0
+            obs = lab2.Observation(0.0, latency, None if ttft is None else _number(ttft), status,
+                              str(attrs.get(F.PRIORITY, "interactive")),
+                              int(_number(attrs.get(F.INPUT_TOKENS, 0))),
+                              int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            reasons["bad request fields"] = reasons.get("bad request fields", 0) + 1
+            continue
+        starts.append((start, obs))
+    fields = reasons.get("bad request fields", 0)
+    if fields:
+        warnings.append(f"{path}: skipped {fields} request.completed line(s) without a usable "
+                        "timestamp, latency_ms or http.response.status_code")
+    if not starts:
+        raise LogReadError(f"{path}: no usable request.completed lines")
+    starts.sort(key=lambda pair: pair[0])
+    epoch = parse_rfc3339(scenario.epoch)
+    first, last = starts[0][0], starts[-1][0]
+    incidents: tuple[traffic.Incident, ...] = ()
+    from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
+    if from_story:
+        shift = 60.0 * max(0, math.floor((first - epoch) / 60.0))      # the story's minute grid
+        zero = epoch + shift
+        incidents = tuple(_shifted(i, shift) for i in scenario.incidents
+                          if i.end_s > shift and i.start_s <= last - epoch)
+    else:
+        zero = first
+    clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
+    return LogRead([obs._replace(ts=max(0.0, start - zero)) for start, obs in starts], from_story,
+                   clock_zero.replace("+00:00", "Z"), incidents, sum(reasons.values()), reasons,
+                   warnings)
+
+
+def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
+    return replace(incident, start_s=incident.start_s - shift_s, end_s=incident.end_s - shift_s)
+
+
+
+# ── Prometheus text exposition ──────────────────────────────────────────────────────────────────
+
+@dataclass(frozen=True)
+class Histogram:
+    """One Prometheus histogram series: cumulative counts per `le` bound, the sum and the count."""
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    counts: tuple[int, ...]
+    total_s: float
+
+    @property
+    def count(self) -> int:
+        return self.counts[-1]
+
+
+def span_totals(requests) -> tuple[dict, dict, dict, tuple[int, int]]:
+    """Over the whole span: latencies in seconds by (priority, "success" | "failure"), times to
+    first token of successes by priority, request counts by (priority, status), and the input
+    and output tokens: what a Prometheus client would have counted."""
+    latency_s: dict[tuple[str, str], list[float]] = {}
+    ttft_s: dict[str, list[float]] = {}
+    codes: dict[tuple[str, int], int] = {}
+    tokens_in = tokens_out = 0
+    for r in requests:
+        ok = r.status < 500
+        latency_s.setdefault((r.priority, "success" if ok else "failure"), []).append(r.latency_ms / 1000)
+        if ok and r.ttft_ms is not None:
+            ttft_s.setdefault(r.priority, []).append(r.ttft_ms / 1000)
+        codes[(r.priority, r.status)] = codes.get((r.priority, r.status), 0) + 1
+        tokens_in += r.prompt_tokens
+        tokens_out += r.completion_tokens
+    return latency_s, ttft_s, codes, (tokens_in, tokens_out)
+
+
+def histogram(name: str, labels: dict[str, str], values_s: list[float]) -> Histogram:
+    return Histogram(name, tuple(labels.items()), tuple(cumulative_buckets(values_s)), sum(values_s))
+
+
+def _le(bound: float) -> str:
+    """A bucket bound as client_python writes it: 0.005, 1.0, +Inf."""
+    return "+Inf" if bound == math.inf else repr(float(bound))
+
+
+def _labels(pairs) -> str:
+    """Label pairs as the text format wants them: backslash, double quote and newline escaped."""
+    escape = lambda v: str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
+    return ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
+
+
+def exposition(requests, result: lab2.Result) -> str:
+    """The counters and histograms in the Prometheus text format (version 0.0.4): a `# HELP` and a
+    `# TYPE` line per metric, then its samples; a histogram's `_bucket` series are cumulative, end
+    at `le="+Inf"` (equal to `_count`), and are followed by `_sum` and `_count`."""
+    latency_s, ttft_s, codes, tokens = span_totals(requests)
+    histograms = [histogram("opslab_request_duration_seconds", {"priority": p, "outcome": o}, values)
+                  for (p, o), values in sorted(latency_s.items())]
+    histograms += [histogram("opslab_time_to_first_token_seconds", {"priority": p}, values)
+                   for p, values in sorted(ttft_s.items())]
+    out = ["# HELP opslab_requests_total Requests answered, by priority and HTTP status code.",
+           "# TYPE opslab_requests_total counter"]
+    out += [f"opslab_requests_total{{{_labels((('priority', p), ('code', s)))}}} {n}"
+            for (p, s), n in sorted(codes.items())]
+    out += ["# HELP opslab_tokens_total Tokens processed (gen_ai.usage.*_tokens), by type.",
+            "# TYPE opslab_tokens_total counter",
+            f'opslab_tokens_total{{type="input"}} {tokens[0]}',
+            f'opslab_tokens_total{{type="output"}} {tokens[1]}']
+    helps = {"opslab_request_duration_seconds":
+             "End-to-end latency in seconds; successes and failures apart (SRE book).",
+             "opslab_time_to_first_token_seconds": "Time to first token of successful requests, seconds."}
+    for name, text in helps.items():
+        out += [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
+        for h in (h for h in histograms if h.name == name):
+            labels = _labels(h.labels)
+            out += [f'{name}_bucket{{{labels},le="{_le(b)}"}} {c}' for b, c in zip(DEFAULT_BUCKETS, h.counts)]
+            out += [f"{name}_sum{{{labels}}} {h.total_s:.3f}", f"{name}_count{{{labels}}} {h.count}"]
+    last = result.windows[-1]
+    out += ["# HELP opslab_saturation_ratio Mean requests in flight over capacity, last window.",
+            "# TYPE opslab_saturation_ratio gauge", f"opslab_saturation_ratio {last.saturation:.4f}"]
+    return "\n".join(out) + "\n"
+
+
+
+
+# ── the page and the command line ───────────────────────────────────────────────────────────────
+
+def html_report(result: lab2.Result) -> str:
+    return html_page("opslab lab 2: the golden signals and SLO burn",
+                     "\n".join(lab2_charts(result)) + f"\n<pre>{html.escape(lab2.report(result))}</pre>")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = lab2.add_flags(argparse.ArgumentParser(
+        prog="dashboard.py",
+        description="Lab 2's golden-signals dashboard, with the composite alert scored beside the "
+                    "others, on the story or on a JSON-lines log; as text, an HTML page, or "
+                    "Prometheus metrics."))
+    parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
+                        help="the composite alert pages when N or more signals breach (default 2)")
+    parser.add_argument("--from", dest="log", metavar="FILE",
+                        help="read the requests from a lab-1 JSON-lines log (its request.completed lines)")
+    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
+    parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
+    args = parser.parse_args(argv)
+    settings = lab2.settings(args)
+    try:
+        if args.log:
+            log = read_log(args.log)
+            requests = log.observations
+            result = lab2.run(requests, **settings, composite=composite_alert,
+                              min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,
+                              incidents=log.incidents, has_truth=log.from_story,
+                              source=f"{args.log} (0:00 = {log.clock_zero})")
+        else:
+            requests = traffic.generate(seed=args.seed)
+            result = lab2.run(requests, **settings, composite=composite_alert,
+                              min_signals=args.min_signals)
+    except (LogReadError, ValueError) as exc:
+        return fail(str(exc))
+    if args.log:
+        for warning in log.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if log.bad:
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
+            print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
+    print(lab2.report(result, color=use_color()))
+    for path, text in ((args.html, lambda: html_report(result)),
+                       (args.prom, lambda: exposition(requests, result))):
+        if path:
+            try:
+                Path(path).write_text(text(), encoding="utf-8")
+            except OSError as exc:
+                return fail(f"cannot write {path}: {exc.strerror}")
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,108 @@
+"""Reading JSON-lines logs: every line is read, or counted as bad with the reason. Never fatal.
+
+One classifier, `classify`, decides for every reader (query, story, the dashboard's --from):
+
+    not UTF-8        the bytes are not text
+    not JSON         a truncated line, a stray blob, a NUL byte
+    not an object    valid JSON, but a list, a string or a number
+    missing fields   an object without one of the fields the reader needs
+
+    >>> classify(b'{"body": "x"}', ("body",))
+    ({'body': 'x'}, None)
+    >>> classify(b'[1, 2]', ())
+    (None, 'not an object')
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
+
+
+@dataclass
+class JsonLines:
+    """What a reader got: the good records, and the bad lines counted by reason."""
+    records: list[dict] = field(default_factory=list)
+    bad: int = 0                                          # lines skipped
+    bad_lines: list[int] = field(default_factory=list)    # their numbers (first few)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, number: int, reason: str) -> None:
+        """Count one bad line."""
+        self.bad += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        if len(self.bad_lines) < MAX_LISTED:
+            self.bad_lines.append(number)
+
+    def summary(self, path: str) -> str:
+        """One line for stderr: how many lines were skipped, why, and where the first ones are."""
+        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.reasons.items()))
+        where = ", ".join(map(str, sorted(self.bad_lines)))
+        more = ", ..." if self.bad > len(self.bad_lines) else ""
+        return f"{path}: skipped {self.bad} bad line(s) ({why}); first at line {where}{more}"
+
+
+class LogReadError(Exception):
+    """The log cannot be read at all: missing, unreadable, or without one usable line."""
+
+
+def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | None, str | None]:
+    """(record, None) for a usable line, (None, reason) for a bad one: the one rule every reader
+    follows."""
+    try:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, "not JSON"
+    if not isinstance(record, dict):
+        return None, "not an object"
+    if any(key not in record for key in required):
+        return None, "missing fields"
+    return record, None
+
+
+@contextmanager
+def open_log_file(path: str):
+    """Open a log file for reading bytes; a missing, unreadable or directory path becomes one
+    LogReadError that says which and why, never a traceback."""
+    try:
+        stream = open(path, "rb")
+    except FileNotFoundError:
+        raise LogReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise LogReadError(f"{path}: is a directory, not a log file") from None
+    except OSError as exc:
+        raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
+    with stream:
+        yield stream
+
+
+def read_lines(lines: Iterable[bytes | str], required: Iterable[str] = (),
+               keep: Callable[[dict], bool] | None = None) -> JsonLines:
+    """Classify every line; keep the good records (those `keep` accepts, if given: a filter, not
+    a fault, so the others are not counted bad). Blank lines are neither."""
+    required = tuple(required)
+    result = JsonLines()
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        record, reason = classify(raw, required)
+        if reason:
+            result.skip(number, reason)
+        elif keep is None or keep(record):
+            result.records.append(record)
+    return result
+
+
+def read_jsonl(path: str, required: Iterable[str] = (),
+               keep: Callable[[dict], bool] | None = None) -> JsonLines:
+    """read_lines on a file."""
+    with open_log_file(path) as stream:
+        return read_lines(stream, required, keep)

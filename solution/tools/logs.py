@@ -1,0 +1,399 @@
+"""Lab 1 as a practitioner's tool: write the story's log, query any JSON-lines log, and pull one
+request's whole story out of a big file.
+
+    python3 solution/tools/logs.py write --out story.jsonl          the story as a JSON-lines log
+    python3 solution/tools/logs.py query story.jsonl --where severity_text=ERROR --count-by body
+    python3 solution/tools/logs.py query story.jsonl --sql "SELECT body, count(*) FROM log GROUP BY body"
+    python3 solution/tools/logs.py story story.jsonl TRACE_ID      one request, as a waterfall
+
+It calls lab 1's building blocks (solution/lab1_logs.py: the logger, the span waterfall); what it
+adds is what a real file needs: every line read or counted as bad with its reason
+(tools/logread.py), values bound as SQL parameters, a byte search before any parse for `story`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mmap
+import re
+import sqlite3
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):          # run as a script: make the `solution` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from solution import logschema as F
+from solution import traffic
+from solution.cli import (fail, fraction, non_negative_int, parse_command_line, positive_float,
+                          positive_int, run_cli)
+from solution.lab1_logs import SLOW_MS, keep_trace, write_log
+from solution.numeric import parse_rfc3339, trace_fraction
+from solution.redaction import neutralize
+from solution.spans import draw_waterfall, waterfall
+from solution.terminal import table
+from solution.tools.logread import JsonLines, LogReadError, classify, open_log_file
+
+TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
+
+
+# ── query: SQLite over the usable lines ─────────────────────────────────────────────────────────
+
+def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
+    """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
+    line (tools/logread.classify decides), the rest counted by reason. `log` has the top-level
+    fields as columns, `attributes` as JSON text, `line` as written and `n` its line number."""
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE log (n INTEGER PRIMARY KEY, {', '.join(TOP_LEVEL)}, line TEXT)")
+    bad = JsonLines()
+
+    def rows():
+        for number, raw in enumerate(raw_lines, 1):
+            if not raw.strip():
+                continue
+            record, reason = classify(raw, REQUIRED)
+            if reason:
+                bad.skip(number, reason)
+                continue
+            values = [record.get(key) for key in TOP_LEVEL]
+            values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
+            yield [number, *values, raw if isinstance(raw, str) else raw.decode("utf-8")]
+
+    db.executemany(f"INSERT INTO log VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})", rows())
+    db.create_function("keep_trace", 5, keep_trace, deterministic=True)
+    db.create_function("trace_fraction", 1, trace_fraction, deterministic=True)
+    return db, bad
+
+
+def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
+    """load_log on a file; LogReadError if it is missing or holds no usable line."""
+    with open_log_file(path) as stream:
+        db, bad = load_log(stream)
+    if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
+        why = f" ({bad.summary(path)})" if bad.bad else ""
+        raise LogReadError(f"{path}: no usable line{why}")
+    return db, bad
+
+
+KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+CONDITION = re.compile(r"(.*?)(!=|>=|<=|=|>|<)(.*)", re.S)
+
+
+def json_path(key: str) -> str:
+    """The SQLite JSON path of a --where/--count-by key: a top-level field (`body`), or an
+    attribute, by its own name (`tenant`, `gen_ai.request.model`) or as `attributes.NAME`.
+    Dotted attribute names need the quotes: `$.attributes."error.type"`.
+
+    >>> json_path("body"), json_path("error.type")
+    ('$.body', '$.attributes."error.type"')
+    """
+    if not KEY.fullmatch(key):
+        raise ValueError(f"invalid key {key!r}: use letters, digits, '_' and '.', "
+                         "e.g. body, tenant, error.type")
+    if key in TOP_LEVEL:
+        return f"$.{key}"
+    return f'$.attributes."{key.removeprefix("attributes.")}"'
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def where_clause(conditions: list[str]) -> tuple[str, list]:
+    """SQL for --where conditions (KEY=VALUE, KEY!=VALUE, KEY>NUMBER, ...), AND-ed, with every
+    key and value bound as a parameter: nothing a user types becomes SQL. A value that reads as
+    a number matches the number or the text ("200" finds 200; true and false find JSON's
+    booleans); != also matches lines without the key. ValueError for an invalid condition."""
+    sql, params = [], []
+    for condition in conditions:
+        match = CONDITION.fullmatch(condition)
+        if not match:
+            raise ValueError(f"invalid condition {condition!r}: write KEY=VALUE, KEY!=VALUE, "
+                             "KEY>NUMBER, ...")
+        key, op, value = match.groups()
+        path, number = json_path(key), _number(value)
+        if op == "=":
+            sql.append("json_extract(line, ?) IN (?, ?)")
+        elif op == "!=":
+            sql.append("coalesce(json_extract(line, ?) NOT IN (?, ?), 1)")
+        elif number is None:
+            raise ValueError(f"invalid condition {condition!r}: {op} needs a number")
+        else:
+            sql.append(f"json_extract(line, ?) {op} ?")
+            params += [path, number]
+            continue
+        typed = {"true": 1, "false": 0}.get(value, value if number is None else number)
+        params += [path, typed, value]
+    return (" WHERE " + " AND ".join(sql)) if sql else "", params
+
+
+def query(db: sqlite3.Connection, where: list[str] = (), count_by: list[str] = (),
+          sums: list[str] = (), limit: int = 20) -> tuple[list[str], list[tuple]]:
+    """(header, rows) for --where, --count-by and --sum: the lines and sums per value of the
+    count-by keys (the busiest first), or else the matching lines in time order."""
+    clause, params = where_clause(list(where))
+    if count_by or sums:
+        paths = [json_path(key) for key in [*count_by, *sums]]
+        groups = [f"v{i}" for i in range(len(count_by))]
+        columns = [f"json_extract(line, ?) AS {g}" for g in groups] + ["count(*) AS lines"] + \
+                  ["sum(json_extract(line, ?))" for _ in sums]
+        grouping = f" GROUP BY {', '.join(groups)} ORDER BY lines DESC, {', '.join(groups)}" \
+            if groups else ""
+        rows = db.execute(f"SELECT {', '.join(columns)} FROM log{clause}{grouping}",
+                          paths + params).fetchall()
+        return [*count_by, "lines", *(f"sum {key}" for key in sums)], rows
+    if limit:
+        clause, params = clause + " ORDER BY timestamp, n LIMIT ?", params + [limit]
+    else:
+        clause += " ORDER BY timestamp, n"
+    rows = db.execute(f"SELECT line FROM log{clause}", params).fetchall()
+    return ["line"], rows
+
+
+def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
+    """(header, rows) of the user's own SELECT on the read-only table `log`."""
+    db.execute("PRAGMA query_only = ON")
+    cursor = db.execute(sql)
+    return [d[0] for d in cursor.description or ()], cursor.fetchall()
+
+
+
+
+# ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
+
+def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
+    """The (offset, line) of every line that holds the text "<trace_id>" (with its quotes),
+    found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
+    of a big log are skipped at the speed of a memory search: that is the whole trick."""
+    needle = f'"{trace_id}"'.encode()
+    found, at = [], buffer.find(needle)
+    while at != -1:
+        start = buffer.rfind(b"\n", 0, at) + 1
+        end = buffer.find(b"\n", at)
+        end = len(buffer) if end == -1 else end
+        found.append((start, buffer[start:end]))
+        at = buffer.find(needle, end)
+    return found
+
+
+
+def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
+    """Every usable record of one trace (from bytes or a memory map), in time order (file order
+    among equal times), each with its time in seconds added as `_at`; and the bad lines among
+    those that name the trace, counted by reason."""
+    bad, records = JsonLines(), []
+    for offset, raw in lines_naming(buffer, trace_id):
+        record, reason = classify(raw, REQUIRED)
+        if record is not None and record["trace_id"] == trace_id:
+            try:
+                record["_at"] = parse_rfc3339(str(record["timestamp"]))
+                records.append(record)
+            except ValueError:
+                reason = "bad timestamp"
+        if reason:                      # rare: only now count the lines before it
+            bad.skip(buffer[:offset].count(b"\n") + 1, reason)
+    records.sort(key=lambda rec: rec["_at"])
+    return records, bad
+
+
+def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
+    """trace_records on a file, memory-mapped: the search runs over the page cache, and a log
+    bigger than memory works too. LogReadError if the file cannot be read, or if the trace is
+    not in it because no line of it is usable."""
+    with open_log_file(path) as stream:
+        try:
+            buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:                                  # an empty file cannot be mapped
+            raise LogReadError(f"{path}: no usable line (the file is empty)") from None
+        with buffer:
+            records, bad = trace_records(buffer, trace_id)
+            if not records and not any(classify(line, REQUIRED)[0] is not None
+                                       for line in iter(buffer.readline, b"") if line.strip()):
+                raise LogReadError(f"{path}: no usable line")
+    return records, bad
+
+
+def describe_record(record: dict, label: str, full_time: bool = False) -> str:
+    """One record as a line for a person: time, severity, event, a label (the span's name or the
+    trace id), attributes. Control characters from the file are shown, never obeyed."""
+    attrs = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
+    pairs = " ".join(f"{k}={json.dumps(v)}" for k, v in attrs.items())
+    stamp = str(record["timestamp"]) if full_time else str(record["timestamp"])[11:23]
+    return neutralize(f"{stamp}  {str(record.get('severity_text', '')):<5}  "
+                      f"{str(record['body']):<20} {label:<10} {pairs}")
+
+
+
+# ── the command line ────────────────────────────────────────────────────────────────────────────
+
+def _print_table(header: list[str], rows: list[tuple]) -> None:
+    cells = [[neutralize("null" if v is None else str(round(v, 3) if isinstance(v, float) else v))
+              for v in row] for row in rows]
+    if cells:
+        print(table(cells, header))
+
+
+def _cmd_write(args) -> int:
+    requests = traffic.generate(seed=args.seed)
+    start = args.from_minute * 60.0
+    end = start + args.minutes * 60.0 if args.minutes else traffic.STORY.duration_s
+    window = [r for r in requests if start <= r.ts < end]
+    if not window:
+        span = f" for {args.minutes} minute(s)" if args.minutes else ""
+        return fail(f"no requests from minute {args.from_minute}{span}: the story runs "
+                    f"{traffic.STORY.duration_s / 60:g} minutes")
+    try:
+        with open(args.out, "w", encoding="utf-8") as stream:
+            written = write_log(window, stream, rate=args.sample, slow_ms=args.slow_ms)
+    except OSError as exc:
+        return fail(f"cannot write {args.out}: {exc.strerror}")
+    until = traffic.clock(min(end, traffic.STORY.duration_s))
+    print(f"wrote {written.lines_kept:,} lines ({len(window):,} requests, "
+          f"{traffic.clock(start)}-{until}) to {args.out}")
+    if args.sample < 1:
+        print(f"tail sampling at {args.sample * 100:g} %: kept {written.lines_kept:,} of "
+              f"{written.lines:,} lines ({written.traces_kept:,} of {len(window):,} traces), "
+              f"{written.failed_kept} of {written.failed} failing traces")
+    return 0
+
+
+def _report_bad(path: str, bad: JsonLines) -> None:
+    if bad.bad:
+        print(neutralize(bad.summary(path)), file=sys.stderr)
+
+
+def _cmd_story(args) -> int:
+    trace_id = args.trace_id.lower()
+    if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
+        return fail(f"{args.trace_id!r} is not a trace id: expected 32 hexadecimal characters")
+    try:
+        records, bad = read_trace(args.file, trace_id)
+    except LogReadError as exc:
+        return fail(str(exc))
+    _report_bad(args.file, bad)
+    if not records:
+        return fail(f"trace {trace_id} is not in {args.file}")
+    if args.json:
+        for record in records:
+            record.pop("_at")
+            print(json.dumps(record))
+        return 0
+    rows = waterfall(records)
+    names = {row.span_id: row.name for row in rows}
+    failed = any(row.failed for row in rows)
+    print(f"trace {trace_id}: {len(records)} records, {len(rows)} spans, "
+          f"{'FAILED' if failed else 'ok'}")
+    print("\n".join(draw_waterfall(rows)))
+    print("\nrecords in time order:")
+    for record in records:
+        print("  " + describe_record(record, names.get(record["span_id"], "?")))
+    return 0
+
+
+def _cmd_query(args) -> int:
+    if args.sql and (args.where or args.count_by or args.sum):
+        return fail("--sql stands alone: put the conditions in its WHERE clause")
+    try:
+        for key in args.count_by + args.sum:
+            json_path(key)
+        where_clause(args.where)
+    except ValueError as exc:
+        return fail(str(exc))
+    try:
+        db, bad = open_log(args.file)
+    except LogReadError as exc:
+        return fail(str(exc))
+    _report_bad(args.file, bad)
+    try:
+        if args.sql:
+            header, rows = run_sql(db, args.sql)
+        else:
+            header, rows = query(db, args.where, args.count_by, args.sum, args.limit)
+    except sqlite3.Error as exc:
+        return fail(f"SQL: {exc}")
+    if header == ["line"]:
+        clause, params = where_clause(args.where)
+        total = db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]
+        for (line,) in rows:
+            record = json.loads(line)
+            print(json.dumps(record) if args.json
+                  else describe_record(record, str(record["trace_id"]), full_time=True))
+        if not args.json:
+            shown = f", first {len(rows)} shown" if len(rows) < total else ""
+            print(f"{total:,} matching line(s){shown}")
+        return 0
+    _print_table(header, rows)
+    if not rows:
+        print("no rows")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="logs.py",
+        description="Structured, correlated JSON logs as a tool: write the story's log, query any "
+                    "JSON-lines log with SQLite, and pull one request's whole story. The lesson "
+                    "behind it: solution/lab1_logs.py.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    write = commands.add_parser("write", help="write the story's logs as JSON lines",
+                                description="Replay the story through the logger into a "
+                                            "JSON-lines file.")
+    write.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    write.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+                       help=f"seed of the story (default {traffic.DEFAULT_SEED})")
+    write.add_argument("--from-minute", type=non_negative_int, default=0, metavar="M",
+                       help="first minute of the story to log (default 0)")
+    write.add_argument("--minutes", type=positive_int, default=None, metavar="K",
+                       help="how many minutes to log (default: to the end of the story)")
+    write.add_argument("--sample", type=fraction, default=1.0, metavar="RATE",
+                       help="tail sampling: share of healthy, fast traces kept (default 1: all)")
+    write.add_argument("--slow-ms", type=positive_float, default=SLOW_MS,
+                       help="tail sampling: traces at least this slow (ms) are kept "
+                            f"(default {SLOW_MS:g})")
+
+    story = commands.add_parser("story", help="one request's records as a waterfall of spans",
+                                description="Every record of one trace, in time order, drawn "
+                                            "as a waterfall of its spans; the failing span marked.")
+    story.add_argument("file", metavar="FILE", help="a JSON-lines log")
+    story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
+    story.add_argument("--json", action="store_true", help="print the records as JSON lines")
+
+    ask = commands.add_parser("query", help="ask a JSON-lines log with SQLite",
+                              description="Query a JSON-lines log. KEY is a top-level field "
+                                          "(body, severity_text, trace_id, ...) or an attribute "
+                                          "(tenant, error.type, gen_ai.request.model, ...). "
+                                          "--sql runs your own SELECT on the table "
+                                          "log(n, timestamp, severity_text, severity_number, "
+                                          "body, trace_id, span_id, parent_span_id, attributes, "
+                                          "line), e.g. "
+                                          "json_extract(attributes, '$.\"error.type\"').")
+    ask.add_argument("file", metavar="FILE", help="a JSON-lines log")
+    ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
+                     help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
+    ask.add_argument("--count-by", action="append", default=[], metavar="KEY",
+                     help="count the matching lines per value of KEY (repeat for several keys)")
+    ask.add_argument("--sum", action="append", default=[], metavar="KEY",
+                     help="also sum the numbers of KEY per group, e.g. gen_ai.usage.input_tokens")
+    ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log")
+    ask.add_argument("--limit", type=non_negative_int, default=20,
+                     help="lines to print without --count-by (default 20; 0 = all)")
+    ask.add_argument("--json", action="store_true", help="print matching lines as JSON")
+
+    args = parse_command_line(parser, commands, argv)
+    if args.command == "write":
+        return _cmd_write(args)
+    if args.command == "story":
+        return _cmd_story(args)
+    return _cmd_query(args)
+
+
+if __name__ == "__main__":
+    run_cli(main)

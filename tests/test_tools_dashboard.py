@@ -1,0 +1,152 @@
+"""Lab 2's tool (solution/tools/dashboard.py): a lab-1 log as input, the HTML page, the Prometheus
+exposition, the command line."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from solution import lab2_dashboard as lesson
+from solution.extend import composite_alert
+from solution.tools import dashboard as lab
+from solution.tools import show
+from solution.tools.logread import LogReadError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "solution" / "tools" / "dashboard.py"
+
+
+@pytest.fixture(scope="module")
+def result(story):
+    return lesson.run(requests=story, composite=composite_alert)
+
+
+def run_log(path):
+    """The dashboard of a log, as the tool computes it."""
+    log = lab.read_log(str(path))
+    requests = log.observations
+    return lesson.run(requests, duration_s=requests[-1].ts + 1e-6, incidents=log.incidents,
+                      has_truth=log.from_story, source=str(path))
+
+
+def test_the_html_page_parses_and_holds_one_chart_per_signal(result, html_tags):
+    tags, external = html_tags(lab.html_report(result))
+    assert tags.count("svg") == 4 == len(lesson.SIGNALS)
+    assert "script" not in tags and not external
+    charts = show.lab2_charts(result)
+    assert all("stroke-dasharray" in c and "threshold" in c for c in charts)   # the lines drawn
+    assert all("<rect" in c for c in charts)                                   # breaches shaded
+
+
+def exposition_metrics(text):
+    helps = set(re.findall(r"^# HELP (\S+) ", text, re.M))
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    samples = re.findall(r"^([a-z_]+)(\{[^}]*\})? (\S+)$", text, re.M)
+    return helps, types, samples
+
+
+def test_the_exposition_has_help_and_type_and_cumulative_buckets_ending_at_inf(story, result):
+    text = lab.exposition(story, result)
+    helps, types, samples = exposition_metrics(text)
+    assert helps == set(types) and {"counter", "histogram", "gauge"} == set(types.values())
+    for name, _, _ in samples:
+        base = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        assert base in types, name
+    for name in (n for n, kind in types.items() if kind == "histogram"):
+        series = {}
+        for sample, labels, value in samples:
+            if sample == f"{name}_bucket":
+                key = re.sub(r',?le="[^"]*"', "", labels)
+                series.setdefault(key, []).append((re.search(r'le="([^"]*)"', labels).group(1), int(value)))
+        assert series
+        for key, buckets in series.items():
+            values = [v for _, v in buckets]
+            assert values == sorted(values) and buckets[-1][0] == "+Inf"
+            count = next(int(v) for s, labels, v in samples if s == f"{name}_count" and labels == key)
+            assert buckets[-1][1] == count
+    assert sum(int(v) for s, _, v in samples if s == "opslab_requests_total") == result.requests
+
+
+def log_line(timestamp, latency_ms, status=200, priority="interactive", body="request.completed"):
+    return json.dumps({"timestamp": timestamp, "severity_text": "INFO", "severity_number": 9,
+                       "body": body, "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                       "span_id": "00f067aa0ba902b7", "parent_span_id": None,
+                       "attributes": {"tenant": "acme", "priority": priority, "topic": "billing",
+                                      "http.response.status_code": status, "latency_ms": latency_ms,
+                                      "ttft_ms": 300.0, "gen_ai.request.model": "opslab-chat-1",
+                                      "gen_ai.usage.input_tokens": 400, "gen_ai.usage.output_tokens": 80}})
+
+
+def test_a_story_log_reads_on_the_story_clock_skipping_and_counting_bad_lines(tmp_path):
+    path = tmp_path / "story.jsonl"
+    path.write_text("\n".join([
+        log_line("2026-11-02T09:00:01.500Z", 1500.0),              # started 9:00:00.000 -> 0:00
+        json.dumps({"timestamp": "2026-11-02T09:00:02.000Z", "body": "span.end"}),   # not a request
+        log_line("2026-11-02T09:01:05.000Z", 2000.0, status=503),  # started 0:01:03
+        '{"timestamp": "2026-11-02T09:01:09.000Z", "body": "request.completed", "attributes": {}}',
+        "{not json",
+        log_line("2026-11-02T09:01:10.000Z", 4000.0),              # started 0:01:06
+    ]) + "\n")
+    log = lab.read_log(str(path))
+    assert log.from_story and log.clock_zero == "2026-11-02T09:00:00.000Z"
+    assert [o.ts for o in log.observations] == [0.0, 63.0, 66.0]
+    assert log.bad == 2 and log.reasons == {"not JSON": 1, "bad request fields": 1}
+    assert "line 5" in log.warnings[0] and "1 request.completed line(s)" in log.warnings[1]
+    result = run_log(path)
+    assert result.requests == 3 and len(result.windows) == 2 and result.has_truth
+    assert result.windows[1].error_ratio == 0.5 and result.windows[1].p50_s == pytest.approx(4.0)
+    out = subprocess.run([sys.executable, str(SCRIPT), "--from", str(path)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "skipped 2 bad line(s)" in out.stderr
+
+
+def test_a_log_of_part_of_the_story_keeps_its_minutes_and_its_truth(tmp_path):
+    # two requests during the error burst (2:00-2:20): the clock starts at 2:00, 11:00 UTC
+    path = tmp_path / "burst.jsonl"
+    path.write_text(log_line("2026-11-02T11:00:40Z", 10.0, status=503) + "\n" +
+                    log_line("2026-11-02T11:03:00Z", 1500.0) + "\n")
+    log = lab.read_log(str(path))
+    assert log.clock_zero == "2026-11-02T11:00:00.000Z"
+    assert [round(o.ts, 3) for o in log.observations] == [39.99, 178.5]
+    # the truth comes along on that clock: the burst from 0:00 to 0:20, and the content drift
+    # (from 3:00, an hour after the clock's 0:00) is left out: it begins after the last request
+    assert [(i.name, i.start_s, i.end_s) for i in log.incidents] == [("upstream error burst", 0.0, 1200.0)]
+
+
+def test_a_log_from_elsewhere_starts_its_clock_at_its_first_request(tmp_path):
+    path = tmp_path / "elsewhere.jsonl"
+    path.write_text(log_line("2025-03-01T12:00:02Z", 2000.0) + "\n" +
+                    log_line("2025-03-01T12:02:30.250Z", 250.0, priority="batch") + "\n")
+    log = lab.read_log(str(path))
+    assert not log.from_story and log.clock_zero == "2025-03-01T12:00:00.000Z"
+    assert [o.ts for o in log.observations] == [0.0, 150.0]
+    result = run_log(path)
+    assert len(result.windows) == 3 and result.incidents == () and not result.has_truth
+
+
+def test_a_log_without_requests_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text(json.dumps({"body": "span.end"}) + "\n")
+    with pytest.raises(LogReadError, match="no usable request.completed lines"):
+        lab.read_log(str(path))
+
+
+def test_the_script_writes_html_and_prometheus_files_and_prints_no_colour_to_a_pipe(tmp_path):
+    out = subprocess.run([sys.executable, str(SCRIPT), "--html", str(tmp_path / "d.html"), "--prom", str(tmp_path / "m.prom")],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "\033[" not in out.stdout and "wrote" in out.stdout
+    assert (tmp_path / "d.html").read_text().count("<svg") == 4
+    assert "# TYPE opslab_request_duration_seconds histogram" in (tmp_path / "m.prom").read_text()
+
+
+
+
+def test_a_missing_log_is_a_clear_error():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--from", "/nonexistent/story.jsonl"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no such file" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,145 @@
+"""Lab 4's tool (solution/tools/gateway.py): the gateway answers real HTTP on loopback, a load
+honours Retry-After, and everything stops when the test ends."""
+
+import json
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from solution.tools import gateway as lab
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "solution" / "tools" / "gateway.py"
+
+
+def test_bad_settings_are_refused_with_the_reason(capsys):
+    for argv, reason in ((["serve", "--rate", "-1"], "greater than 0"),
+                         (["serve", "--burst", "0"], "greater than 0"),
+                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over"),
+                         # an option of serve, given before it: told where it goes
+                         (["--rate", "5"], "--rate is an option of the serve command"),
+                         (["--url=http://x", "load"], "--url is an option of the load command")):
+        with pytest.raises(SystemExit) as exit_:
+            lab.main(argv)
+        assert exit_.value.code == 2 and reason in capsys.readouterr().err
+
+
+# ── the live gateway, on loopback ───────────────────────────────────────────────────────────────
+
+@pytest.fixture
+def server():
+    gateway = lab.live_gateway(rate=1.0, burst=2, max_in_flight=4, shed_at=1.0)
+    server = lab.start_server(gateway, "127.0.0.1", 0, model_delay_s=0.01)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def post(url: str, body: bytes):
+    """POST and return (status, headers, JSON body); never through a proxy, never for long."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, json.loads(exc.read())
+
+
+def chat(tenant="acme", prompt="Where is my order?", max_tokens=64) -> bytes:
+    return json.dumps({"tenant": tenant, "prompt": prompt, "max_tokens": max_tokens}).encode()
+
+
+def test_the_live_gateway_answers_429_with_retry_after_once_the_bucket_is_empty(server):
+    assert server.server_address[0] == "127.0.0.1"
+    first, second, third = (post(server.url, chat()) for _ in range(3))
+    assert first[0] == second[0] == 200 and first[2]["usage"]["completion_tokens"] == 20
+    status, headers, body = third
+    assert status == 429 and body["reason"] == "rate"
+    assert headers["Retry-After"] == "1"           # 1 token at 1/s, nearly a whole second away
+    assert re.fullmatch(r'"requests";r=0;t=\d+', headers["RateLimit"])
+    assert headers["RateLimit-Policy"].startswith('"requests";q=2;w=2')
+    assert post(server.url, chat("globex"))[0] == 200           # another tenant, its own bucket
+
+
+def test_the_live_gateway_refuses_bad_requests_without_crashing(server):
+    assert post(server.url, b"{not json")[0] == 400
+    assert post(server.url, b'["a list"]')[0] == 400
+    assert post(server.url, chat(max_tokens=0))[0] == 400
+    assert post(server.url, chat(max_tokens=True))[0] == 400
+    assert post(server.url, b"\xff\xfe")[0] == 400
+    assert post(server.url, chat(prompt="x" * (lab.MAX_BODY_BYTES + 1)))[0] == 413
+    assert post(server.url, chat(tenant="mallory"))[0] == 403
+    assert post(server.url.replace("/v1/chat", "/v2/other"), chat())[0] == 404
+    assert post(server.url, chat())[0] == 200                   # and it still serves
+
+
+def test_load_is_bounded_and_honours_retry_after(server):
+    load = lab.drive(server.url, rps=20, seconds=0.5, tenants=["initech"])
+    statuses = load.statuses["initech"]
+    # 10 planned; the first 2 pass, the 3rd gets 429 + Retry-After: 1, the rest wait it out
+    assert statuses.get("200") == 2 and statuses.get("429", 0) >= 1
+    assert sum(statuses.values()) + load.held_back["initech"] == 10
+    assert load.held_back["initech"] >= 5 and load.seconds < 5
+
+
+def test_the_server_stops_when_asked():
+    server = lab.start_server(lab.live_gateway(1.0, 1, 1, 1.0), "127.0.0.1", 0)
+    url = server.url
+    assert post(url, chat())[0] == 200
+    server.shutdown()
+    server.server_close()
+    with pytest.raises(urllib.error.URLError):
+        post(url, chat())
+
+
+def test_serve_prints_its_loopback_address_and_stops_cleanly_when_killed():
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "serve", "--port", "0", "--rate", "1",
+                             "--burst", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 20)
+        assert ready, "serve printed no address"
+        url = re.search(r"http://127\.0\.0\.1:\d+/v1/chat", proc.stdout.readline()).group()
+        assert post(url, chat())[0] == 200
+        status, headers, _ = post(url, chat())
+        assert status == 429 and headers["Retry-After"] == "1"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "acme 1 x 429 rate" in out
+
+
+def test_live_mode_runs_both_for_a_few_seconds_and_stops(capsys):
+    start = time.monotonic()
+    assert lab.main(["live"]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"http://127\.0\.0\.1:\d+/v1/chat", printed)
+    assert "429" in printed and "held back" in printed
+    assert time.monotonic() - start < 20
+    for _ in range(100):                  # the server's thread ends once shutdown() has returned
+        if not any(t.name == "lab4-gateway" for t in threading.enumerate()):
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail("the live server is still running")
+
+
+def test_load_drives_only_this_machine(capsys):
+    assert lab.is_loopback("http://127.0.0.1:8000/v1/chat") and lab.is_loopback("http://[::1]:80/")
+    assert lab.is_loopback("http://localhost:8000/")
+    assert not lab.is_loopback("http://example.com/v1/chat")
+    assert not lab.is_loopback("http://10.0.0.1/")
+    assert lab.main(["load", "--url", "http://example.com/v1/chat"]) == 2
+    assert "this machine" in capsys.readouterr().err

@@ -1,0 +1,179 @@
+"""Lab 1's tool (solution/tools/logs.py): write, query and story on real files, bad lines and all."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from solution import lab1_logs as lesson
+from solution.tools import logs as lab
+from test_lab1_logs import failed_at_retrieval, log_lines, make_request
+
+
+@pytest.fixture(scope="module")
+def burst(story):
+    """The lesson's default run: the story's error burst, logged."""
+    return lesson.run(requests=story)
+
+
+@pytest.fixture(scope="module")
+def burst_file(burst, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("lab1") / "burst.jsonl"
+    path.write_text(burst.log, encoding="utf-8")
+    return path
+
+
+def cli(capsys, *argv) -> tuple[int, str, str]:
+    status = lab.main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_the_story_of_a_failing_request_holds_every_span_in_time_order_and_only_them(story, tmp_path):
+    timeout = next(r for r in story if r.error == "timeout")
+    neighbours = [r for r in story if abs(r.ts - timeout.ts) < 60]
+    path = tmp_path / "around.jsonl"
+    path.write_text("\n".join(log_lines(neighbours)) + "\n", encoding="utf-8")
+    records, bad = lab.read_trace(str(path), timeout.trace_id)
+    assert bad.bad == 0
+    assert {rec["trace_id"] for rec in records} == {timeout.trace_id}
+    assert {rec["span_id"] for rec in records} == {s.span_id for s in timeout.stages}
+    times = [rec["timestamp"] for rec in records]
+    assert times == sorted(times) and len(records) == len(timeout.stages) + 1
+    rows = lesson.waterfall(records)
+    assert [(row.name, row.depth) for row in rows] == [("gateway", 0), ("retrieval", 1), ("llm", 1)]
+    assert [row.name for row in rows if row.origin] == [timeout.error_stage] == ["llm"]
+    assert rows[0].duration_ms == 30_000.0            # the gateway gives up at 30 s
+    assert [row.failed for row in rows] == [True, False, True]
+
+
+
+def test_story_on_the_command_line_draws_the_waterfall_and_lists_the_records(burst, burst_file, capsys):
+    status, out, err = cli(capsys, "story", str(burst_file), burst.example)
+    assert status == 0 and err == ""
+    assert f"trace {burst.example}: 3 records, 2 spans, FAILED" in out
+    assert re.search(r"retrieval .*\| ERROR <- failed here", out)
+    assert out.count("vector_store_unavailable") == 2          # the stage line and the final one
+    status, out, _ = cli(capsys, "story", str(burst_file), burst.example.upper(), "--json")
+    assert status == 0 and [json.loads(line)["trace_id"] for line in out.splitlines()] == \
+        [burst.example] * 3
+
+
+def test_query_counts_by_key_with_values_bound_as_parameters(burst_file, burst, capsys):
+    status, out, _ = cli(capsys, "query", str(burst_file), "--where", "severity_text=ERROR",
+                         "--count-by", "body")
+    assert status == 0
+    counts = {line.split()[0]: int(line.split()[1].replace(",", "")) for line in out.splitlines()[2:]}
+    assert counts["request.completed"] == burst.failed
+    assert counts["retrieval.failed"] == dict(((s, e), n) for s, e, n in burst.by_stage)[
+        ("retrieval", "vector_store_unavailable")]
+
+
+def test_a_quoted_sql_value_matches_nothing_and_an_invalid_key_is_refused(burst_file, capsys):
+    db, _ = lab.open_log(str(burst_file))
+    assert lab.query(db, ["tenant=' OR 1=1 --"])[1] == []
+    assert lab.query(db, ["body=request.completed' OR '1'='1"])[1] == []
+    assert len(lab.query(db, ["tenant=acme", "body=request.completed"], limit=0)[1]) > 100
+    assert lab.query(db, ["http.response.status_code=504"], ["error.type"]) == \
+        (["error.type", "lines"], [("timeout", 1)])
+    for key in ("tenant') OR 1=1 --=x", "body; DROP TABLE log"):
+        status, _, err = cli(capsys, "query", str(burst_file), "--count-by", key)
+        assert status == 2 and "invalid key" in err
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "DELETE FROM log")
+    assert status == 2 and "readonly" in err
+
+
+def test_tokens_by_tenant_are_summed_per_group(tmp_path, capsys):
+    # two acme requests of 620 + 80 tokens, one failed at retrieval (620 + 0): 1,860 and 160
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(log_lines([
+        make_request("ab" * 16, 1.0), make_request("cd" * 16, 2.0),
+        failed_at_retrieval("ef" * 16, 3.0)])) + "\n", encoding="utf-8")
+    status, out, _ = cli(capsys, "query", str(path), "--where", "body=request.completed",
+                         "--count-by", "tenant", "--sum", "gen_ai.usage.input_tokens",
+                         "--sum", "gen_ai.usage.output_tokens")
+    assert status == 0 and out.splitlines()[2].split() == ["acme", "3", "1860", "160"]
+
+
+def test_numbers_compare_as_numbers(burst_file, burst, story):
+    db, _ = lab.open_log(str(burst_file))
+    slow = lab.query(db, ["body=request.completed", "latency_ms>=30000"], limit=0)[1]
+    assert [json.loads(line)["attributes"]["error.type"] for (line,) in slow] == ["timeout"]
+    # != also keeps the lines that lack the key: all but the two ERROR lines of each request
+    # that failed at the vector store (its retrieval.failed and its request.completed)
+    start, end = burst.window
+    unavailable = sum(r.error == "vector_store_unavailable" for r in story if start <= r.ts < end)
+    total = db.execute("SELECT count(*) FROM log").fetchone()[0]
+    rest = lab.query(db, ["error.type!=vector_store_unavailable"], limit=0)[1]
+    assert len(rest) == total - 2 * unavailable
+
+
+def test_a_file_salted_with_bad_lines_gives_the_same_answers_and_counts_them(burst_file, burst,
+                                                                             tmp_path, capsys):
+    good = burst_file.read_bytes().splitlines(keepends=True)
+    naming = next(i for i, line in enumerate(good) if burst.example.encode() in line)
+    salted = [b"not json at all\n", *good[:3], good[naming][:-30] + b"\n", b"\xff\xfe\x00\x01\n",
+              *good[3:], b'["an", "array"]\n', b"\n", b'{"body": "no ids"}\n']
+    path = tmp_path / "salted.jsonl"
+    path.write_bytes(b"".join(salted))
+    for args in (["--count-by", "body"], ["--where", "tenant=acme", "--count-by", "topic"]):
+        _, clean, _ = cli(capsys, "query", str(burst_file), *args)
+        status, out, err = cli(capsys, "query", str(path), *args)
+        assert status == 0 and out == clean
+        # bad: line 1, the truncated copy (5), the binary line (6); after the G good lines, the
+        # array at G + 4 and the object without ids at G + 6 (the blank line is no line)
+        assert err == (f"{path}: skipped 5 bad line(s) (1 missing fields, 2 not JSON, "
+                       "1 not UTF-8, 1 not an object); first at line 1, 5, 6, "
+                       f"{len(good) + 4}, {len(good) + 6}\n")
+    records, bad = lab.read_trace(str(path), burst.example)
+    assert len(records) == 3 and bad.bad == 1 and bad.reasons == {"not JSON": 1}
+
+
+def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):
+    empty, junk = tmp_path / "empty.jsonl", tmp_path / "junk.jsonl"
+    empty.write_bytes(b"")
+    junk.write_bytes(b"hello\n[1, 2]\n")
+    cases = [
+        (["story", str(tmp_path / "missing.jsonl"), "ab" * 16], "no such file"),
+        (["query", str(tmp_path / "missing.jsonl")], "no such file"),
+        (["story", str(empty), "ab" * 16], "no usable line"),
+        (["query", str(junk)], "no usable line"),
+        (["story", str(junk), "ab" * 16], "no usable line"),
+        (["story", str(burst_file), "ab" * 16], "is not in"),
+        (["story", str(burst_file), "not-a-trace"], "not a trace id"),
+        (["query", str(burst_file), "--where", "latency_ms>slow"], "needs a number"),
+        (["query", str(burst_file), "--where", "tenant"], "invalid condition"),
+        (["query", str(burst_file), "--sql", "SELEC"], "SQL:"),
+        (["write", "--out", str(tmp_path / "no" / "dir.jsonl"), "--minutes", "1"], "cannot write"),
+        (["write", "--out", str(tmp_path / "late.jsonl"), "--from-minute", "400"], "no requests"),
+    ]
+    for argv, message in cases:
+        status, _, err = cli(capsys, *argv)
+        assert status == 2 and err.startswith("error: ") and message in err, (argv, err)
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["write", "--out", str(tmp_path / "y.jsonl"), "--sample", "1.5"])
+    assert exit_.value.code == 2 and "between 0 and 1" in capsys.readouterr().err
+    # a write option given before the command is named, never silently ignored
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["--sample", "0.01", "write", "--out", str(tmp_path / "y.jsonl")])
+    assert exit_.value.code == 2 and "--sample is an option of the write command" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "y.jsonl").exists()
+    # an option of `write` given before the command: said where it goes, not "invalid choice"
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["--minutes", "150", "write", "--out", str(tmp_path / "x.jsonl")])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--minutes is an option of the write command" in err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story):
+    path = tmp_path / "slice.jsonl"
+    status, out, _ = cli(capsys, "write", "--out", str(path), "--from-minute", "120",
+                         "--minutes", "2")
+    window = [r for r in story if 7200 <= r.ts < 7320]
+    assert status == 0 and f"({len(window):,} requests, 2:00-2:02)" in out
+    status, out, _ = cli(capsys, "query", str(path), "--sql",
+                         "SELECT count(*) AS n FROM log WHERE body = 'request.completed'")
+    assert status == 0 and out.split() == ["n", "--", str(len(window))]

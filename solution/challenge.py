@@ -14,8 +14,7 @@ import argparse
 from solution import lab2_dashboard as lab2
 from solution import traffic
 from solution.cli import fail, positive_int
-from solution.numeric import percent
-from solution.terminal import table, wrap
+from solution.paging import caught
 
 
 def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -31,18 +30,11 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
     except NotImplementedError as exc:
         return fail(str(exc))
     scores = [result.scores[0], result.scores[2]]
-    real = [i for i in result.incidents if i.page and lab2.visible(i)]
-    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
-             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s]
-            for s in scores]
     print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
           f"seed {args.seed}")
-    print(table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
-                + [traffic.clock(i.start_s) for i in real]))
-    print("\n".join(wrap("the last columns: minutes to the first page after "
-                         + ", ".join(f"{traffic.clock(i.start_s)} {i.name}" for i in real) + ".")))
+    print("\n".join(lab2.policy_lines(scores, result.incidents)))
     print("the composite's pages:")
     for p in scores[1].pages:
         print(f"  {traffic.clock(p.fired_s):>5}  {'+'.join(p.signals):<22} "
-              f"{traffic.clock(p.start_s)}-{traffic.clock(p.end_s)}  {lab2.caught(p, result.incidents)}")
+              f"{traffic.clock(p.start_s)}-{traffic.clock(p.end_s)}  {caught(p, result.incidents)}")
     return 0

@@ -33,6 +33,27 @@ positive_int = _typed(int, lambda v: v > 0, "must be a whole number greater than
 non_negative_int = _typed(int, lambda v: v >= 0, "must be a whole number, 0 or more")
 
 
+def slo_value(text: str) -> float:
+    """An SLO as a fraction strictly between 0 and 1: 0.995 means 99.5 %."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: an SLO is a fraction between 0 and 1, exclusive "
+            "(0.995 for 99.5 %; 1 would leave no error budget, 0 promises nothing)")
+    return value
+
+
+def window_value(text: str) -> float:
+    """A window length in seconds, from 1 second to one day."""
+    value = positive_float(text)
+    if not 1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: a window is 1 to 86400 seconds")
+    return value
+
+
 def at_most(kind: Callable, most: float) -> Callable:
     """An argparse type: `kind`, and at most `most` (so that a run stays bounded)."""
     def parse(text: str):

@@ -23,7 +23,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution.challenge import challenge_main
 from solution.cli import run_cli
-from solution.lab2_dashboard import Page, pages_from
+from solution.paging import Page, pages_from
 
 
 def composite_alert(breached: Sequence[Collection[str]], window_s: float = 60.0,

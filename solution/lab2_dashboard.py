@@ -1,28 +1,20 @@
 """Lab 2: the four golden signals and SLO burn, in a dashboard that shows what breaches.
 
 The question: in six hours of traffic, which minutes were bad, on which signal, and which of them
-deserved to wake somebody up?
+deserved to wake somebody up? Extends M20 (observability) and M31 (SLOs and error budgets).
 
-Extends M20 (observability: numbers from what the service records) and M31 (SLOs and error
-budgets). Cut the story into windows (one minute by default); in each, measure the four golden
-signals of the Google SRE book, "Monitoring Distributed Systems": latency, traffic, errors,
-saturation. Mark the windows where a signal is over its threshold: the breaches. Then ask three
-alert policies when they would have paged, and score each against the story's ground truth:
+Read it in this order (about ten minutes):
+1. `golden_signals`: cut the story into windows and measure latency, traffic, errors, saturation
+   in each (Google SRE book, "Monitoring Distributed Systems"), with `busy_seconds` for saturation;
+2. `Thresholds` (each line says why it sits where it does) and `breaches`;
+3. SLO burn: `per_minute` counts feed the SRE Workbook's multiwindow, multi-burn-rate rules
+   (solution/slo.py: `burn_rate`, `burn_rate_threshold`, `multiwindow`);
+4. `any_signal_alert`, `burn_alert`, `policies`: verdicts become pages, scored against the truth
+   (solution/paging.py); the composite alert is the challenge (starters/extend.py), passed in;
+5. `run()`, then `report()` (the screen) and `main()` (the what-if flags).
 
-    any signal   page when any one signal breaches (the naive dashboard alert)
-    SLO burn     the SRE Workbook's multiwindow, multi-burn-rate alerts on two SLOs
-    composite    page only when two or more signals breach in the same window (the challenge:
-                 starters/extend.py; its reference answer is solution/extend.py)
-
-Run it:
-
-    python3 solution/lab2_dashboard.py                       the story's dashboard
-    python3 solution/lab2_dashboard.py --html dashboard.html --prom metrics.prom
-    python3 solution/lab2_dashboard.py --from story.jsonl    the same from lab 1's JSON-lines log
-    python3 solution/lab2_dashboard.py --slo 0.999 --window 300  what if? (--help for all flags)
-
-    >>> burn_rate_threshold(0.02, period_days=30, window_hours=1)   # 2 % of the budget in 1 h
-    14.4
+    python3 solution/lab2_dashboard.py [--slo 0.999 --window 300 ...]   (--help for all flags)
+    python3 solution/tools/dashboard.py --from LOG --html FILE --prom FILE   the same as a tool
 
 Remember: one signal over its line for a minute is usually noise; page on a fast burn of the error
 budget, or on several signals at once.
@@ -31,100 +23,35 @@ budget, or on several signals at once.
 from __future__ import annotations
 
 import argparse
-import bisect
 import math
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, NamedTuple, Sequence
+from typing import Collection, Sequence
 
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import positive_float, positive_int, run_cli
-from solution.numeric import nearest_rank, percent
-from solution.terminal import sparkline, squeeze, table, use_color
+from solution.cli import positive_float, positive_int, run_cli, slo_value, window_value
+from solution.logschema import Observation
+from solution.numeric import (DEFAULT_BUCKETS, cumulative_buckets, histogram_quantile, nearest_rank,
+                              percent)
+from solution.paging import SIGNALS, Page, Score, either, pages_from, score, visible
+from solution.slo import WORKBOOK_RULES, RuleVerdict, burn_alert, hours_text, multiwindow, per_minute
+from solution.terminal import sparkline, squeeze, table, use_color, wrap
 
-# The SRE book's order. Every list of signals in this lab is kept in this order.
-SIGNALS = ("latency", "traffic", "errors", "saturation")
-
-
-# ── 1. percentiles, two ways ────────────────────────────────────────────────────────────────────
+# ── 1. the four golden signals, per window ──────────────────────────────────────────────────────
 #
-# Every percentile this lab prints is nearest-rank (shared.nearest_rank): the smallest observed
-# value with at least q % of the values at or below it. A metrics system cannot keep every value,
-# so Prometheus counts values into buckets and estimates a quantile from the counts. The estimate
-# is only as good as the buckets are narrow where the quantile falls.
-
-# client_python's default histogram buckets, in seconds (prometheus_client, Histogram.DEFAULT_BUCKETS)
-DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-                   math.inf)
-
-
-def cumulative_buckets(values: Sequence[float], bounds: Sequence[float] = DEFAULT_BUCKETS) -> list[int]:
-    """How many values are at or below each bucket's upper bound (`le`): what a Prometheus
-    histogram exposes. The last bound is +Inf, so the last count is the number of values.
-
-    >>> cumulative_buckets([0.3, 0.7, 2.0, 12.0], (0.5, 1.0, 5.0, math.inf))
-    [1, 2, 3, 4]
-    """
-    ordered = sorted(values)
-    return [bisect.bisect_right(ordered, bound) for bound in bounds]
-
-
-def histogram_quantile(q: float, bounds: Sequence[float], counts: Sequence[int]) -> float | None:
-    """Prometheus' `histogram_quantile(q, ...)` over cumulative bucket counts (promql/quantile.go):
-    rank = q x total; find the first bucket whose count reaches the rank; interpolate linearly
-    inside it, as if its values were spread evenly; the lowest bucket starts at 0. A rank in the
-    +Inf bucket returns the highest finite bound: the histogram cannot see beyond it.
-    None when there are no values (Prometheus returns NaN).
-
-    >>> histogram_quantile(0.5, (1.0, 2.0, math.inf), (10, 30, 30))   # 15th of 30: 5/20 into 1-2
-    1.25
-    """
-    if not 0 < q <= 1:
-        raise ValueError(f"quantile must be in (0, 1], not {q}")
-    total = counts[-1] if counts else 0
-    if not total:
-        return None
-    rank = q * total
-    b = next(i for i, count in enumerate(counts) if count >= rank or i == len(counts) - 1)
-    if b == len(counts) - 1:
-        return bounds[-2]
-    start, below = (0.0, 0) if b == 0 else (bounds[b - 1], counts[b - 1])
-    return start + (bounds[b] - start) * (rank - below) / (counts[b] - below)
-
-
-# ── 2. the four golden signals, per window ──────────────────────────────────────────────────────
-#
-# Decisions, and why:
-# - Latency is measured on interactive requests only. A person waits for those; the batch tenant's
-#   summaries take ~5.5 s by design and are 10 % of traffic, so mixing them in would make the
-#   p90/p95 a measure of the traffic mix (it rises with batch traffic: the noisy tenant would
-#   look like a latency incident) rather than of the service people wait for.
-# - Latency of successful and failed requests is kept apart (SRE book): a fast 503 flatters a
-#   shared percentile, a slow timeout is worse than a slow success.
-# - Errors count explicit failures (HTTP 5xx) over all requests. Errors "by policy" (interactive
-#   successes slower than the latency limit) are counted beside them, not mixed in: they are the
-#   latency SLO's bad events, and the latency signal already carries them.
-# - Saturation is the most constrained resource: the model deployment's concurrent requests.
-#   Requests in flight, averaged over the window (the busy seconds of every request overlapping
-#   it, divided by the window: Little's law, L = lambda x W), over the capacity.
-# - Each request belongs to the window it started in: the clock the incidents are told on.
-
-class Observation(NamedTuple):
-    """What the dashboard needs of one request: the story's Request has these fields too, so
-    the same code reads the story or a log (see read_log)."""
-    ts: float                   # start, seconds on the story's clock
-    latency_ms: float
-    ttft_ms: float | None
-    status: int
-    priority: str               # "interactive" or "batch"
-    prompt_tokens: int
-    completion_tokens: int
-
+# Decisions, and why. Each request belongs to the window it started in (the incidents' clock).
+# - Latency: interactive requests only. A person waits for those; the batch tenant's ~5.5 s
+#   summaries would make the p90 a measure of the traffic mix (the noisy tenant would look like a
+#   latency incident). Successes and failures apart (SRE book): a fast 503 flatters a percentile.
+# - Errors: explicit failures (HTTP 5xx) over all requests. Errors "by policy" (successes over the
+#   latency limit) are counted beside them: they are the latency SLO's bad events.
+# - Saturation: the most constrained resource, the model's concurrent requests: requests in
+#   flight averaged over the window (busy seconds / window: Little's law, L = lambda x W) over
+#   the capacity. Every one of the window's requests is an Observation (solution/logschema.py).
 
 @dataclass(frozen=True)
 class Window:
@@ -137,11 +64,11 @@ class Window:
     tokens_per_s: float             # traffic in tokens: input + output per second
     error_ratio: float | None       # failed / requests; None: no traffic
     slow_ratio: float | None        # slow / interactive successes
-    p50_s: float | None             # latency of interactive successes (nearest rank)
-    p90_s: float | None             # the one the latency signal is judged on (see Thresholds)
+    p50_s: float | None             # latency of interactive successes (nearest rank); the signal
+    p90_s: float | None             # is judged on the p90 (see Thresholds)
     p95_s: float | None
     p99_s: float | None
-    failed_p50_s: float | None      # latency of interactive failures, apart
+    failed_p50_s: float | None      # latency of interactive failures, apart: p50, p95, p99
     failed_p95_s: float | None
     failed_p99_s: float | None
     ttft_p95_s: float | None        # time to first token of interactive successes
@@ -153,17 +80,12 @@ def busy_seconds(requests, window_s: float, n_windows: int) -> list[float]:
     number in flight is busy / window_s. A request spanning windows is split between them."""
     busy = [0.0] * n_windows
     for r in requests:
-        start = r.ts
-        end = start + r.latency_ms / 1000.0
+        start, end = r.ts, r.ts + r.latency_ms / 1000.0
         i = int(start // window_s)
-        edge = (i + 1) * window_s
-        if end <= edge:                     # the usual case: it ends in the window it began in
-            if i < n_windows:
-                busy[i] += end - start
-            continue
         while start < end and i < n_windows:
+            edge = (i + 1) * window_s
             busy[i] += min(end, edge) - start
-            start, i, edge = edge, i + 1, edge + window_s
+            start, i = edge, i + 1
     return busy
 
 
@@ -171,12 +93,11 @@ def _ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99), scale: float
     """Nearest-rank percentiles of the values, times `scale`; Nones when there are none."""
     if not values:
         return (None,) * len(qs)
-    values = sorted(values)         # once: nearest_rank then sorts an already sorted list fast
     return tuple(nearest_rank(values, q) * scale for q in qs)
 
 
-def golden_signals(requests, *, window_s: float = 60.0, duration_s: float, capacity: int,
-                   latency_limit_s: float) -> list[Window]:
+def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, duration_s: float,
+                   capacity: int, latency_limit_s: float) -> list[Window]:
     """Cut the requests into windows of `window_s` seconds over [0, duration_s) and measure the
     four golden signals in each. Requests starting outside the span are left out."""
     n = max(1, math.ceil(duration_s / window_s))
@@ -215,7 +136,7 @@ def golden_signals(requests, *, window_s: float = 60.0, duration_s: float, capac
     return windows
 
 
-# ── 3. thresholds and breaches ──────────────────────────────────────────────────────────────────
+# ── 2. thresholds and breaches ──────────────────────────────────────────────────────────────────
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -266,220 +187,27 @@ def breaches(windows: Sequence[Window], limits: dict[str, float]) -> list[tuple[
     return out
 
 
-# ── 4. SLOs, error budgets and burn rates ───────────────────────────────────────────────────────
-#
-# An SLO promises a share of good events (99.5 % of requests answered); the error budget is the
-# rest (0.5 %). Burn rate = observed error ratio / (1 - SLO): at 1x the budget lasts exactly the
-# SLO period; at 14.4x a 30-day budget is gone in 50 hours. (SRE Workbook, "Alerting on SLOs".)
-
-def burn_rate(bad: int, total: int, slo: float) -> float | None:
-    """Observed error ratio over the error budget; None with no events (no traffic, no verdict).
-
-    >>> burn_rate(72, 1000, 0.995)     # 7.2 % bad against a 0.5 % budget
-    14.4
-    """
-    if total == 0:
-        return None
-    return round(bad / total / (1.0 - slo), 9)      # round: 14.4, not 14.399999999999999
-
-
-def burn_rate_threshold(budget_fraction: float, *, period_days: float = 30, window_hours: float) -> float:
-    """The burn rate that spends `budget_fraction` of a `period_days` budget within `window_hours`
-    (SRE Workbook): budget consumed = burn x window / period, so burn = fraction x period / window.
-
-    >>> burn_rate_threshold(0.05, period_days=30, window_hours=6), burn_rate_threshold(0.10, window_hours=72)
-    (6.0, 1.0)
-    """
-    return round(budget_fraction * period_days * 24 / window_hours, 9)
-
-
-@dataclass(frozen=True)
-class BurnRule:
-    """One line of the Workbook's table: alert when the long window AND the short window (1/12 of
-    the long) both burn at the threshold. The long window proves the burn is real and big; the
-    short one proves it is still going on, so the alert resets minutes after the fire is out."""
-    severity: str           # "page" (wake someone) or "ticket" (next working day)
-    budget_fraction: float  # of the period's budget this rule guards
-    long_hours: float
-
-    @property
-    def short_hours(self) -> float:
-        return self.long_hours / 12
-
-    @property
-    def name(self) -> str:
-        return f"{self.severity} {_hours(self.long_hours)} & {_hours(self.short_hours)}"
-
-
-def _hours(h: float) -> str:
-    if h >= 24 and h % 24 == 0:
-        return f"{h / 24:g}d"
-    return f"{h:g}h" if h >= 1 else f"{h * 60:g}m"
-
-
-# SRE Workbook, "Alerting on SLOs", the recommended multiwindow rules (30-day budget): spending
-# 2 % of the budget in 1 h or 5 % in 6 h pages; 10 % in 3 days files a ticket. The thresholds are
-# computed from these, never typed in.
-WORKBOOK_RULES = (BurnRule("page", 0.02, 1), BurnRule("page", 0.05, 6), BurnRule("ticket", 0.10, 72))
-
-
-@dataclass(frozen=True)
-class RuleVerdict:
-    """A burn rule over one SLO, evaluated at the end of every minute, as a Prometheus rule is."""
-    rule: str
-    severity: str
-    slo_name: str
-    threshold: float
-    firing: tuple[bool | None, ...]     # per minute: None = not enough history for the long window
-    max_long_burn: float | None         # the highest long-window burn seen where it could be judged
-    last_long_burn: float | None
-    history_h: float                    # the data available
-
-    @property
-    def evaluated(self) -> int:
-        return sum(f is not None for f in self.firing)
-
-
-def multiwindow(bad: Sequence[int], total: Sequence[int], slo: float, rule: BurnRule, *,
-                period_days: float = 30, slo_name: str = "availability") -> RuleVerdict:
-    """Evaluate one rule at the end of every minute from per-minute counts of bad and total
-    events. Before the long window has data behind it, the verdict is None: "not enough
-    history", never a burn computed on less data than the rule asks for."""
-    threshold = burn_rate_threshold(rule.budget_fraction, period_days=period_days,
-                                    window_hours=rule.long_hours)
-    long_m, short_m = round(rule.long_hours * 60), max(1, round(rule.short_hours * 60))
-    sum_bad, sum_total = [0], [0]
-    for b, t in zip(bad, total):
-        sum_bad.append(sum_bad[-1] + b)
-        sum_total.append(sum_total[-1] + t)
-
-    def burn_over(end: int, minutes: int) -> float | None:
-        start = end - minutes
-        return burn_rate(sum_bad[end] - sum_bad[start], sum_total[end] - sum_total[start], slo)
-
-    firing: list[bool | None] = []
-    long_burns = []
-    for end in range(1, len(bad) + 1):
-        if end < long_m:
-            firing.append(None)
-            continue
-        long_burn, short_burn = burn_over(end, long_m), burn_over(end, short_m)
-        if long_burn is not None:
-            long_burns.append(long_burn)
-        firing.append(long_burn is not None and short_burn is not None and
-                      long_burn >= threshold and short_burn >= threshold)
-    return RuleVerdict(rule.name, rule.severity, slo_name, threshold, tuple(firing),
-                       max(long_burns, default=None), long_burns[-1] if long_burns else None,
-                       len(bad) / 60)
-
-
-# ── 5. alerts, pages, and how good each policy is ───────────────────────────────────────────────
-
-@dataclass(frozen=True)
-class Page:
-    """One page: consecutive paging windows are one page, not many (nobody wants 20 calls for one
-    incident). Times are seconds on the story's clock."""
-    policy: str
-    start_s: float                  # start of the first window that paged
-    fired_s: float                  # when it paged: that window's end (a window is judged once closed)
-    end_s: float                    # end of the last consecutive paging window
-    signals: tuple[str, ...]        # the signals that breached in its windows, in SIGNALS order
-
-
-def pages_from(paging: Sequence[bool], signals: Sequence[Collection[str]], step_s: float,
-               policy: str) -> list[Page]:
-    """Turn per-window verdicts into pages: a run of consecutive paging windows is one page, whose
-    signals are those of its paging windows. Window i spans [i x step_s, (i + 1) x step_s)."""
-    out: list[Page] = []
-    run_start, seen = None, set()
-    for i, (pages_now, sig) in enumerate([*zip(paging, signals), (False, ())]):
-        if pages_now:
-            if run_start is None:
-                run_start, seen = i, set()
-            seen |= set(sig)
-        elif run_start is not None:
-            out.append(Page(policy, run_start * step_s, (run_start + 1) * step_s, i * step_s,
-                            tuple(s for s in SIGNALS if s in seen)))
-            run_start = None
-    return out
-
+# ── 3. SLO burn and the alert policies ──────────────────────────────────────────────────────────
 
 def any_signal_alert(breached: Sequence[Collection[str]], window_s: float = 60.0) -> list[Page]:
     """The naive dashboard alert: page whenever any one signal breaches."""
     return pages_from([bool(b) for b in breached], breached, window_s, "any signal")
 
 
-def burn_alert(verdicts: Sequence[RuleVerdict]) -> list[Page]:
-    """Page when any page-severity burn rule fires, on any SLO. An availability burn pages on
-    "errors", a latency burn on "latency". Tickets do not page."""
-    rules = [v for v in verdicts if v.severity == "page"]
-    minutes = max((len(v.firing) for v in rules), default=0)
-    paging, signals = [], []
-    for m in range(minutes):
-        hot = [v for v in rules if v.firing[m]]
-        paging.append(bool(hot))
-        signals.append({"errors" if v.slo_name == "availability" else "latency" for v in hot})
-    return pages_from(paging, signals, 60.0, "SLO burn")
+def policies(breached, verdicts, window_s: float, incidents, composite=None,
+             min_signals: int = 2) -> list[Score]:
+    """Every alert policy's pages, scored. The composite alert is the challenge: it is passed in
+    (solution/extend.py answers it; the demo and tools/dashboard.py pass it), never imported here."""
+    naive, burn = any_signal_alert(breached, window_s), burn_alert(verdicts)
+    scores = [score("any signal", naive, incidents), score("SLO burn", burn, incidents)]
+    if composite is not None:
+        pages = composite(breached, window_s=window_s, min_signals=min_signals)
+        scores += [score("composite", pages, incidents),
+                   score("composite or burn", either(pages, burn, "composite or burn"), incidents)]
+    return scores
 
 
-def either(first: Sequence[Page], second: Sequence[Page], policy: str) -> list[Page]:
-    """Run two policies together: pages that overlap in time are one page (an on-call engineer
-    already paged for an incident is not paged again for it)."""
-    out: list[Page] = []
-    for p in sorted([*first, *second], key=lambda p: (p.start_s, p.end_s)):
-        if out and p.start_s <= out[-1].end_s:
-            last = out[-1]
-            merged = set(last.signals) | set(p.signals)
-            out[-1] = Page(policy, last.start_s, min(last.fired_s, p.fired_s), max(last.end_s, p.end_s),
-                           tuple(s for s in SIGNALS if s in merged))
-        else:
-            out.append(Page(policy, p.start_s, p.fired_s, p.end_s, p.signals))
-    return out
-
-
-def matches(page: Page, incident: traffic.Incident) -> bool:
-    """Did this page catch this incident? It overlaps the incident's window in time AND it paged on
-    a signal the incident moves: a latency page during the drift does not catch the drift."""
-    return (page.start_s < incident.end_s and incident.start_s < page.end_s
-            and bool(set(page.signals) & set(incident.signals)))
-
-
-def visible(incident: traffic.Incident) -> bool:
-    """Can the golden signals see this incident at all? (The content drift moves only quality.)"""
-    return bool(set(incident.signals) & set(SIGNALS))
-
-
-@dataclass(frozen=True)
-class Score:
-    """An alert policy against the ground truth (the Workbook's criteria: precision, recall,
-    detection time). Recall counts the real incidents the golden signals can see."""
-    policy: str
-    pages: tuple[Page, ...]
-    on_real: int                    # pages that caught a real incident
-    on_blips: int                   # pages on a blip only: noise the story put there
-    on_nothing: int                 # pages on no incident at all
-    precision: float | None         # on_real / pages; None without pages
-    recall: float | None            # real incidents caught / real incidents the signals can see
-    detect_s: tuple[float | None, ...]   # per real visible incident: seconds from its start to
-                                         # the first page that caught it; None: missed
-
-
-def score(policy: str, pages: Sequence[Page], incidents: Sequence[traffic.Incident]) -> Score:
-    """Score one policy's pages against the ground truth: each page caught a real incident, a
-    blip (the story's noise), or nothing; each real incident was caught, or missed."""
-    real = [i for i in incidents if i.page and visible(i)]
-    blips = [i for i in incidents if not i.page]
-    on_real = sum(any(matches(p, i) for i in real) for p in pages)
-    on_blips = sum(not any(matches(p, i) for i in real) and any(matches(p, i) for i in blips)
-                   for p in pages)
-    detect = tuple(min((max(0.0, p.fired_s - i.start_s) for p in pages if matches(p, i)), default=None)
-                   for i in real)
-    return Score(policy, tuple(pages), on_real, on_blips, len(pages) - on_real - on_blips,
-                 on_real / len(pages) if pages and incidents else None,     # no truth, no verdict
-                 sum(d is not None for d in detect) / len(real) if real else None, detect)
-
-
-# ── 7. run: the whole dashboard as plain values ─────────────────────────────────────────────────
+# ── 4. run: the whole dashboard as plain values ─────────────────────────────────────────────────
 
 @dataclass
 class Result:
@@ -504,40 +232,8 @@ class Result:
     p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
 
 
-def per_minute(requests, minutes: int, latency_limit_s: float) -> tuple[list[int], ...]:
-    """Per-minute counts for the burn-rate rules: (5xx, all) for availability, (slow, interactive
-    successes) for latency. The rules keep their own one-minute evaluation step, whatever the
-    dashboard's window (a Prometheus rule is evaluated every minute or so)."""
-    failed, total, slow, served = ([0] * minutes for _ in range(4))
-    limit_ms = latency_limit_s * 1000.0
-    for r in requests:
-        m = int(r.ts // 60.0)
-        if 0 <= m < minutes:
-            total[m] += 1
-            if r.status >= 500:
-                failed[m] += 1
-            elif r.priority == "interactive":
-                served[m] += 1
-                slow[m] += r.latency_ms > limit_ms
-    return failed, total, slow, served
-
-
-def policies(breached, verdicts, window_s: float, incidents, composite=None,
-             min_signals: int = 2) -> list[Score]:
-    """Every alert policy's pages, scored. The composite alert is the challenge: it is passed in
-    (solution/extend.py answers it; the demo and tools/dashboard.py pass it), never imported here."""
-    naive, burn = any_signal_alert(breached, window_s), burn_alert(verdicts)
-    scores = [score("any signal", naive, incidents), score("SLO burn", burn, incidents)]
-    if composite is not None:
-        pages = composite(breached, window_s=window_s, min_signals=min_signals)
-        scores += [score("composite", pages, incidents),
-                   score("composite or burn", either(pages, burn, "composite or burn"), incidents)]
-    return scores
-
-
 def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
-    """The exact p99 of interactive successes against Prometheus' histogram_quantile over the
-    default buckets, in the last window with data and over the whole span."""
+    """Exact p99 of interactive successes vs Prometheus' estimate: last window, whole span."""
     ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
     last = next((w for w in reversed(windows) if w.p99_s is not None), None)
     if last is None:
@@ -547,7 +243,7 @@ def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
     return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, cumulative_buckets(values)))
             for label, exact, values in (
                 (f"last window {traffic.clock(last.start_s)}", last.p99_s, in_last),
-                (f"all {_hours(len(windows) * window_s / 3600)}", nearest_rank(ok_s, 99), ok_s))]
+                (f"all {hours_text(len(windows) * window_s / 3600)}", nearest_rank(ok_s, 99), ok_s))]
 
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
@@ -577,10 +273,10 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
     # the SLOs and the Workbook's burn-rate rules, evaluated minute by minute
     failed, total, slow, served = per_minute(requests, max(1, math.ceil(duration_s / 60.0)),
                                              latency_limit_s)
-    verdicts = [multiwindow(failed, total, slo, rule, period_days=period_days, slo_name="availability")
+    verdicts = [multiwindow(bad, events, target, rule, period_days=period_days, slo_name=name)
+                for name, bad, events, target in (("availability", failed, total, slo),
+                                                  ("latency", slow, served, latency_slo))
                 for rule in WORKBOOK_RULES]
-    verdicts += [multiwindow(slow, served, latency_slo, rule, period_days=period_days, slo_name="latency")
-                 for rule in WORKBOOK_RULES]
 
     interactive = [r for r in requests if r.priority == "interactive"]
     return Result(
@@ -597,7 +293,7 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
         p99_check=p99_check(requests, windows, window_s))
 
 
-# ── 9. the screen ───────────────────────────────────────────────────────────────────────────────
+# ── 5. the screen ───────────────────────────────────────────────────────────────────────────────
 
 WIDTH = 36          # sparkline characters: 360 one-minute windows fold into 10 minutes each
 ROWS = (            # signal, label, factor to its unit, format, unit
@@ -606,89 +302,33 @@ ROWS = (            # signal, label, factor to its unit, format, unit
     ("errors", "errors (5xx)", 100.0, "{:.1f} %", " %"),
     ("saturation", "saturation", 100.0, "{:.0f} %", " %"),
 )
-RED, RESET = "\033[31m", "\033[0m"
-
-
-def _wrap(text: str) -> list[str]:
-    return textwrap.wrap(text, 80, subsequent_indent="  ")
-
-
-def _clock_span(pages: Sequence[Page]) -> str:
-    if len(pages) == 1:
-        return f"{traffic.clock(pages[0].fired_s)}-{traffic.clock(pages[0].end_s)}"
-    return f"{len(pages)}x, first {traffic.clock(pages[0].fired_s)}"
-
-
-def _verdict_text(v: RuleVerdict) -> str:
-    """One rule on one SLO, in a few words: never judged, fired when, or quiet."""
-    if not v.evaluated:
-        return f"not enough history ({_hours(v.history_h)})"
-    if v.max_long_burn is None:
-        return "no events to judge"
-    fired = pages_from([bool(f) for f in v.firing], [()] * len(v.firing), 60.0, v.rule)
-    if fired:
-        return f"fired {_clock_span(fired)} ({v.max_long_burn:.1f}x)"
-    if v.evaluated == 1:                    # judged once, at the very end of the data
-        return f"quiet: {v.last_long_burn:.1f}x at {traffic.clock(len(v.firing) * 60)}"
-    return f"quiet (max {v.max_long_burn:.1f}x)"
 
 
 def _signal_rows(result: Result, color: bool, ascii: bool | None) -> list[str]:
+    """Per signal: a sparkline of its windows, its value now, its threshold; under it, the breaches."""
     lines = []
-    last = result.windows[-1]
     for signal, label, factor, fmt, _ in ROWS:
-        values = [signal_values(w)[signal] for w in result.windows]
-        scaled = [None if v is None else v * factor for v in values]
+        scaled = [None if v is None else v * factor
+                  for v in (signal_values(w)[signal] for w in result.windows)]
         limit = result.limits[signal] * factor
         top = max([v for v in scaled if v is not None] + [limit if math.isfinite(limit) else 0.0])
         spark = sparkline(squeeze(scaled, WIDTH), low=0.0, high=top or 1.0, ascii=ascii).ljust(WIDTH)
-        now = scaled[-1]
-        now_text = "no traffic" if not last.requests else ("-" if now is None else fmt.format(now))
+        now = "no traffic" if not result.windows[-1].requests else \
+            ("-" if scaled[-1] is None else fmt.format(scaled[-1]))
         sign = ">" if signal in ("latency", "traffic") else ">="
-        lines.append(f"{label:<14} {spark}  {now_text:>10}  {sign}{fmt.format(limit):>8}")
+        lines.append(f"{label:<14} {spark}  {now:>10}  {sign}{fmt.format(limit):>8}")
         hit = [1.0 if signal in b else 0.0 for b in result.breached]
         marks = "".join("^" if h else " " for h in squeeze(hit, WIDTH)).ljust(WIDTH)   # as folded
-        count = int(sum(hit))
         if color:
-            marks = marks.replace("^", f"{RED}^{RESET}")
+            marks = marks.replace("^", "\033[31m^\033[0m")          # red
+        count = int(sum(hit))
         lines.append(f"{'':<14} {marks}  breached in {count} window{'s' * (count != 1)}")
     return lines
 
 
-def report(result: Result, *, color: bool = False, ascii: bool | None = None) -> str:
-    """The dashboard in one screen: at most 80 columns, about 30 lines."""
-    w0 = result.windows
-    minutes = result.window_s / 60
-    size = f"{minutes:g} min" if minutes >= 1 else f"{result.window_s:g} s"
-    fold = (f"sparklines fold {len(w0) // WIDTH} windows per mark (the max)" if len(w0) // WIDTH > 1
-            else "a mark per window")
-    lines = _wrap(f"Golden signals of {result.source}: {result.requests:,} requests, "
-                  f"{len(w0)} window{'s' * (len(w0) != 1)} of {size}; {fold}; ^ = breach")
-    end = traffic.clock(result.span_h * 3600)
-    lines.append(f"{'signal':<14} {traffic.clock(0):<{WIDTH // 2}}{end:>{WIDTH - WIDTH // 2}}"
-                 f"  {'now':>10}  {'threshold':>9}")
-    lines += _signal_rows(result, color, ascii)
-    last = w0[-1]
-    quiet = sum(not w.requests for w in w0)
-    lines += _wrap(f"also now: {last.tokens_per_s:,.0f} tokens/s; slow by policy "
-                   f"(> {result.latency_limit_s:g} s) {percent(last.slow_ratio)}; TTFT p95 "
-                   + ("-" if last.ttft_p95_s is None else f"{last.ttft_p95_s:.2f} s")
-                   + (f"; {quiet:,} window(s) with no traffic" if quiet else ""))
-
-    ok, bad = result.story_latency
-    show = lambda t: "-" if t[0] is None else " / ".join(f"{x:.2f}" for x in t)   # noqa: E731
-    lines += [f"interactive latency over {_hours(result.span_h)}, p50 / p95 / p99 (nearest rank):",
-              f"  successes {show(ok)} s; failures, apart, {show(bad)} s"]
-    if result.p99_check:
-        parts = []
-        for label, exact, estimate in result.p99_check:
-            error = (estimate - exact) / exact if exact and estimate is not None else None
-            parts.append(f"{label}: {exact:.2f} vs {estimate:.2f} s ({100 * error:+.1f} %)")
-        lines.append("p99 exact vs Prometheus histogram_quantile (client_python default buckets):")
-        lines.append("  " + "; ".join(parts))
-
-    by_slo = {name: [v for v in result.verdicts if v.slo_name == name]
-              for name in ("availability", "latency")}
+def _slo_lines(result: Result) -> list[str]:
+    """Each SLO over the whole span (good share, burn, budget spent), then each Workbook rule."""
+    lines = []
     for name, good, target, what in (("availability", result.availability, result.slo, ""),
                                      ("latency", result.latency_good, result.latency_slo,
                                       f" under {result.latency_limit_s:g} s")):
@@ -697,68 +337,72 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
             continue
         burn = (1 - good) / (1 - target)                            # observed error ratio / budget
         spent = burn * result.span_h / (result.period_days * 24)    # burn x window / period
-        lines += _wrap(f"SLO {name} {100 * target:g} %{what}: {100 * good:.2f} % good, burn {burn:.1f}x, "
-                       f"{100 * spent:.1f} % of the {result.period_days:g}-day budget")
+        lines += wrap(f"SLO {name} {100 * target:g} %{what}: {100 * good:.2f} % good, burn {burn:.1f}x, "
+                      f"{100 * spent:.1f} % of the {result.period_days:g}-day budget")
     lines.append(f"{'burn-rate rule':<16} {'burn':>7} {'availability SLO (max)':<25} latency SLO")
-    for rule, avail, lat in zip(WORKBOOK_RULES, by_slo["availability"], by_slo["latency"]):
-        lines.append(f"  {rule.name:<14} {avail.threshold:>6.4g}x {_verdict_text(avail):<25} "
-                     f"{_verdict_text(lat)}")
+    by_slo = [[v for v in result.verdicts if v.slo_name == name] for name in ("availability", "latency")]
+    for rule, avail, lat in zip(WORKBOOK_RULES, *by_slo):
+        lines.append(f"  {rule.name:<14} {avail.threshold:>6.4g}x {avail.summary():<25} "
+                     f"{lat.summary()}")
+    return lines
 
-    real = [i for i in result.incidents if i.page and visible(i)]
-    header = ["alert policy", "pages", "real", "blip", "none", "precision", "recall"] + \
-             [traffic.clock(i.start_s) for i in real]
-    rows = []
-    for s in result.scores:
-        rows.append([s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing,
-                     percent(s.precision, 0), percent(s.recall, 0)]
-                    + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s])
-    lines += table(rows, header).splitlines()
+
+def policy_lines(scores: Sequence[Score], incidents, has_truth: bool = True) -> list[str]:
+    """The alert policies side by side: pages, what they caught, precision, recall, and the minutes
+    from each real incident's start to its first page (the Workbook's detection time)."""
+    real = [i for i in incidents if i.page and visible(i)]
+    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
+             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s]
+            for s in scores]
+    lines = table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
+                  + [traffic.clock(i.start_s) for i in real]).splitlines()
     if real:
         notes = "the last columns: minutes to the first page after " + ", ".join(
             f"{traffic.clock(i.start_s)} {i.name}" for i in real)
-    elif result.has_truth:
+    elif has_truth:
         notes = "no real incident of the story in this span: pages are counted, not scored"
     else:
         notes = "no ground truth for this log: pages are counted, not scored"
-    for i in result.incidents:
+    for i in incidents:
         if i.page and not visible(i):
             notes += (f". Not scored: {traffic.clock(i.start_s)} {i.name}, which moves "
                       f"{'+'.join(i.signals)} only: no golden signal sees it (lab 3 does)")
-    lines += _wrap(notes + ".")
+    return lines + wrap(notes + ".")
+
+
+def report(result: Result, *, color: bool = False, ascii: bool | None = None) -> str:
+    """The dashboard in one screen: at most 80 columns, about 30 lines."""
+    w0, last = result.windows, result.windows[-1]
+    size = f"{result.window_s / 60:g} min" if result.window_s >= 60 else f"{result.window_s:g} s"
+    fold = (f"sparklines fold {len(w0) // WIDTH} windows per mark (the max)" if len(w0) // WIDTH > 1
+            else "a mark per window")
+    lines = wrap(f"Golden signals of {result.source}: {result.requests:,} requests, "
+                 f"{len(w0)} window{'s' * (len(w0) != 1)} of {size}; {fold}; ^ = breach")
+    end = traffic.clock(result.span_h * 3600)
+    lines.append(f"{'signal':<14} {traffic.clock(0):<{WIDTH // 2}}{end:>{WIDTH - WIDTH // 2}}"
+                 f"  {'now':>10}  {'threshold':>9}")
+    lines += _signal_rows(result, color, ascii)
+    quiet = sum(not w.requests for w in w0)
+    lines += wrap(f"also now: {last.tokens_per_s:,.0f} tokens/s; slow by policy "
+                  f"(> {result.latency_limit_s:g} s) {percent(last.slow_ratio)}; TTFT p95 "
+                  + ("-" if last.ttft_p95_s is None else f"{last.ttft_p95_s:.2f} s")
+                  + (f"; {quiet:,} window(s) with no traffic" if quiet else ""))
+    ok, bad = result.story_latency
+    show = lambda t: "-" if t[0] is None else " / ".join(f"{x:.2f}" for x in t)   # noqa: E731
+    lines += [f"interactive latency over {hours_text(result.span_h)}, p50 / p95 / p99 (nearest rank):",
+              f"  successes {show(ok)} s; failures, apart, {show(bad)} s"]
+    if result.p99_check:
+        lines += ["p99 exact vs Prometheus histogram_quantile (client_python default buckets):",
+                  "  " + "; ".join(f"{label}: {exact:.2f} vs {estimate:.2f} s "
+                                   f"({100 * (estimate - exact) / exact:+.1f} %)"
+                                   for label, exact, estimate in result.p99_check)]
+    lines += _slo_lines(result) + policy_lines(result.scores, result.incidents, result.has_truth)
+    if len(result.scores) == 2:
+        lines.append("composite (two or more signals at once): the challenge, starters/extend.py")
     return "\n".join(lines)
 
 
-def caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
-    """What a page caught: a real incident, a blip, or nothing."""
-    for wanted in (True, False):
-        for i in incidents:
-            if i.page is wanted and matches(page, i):
-                return i.name if wanted else f"{i.name}, noise"
-    return "nothing"
-
-
-# ── 10. the command line ────────────────────────────────────────────────────────────────────────
-
-def slo_value(text: str) -> float:
-    """An SLO as a fraction strictly between 0 and 1: 0.995 means 99.5 %."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range: an SLO is a fraction between 0 and 1, exclusive "
-            "(0.995 for 99.5 %; 1 would leave no error budget, 0 promises nothing)")
-    return value
-
-
-def window_value(text: str) -> float:
-    """A window length in seconds, from 1 second to one day."""
-    value = positive_float(text)
-    if not 1 <= value <= 86_400:
-        raise argparse.ArgumentTypeError(f"{text} is out of range: a window is 1 to 86400 seconds")
-    return value
-
+# ── 6. the command line ────────────────────────────────────────────────────────────────────────
 
 def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The dashboard's what-if flags (the lab, its tool and the challenge share them)."""

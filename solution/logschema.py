@@ -3,6 +3,10 @@ story) reads. OpenTelemetry Logs Data Model names, in the top-level form its tra
 compatibility spec gives JSON logs; GenAI semantic conventions for the model's attributes.
 """
 
+from __future__ import annotations
+
+from typing import NamedTuple
+
 # Top-level fields of every line, in the order they are written.
 TOP_LEVEL = ("timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
              "parent_span_id", "attributes")
@@ -19,3 +23,15 @@ LATENCY_MS, TTFT_MS = "latency_ms", "ttft_ms"
 INPUT_TOKENS, OUTPUT_TOKENS = "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"
 MODEL = "gen_ai.request.model"
 ERROR_TYPE = "error.type"
+
+
+class Observation(NamedTuple):
+    """A request as lab 2 reads it, from the story or from a log's request.completed line (the
+    story's Request has these fields too, so the same code reads both)."""
+    ts: float                   # start, seconds on the story's clock
+    latency_ms: float
+    ttft_ms: float | None
+    status: int
+    priority: str               # "interactive" or "batch"
+    prompt_tokens: int
+    completion_tokens: int

@@ -2,6 +2,8 @@
 
 Nothing here is an operations idea of its own; each lab explains the idea it uses.
 - `nearest_rank`: the percentile definition the labs print (and say they print);
+- `cumulative_buckets`, `histogram_quantile`: the other way, the one a metrics system has: count
+  values into buckets, then estimate a quantile from the counts (Prometheus);
 - `percent`: how every lab prints a share, so the handouts can quote it;
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
 - `parse_rfc3339`: a log timestamp back to seconds since the Unix epoch.
@@ -9,6 +11,7 @@ Nothing here is an operations idea of its own; each lab explains the idea it use
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime
 from typing import Sequence
@@ -29,6 +32,45 @@ def nearest_rank(values: Sequence[float], q: float) -> float:
         raise ValueError(f"percentile must be in (0, 100], not {q}")
     ordered = sorted(values)
     return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
+
+
+# client_python's default histogram buckets, in seconds (prometheus_client, Histogram.DEFAULT_BUCKETS)
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+                   math.inf)
+
+
+def cumulative_buckets(values: Sequence[float], bounds: Sequence[float] = DEFAULT_BUCKETS) -> list[int]:
+    """How many values are at or below each bucket's upper bound (`le`): what a Prometheus
+    histogram exposes. The last bound is +Inf, so the last count is the number of values.
+
+    >>> cumulative_buckets([0.3, 0.7, 2.0, 12.0], (0.5, 1.0, 5.0, math.inf))
+    [1, 2, 3, 4]
+    """
+    ordered = sorted(values)
+    return [bisect.bisect_right(ordered, bound) for bound in bounds]
+
+
+def histogram_quantile(q: float, bounds: Sequence[float], counts: Sequence[int]) -> float | None:
+    """Prometheus' `histogram_quantile(q, ...)` over cumulative bucket counts (promql/quantile.go):
+    rank = q x total; find the first bucket whose count reaches the rank; interpolate linearly
+    inside it, as if its values were spread evenly; the lowest bucket starts at 0. A rank in the
+    +Inf bucket returns the highest finite bound: the histogram cannot see beyond it.
+    None when there are no values (Prometheus returns NaN).
+
+    >>> histogram_quantile(0.5, (1.0, 2.0, math.inf), (10, 30, 30))   # 15th of 30: 5/20 into 1-2
+    1.25
+    """
+    if not 0 < q <= 1:
+        raise ValueError(f"quantile must be in (0, 1], not {q}")
+    total = counts[-1] if counts else 0
+    if not total:
+        return None
+    rank = q * total
+    b = next(i for i, count in enumerate(counts) if count >= rank or i == len(counts) - 1)
+    if b == len(counts) - 1:
+        return bounds[-2]
+    start, below = (0.0, 0) if b == 0 else (bounds[b - 1], counts[b - 1])
+    return start + (bounds[b] - start) * (rank - below) / (counts[b] - below)
 
 
 def percent(share: float | None, digits: int = 1) -> str:

@@ -23,14 +23,14 @@ The contract (what the grader checks):
     min_signals  a window pages when at least this many different signals breach in it.
                  1 makes it the any-signal alert; less than 1 raises ValueError.
 
-    Returns one Page (lab 2's dataclass) per run of consecutive paging windows: many paging
+    Returns one Page (solution/paging.py) per run of consecutive paging windows: many paging
     windows in a row are ONE page, not many. For a run from window a to window b (inclusive):
         Page(policy="composite",
              start_s=a * window_s,           the start of the first paging window
              fired_s=(a + 1) * window_s,     when it paged: the end of that window
              end_s=(b + 1) * window_s,       the end of the last paging window
              signals=...)                    the signals that breached in the run's paging
-                                             windows, each once, in lab 2's SIGNALS order
+                                             windows, each once, in SIGNALS order
     The pages come in time order; no window pages, no page: [].
 
 Remember: an alert is worth what its precision and recall are worth; count them before you ship it.
@@ -45,9 +45,9 @@ from typing import Collection, Sequence
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# Lab 2's building blocks. Read any_signal_alert and pages_from in solution/lab2_dashboard.py:
-# the any-signal alert is your composite alert with min_signals=1.
-from solution.lab2_dashboard import SIGNALS, Page, pages_from  # noqa: F401
+# The alerting vocabulary lab 2 uses. Read any_signal_alert in solution/lab2_dashboard.py and
+# pages_from in solution/paging.py: the any-signal alert is your composite alert with min_signals=1.
+from solution.paging import SIGNALS, Page, pages_from  # noqa: F401
 
 from solution.challenge import challenge_main
 from solution.cli import run_cli

@@ -10,7 +10,8 @@ by hand from the windows given; on the story, from its ground truth (python3 sol
 import pytest
 
 from solution import traffic
-from solution.lab2_dashboard import SIGNALS, Page, matches, run
+from solution.lab2_dashboard import run
+from solution.paging import SIGNALS, Page, matches
 
 
 @pytest.fixture(scope="module")

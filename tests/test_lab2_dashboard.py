@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from solution import lab2_dashboard as lab
+from solution import numeric, paging, slo
 from solution import traffic
 from solution.lab2_dashboard import DEFAULT_BUCKETS, Observation
 from solution.extend import composite_alert
@@ -114,23 +115,23 @@ HAND = [0.3, 0.4, 0.6, 0.8, 1.5, 2.0, 3.0, 4.0, 6.0, 12.0]
 
 
 def test_cumulative_buckets_count_at_or_below_each_bound():
-    counts = lab.cumulative_buckets(HAND)
+    counts = numeric.cumulative_buckets(HAND)
     le = dict(zip(DEFAULT_BUCKETS, counts))
     assert (le[0.25], le[0.5], le[0.75], le[1.0], le[2.5], le[5.0], le[7.5], le[10.0], le[math.inf]) == \
         (0, 2, 3, 4, 6, 8, 9, 9, 10)
-    assert lab.cumulative_buckets([1.0], (1.0, math.inf)) == [1, 1]    # le means "less or equal"
+    assert numeric.cumulative_buckets([1.0], (1.0, math.inf)) == [1, 1]    # le means "less or equal"
 
 
 def test_histogram_quantile_interpolates_inside_the_bucket_as_prometheus_does():
-    counts = lab.cumulative_buckets(HAND)
+    counts = numeric.cumulative_buckets(HAND)
     # p50: rank 0.5 x 10 = 5; first bucket reaching 5 is le=2.5 (6), the one below holds 4:
     # 1.0 + (2.5 - 1.0) x (5 - 4) / (6 - 4) = 1.75 (the exact nearest-rank p50 is 1.5)
-    assert lab.histogram_quantile(0.5, DEFAULT_BUCKETS, counts) == pytest.approx(1.75)
+    assert numeric.histogram_quantile(0.5, DEFAULT_BUCKETS, counts) == pytest.approx(1.75)
     # p90: rank 9 reached by le=7.5 (9), 8 below: 5.0 + 2.5 x (9 - 8) / (9 - 8) = 7.5
-    assert lab.histogram_quantile(0.9, DEFAULT_BUCKETS, counts) == pytest.approx(7.5)
+    assert numeric.histogram_quantile(0.9, DEFAULT_BUCKETS, counts) == pytest.approx(7.5)
     # p99: rank 9.9 is only reached by +Inf: Prometheus answers the highest finite bound, 10
-    assert lab.histogram_quantile(0.99, DEFAULT_BUCKETS, counts) == 10.0
-    assert lab.histogram_quantile(0.99, DEFAULT_BUCKETS, [0] * len(DEFAULT_BUCKETS)) is None
+    assert numeric.histogram_quantile(0.99, DEFAULT_BUCKETS, counts) == 10.0
+    assert numeric.histogram_quantile(0.99, DEFAULT_BUCKETS, [0] * len(DEFAULT_BUCKETS)) is None
 
 
 def test_the_dashboard_prints_the_bucket_error_beside_the_exact_p99(story, result):
@@ -146,26 +147,26 @@ def test_the_dashboard_prints_the_bucket_error_beside_the_exact_p99(story, resul
 # ── SLOs and burn rates ────────────────────────────────────────────────────────────────────────
 
 def test_the_workbooks_burn_rate_thresholds_for_30_days():
-    assert lab.burn_rate_threshold(0.02, period_days=30, window_hours=1) == 14.4
-    assert lab.burn_rate_threshold(0.05, period_days=30, window_hours=6) == 6
-    assert lab.burn_rate_threshold(0.10, period_days=30, window_hours=72) == 1
+    assert slo.burn_rate_threshold(0.02, period_days=30, window_hours=1) == 14.4
+    assert slo.burn_rate_threshold(0.05, period_days=30, window_hours=6) == 6
+    assert slo.burn_rate_threshold(0.10, period_days=30, window_hours=72) == 1
 
 
 def test_the_workbooks_burn_rate_thresholds_for_28_days():
-    assert lab.burn_rate_threshold(0.02, period_days=28, window_hours=1) == 13.44
-    assert lab.burn_rate_threshold(0.05, period_days=28, window_hours=6) == 5.6
-    assert lab.burn_rate_threshold(0.10, period_days=28, window_hours=72) == pytest.approx(0.933, abs=5e-4)
+    assert slo.burn_rate_threshold(0.02, period_days=28, window_hours=1) == 13.44
+    assert slo.burn_rate_threshold(0.05, period_days=28, window_hours=6) == 5.6
+    assert slo.burn_rate_threshold(0.10, period_days=28, window_hours=72) == pytest.approx(0.933, abs=5e-4)
 
 
 def test_burn_rate_is_the_error_ratio_over_the_budget():
-    assert lab.burn_rate(72, 1000, 0.995) == 14.4        # 7.2 % / 0.5 %
-    assert lab.burn_rate(1, 1000, 0.999) == 1.0          # spends the budget exactly on time
-    assert lab.burn_rate(0, 0, 0.995) is None            # no traffic, no verdict
+    assert slo.burn_rate(72, 1000, 0.995) == 14.4        # 7.2 % / 0.5 %
+    assert slo.burn_rate(1, 1000, 0.999) == 1.0          # spends the budget exactly on time
+    assert slo.burn_rate(0, 0, 0.995) is None            # no traffic, no verdict
 
 
 def test_the_short_window_is_a_twelfth_of_the_long():
-    assert [(r.long_hours, r.short_hours) for r in lab.WORKBOOK_RULES] == [(1, 1 / 12), (6, 0.5), (72, 6)]
-    assert [r.name for r in lab.WORKBOOK_RULES] == ["page 1h & 5m", "page 6h & 30m", "ticket 3d & 6h"]
+    assert [(r.long_hours, r.short_hours) for r in slo.WORKBOOK_RULES] == [(1, 1 / 12), (6, 0.5), (72, 6)]
+    assert [r.name for r in slo.WORKBOOK_RULES] == ["page 1h & 5m", "page 6h & 30m", "ticket 3d & 6h"]
 
 
 def test_multiwindow_fires_when_both_windows_burn_and_never_without_history():
@@ -174,12 +175,12 @@ def test_multiwindow_fires_when_both_windows_burn_and_never_without_history():
     # 50 (m - 100) bad of 6,000: 7.2 % needs m - 100 >= 8.64, so the first firing is at m = 109.
     bad = [0] * 100 + [50] * 20
     total = [100] * 120
-    verdict = lab.multiwindow(bad, total, 0.995, lab.WORKBOOK_RULES[0])
+    verdict = slo.multiwindow(bad, total, 0.995, slo.WORKBOOK_RULES[0])
     assert verdict.firing[:59] == (None,) * 59           # before one hour of data: no verdict
     assert verdict.firing[59] is False
     assert verdict.firing.index(True) == 108             # minute 109 ends at index 108
     assert all(verdict.firing[108:])
-    six_hours = lab.multiwindow(bad, total, 0.995, lab.WORKBOOK_RULES[1])
+    six_hours = slo.multiwindow(bad, total, 0.995, slo.WORKBOOK_RULES[1])
     assert six_hours.evaluated == 0 and six_hours.max_long_burn is None
 
 
@@ -189,7 +190,7 @@ def test_the_short_window_resets_the_alert_soon_after_the_fire_is_out():
     # At the end of minute 85 the hour still holds 500 bad (8.3 % = 16.7x), but minutes 81-85
     # are clean: the short window stops it five minutes after the burst.
     bad = [0] * 70 + [50] * 10 + [0] * 30
-    verdict = lab.multiwindow(bad, [100] * 110, 0.995, lab.WORKBOOK_RULES[0])
+    verdict = slo.multiwindow(bad, [100] * 110, 0.995, slo.WORKBOOK_RULES[0])
     assert verdict.firing.index(True) == 78 and verdict.firing[84] is False
     assert verdict.max_long_burn == pytest.approx(500 / 6000 / 0.005)
 
@@ -199,32 +200,32 @@ def test_the_short_window_resets_the_alert_soon_after_the_fire_is_out():
 def test_consecutive_paging_windows_are_one_page():
     breached = [(), ("latency",), ("latency", "errors"), (), ("traffic",)]
     pages = lab.any_signal_alert(breached)
-    assert pages == [lab.Page("any signal", 60.0, 120.0, 180.0, ("latency", "errors")),
-                     lab.Page("any signal", 240.0, 300.0, 300.0, ("traffic",))]
+    assert pages == [paging.Page("any signal", 60.0, 120.0, 180.0, ("latency", "errors")),
+                     paging.Page("any signal", 240.0, 300.0, 300.0, ("traffic",))]
 
 
 def test_overlapping_pages_of_two_policies_are_one_page():
-    a = [lab.Page("composite", 0.0, 60.0, 600.0, ("latency", "saturation"))]
-    b = [lab.Page("SLO burn", 540.0, 600.0, 900.0, ("latency",)),
-         lab.Page("SLO burn", 1000.0, 1060.0, 1100.0, ("errors",))]
-    assert lab.either(a, b, "both") == [lab.Page("both", 0.0, 60.0, 900.0, ("latency", "saturation")),
-                                        lab.Page("both", 1000.0, 1060.0, 1100.0, ("errors",))]
+    a = [paging.Page("composite", 0.0, 60.0, 600.0, ("latency", "saturation"))]
+    b = [paging.Page("SLO burn", 540.0, 600.0, 900.0, ("latency",)),
+         paging.Page("SLO burn", 1000.0, 1060.0, 1100.0, ("errors",))]
+    assert paging.either(a, b, "both") == [paging.Page("both", 0.0, 60.0, 900.0, ("latency", "saturation")),
+                                        paging.Page("both", 1000.0, 1060.0, 1100.0, ("errors",))]
 
 
 def test_a_page_catches_an_incident_only_on_a_signal_the_incident_moves():
     drift = next(i for i in STORY.incidents if i.kind == "drift")
     blip = next(i for i in STORY.incidents if i.name == "latency blip" and i.start_s >= 300 * 60)
-    page = lab.Page("any signal", blip.start_s, blip.start_s + 60, blip.start_s + 120, ("latency",))
-    assert lab.matches(page, blip) and not lab.matches(page, drift)    # inside the drift, wrong signal
+    page = paging.Page("any signal", blip.start_s, blip.start_s + 60, blip.start_s + 120, ("latency",))
+    assert paging.matches(page, blip) and not paging.matches(page, drift)    # inside the drift, wrong signal
 
 
 def test_scores_count_precision_recall_and_time_to_detect():
     slow = next(i for i in STORY.incidents if i.name == "provider slowdown")
     blip = STORY.incidents[0]
-    pages = [lab.Page("p", blip.start_s, blip.start_s + 60, blip.end_s, ("latency",)),
-             lab.Page("p", slow.start_s + 120, slow.start_s + 180, slow.end_s, ("latency",)),
-             lab.Page("p", 30.0, 60.0, 60.0, ("errors",))]
-    s = lab.score("p", pages, STORY.incidents)
+    pages = [paging.Page("p", blip.start_s, blip.start_s + 60, blip.end_s, ("latency",)),
+             paging.Page("p", slow.start_s + 120, slow.start_s + 180, slow.end_s, ("latency",)),
+             paging.Page("p", 30.0, 60.0, 60.0, ("errors",))]
+    s = paging.score("p", pages, STORY.incidents)
     assert (s.on_real, s.on_blips, s.on_nothing) == (1, 1, 1)
     assert s.precision == pytest.approx(1 / 3)
     # three real incidents the golden signals can see (slowdown, error burst, noisy tenant; the
@@ -243,7 +244,7 @@ def test_the_error_burst_pages_through_the_one_hour_five_minute_pair(result):
     # 0.072 x 60 / 0.5 = 8.6 minutes: the first firing minute ends 2:08 to 2:10
     assert 128 <= first + 1 <= 130
     burn = next(s for s in result.scores if s.policy == "SLO burn")
-    caught = [p for p in burn.pages if lab.matches(p, burst)]
+    caught = [p for p in burn.pages if paging.matches(p, burst)]
     assert caught and caught[0].signals == ("errors",)
     assert 8 * 60 <= burn.detect_s[1] <= 10 * 60
 

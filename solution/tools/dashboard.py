@@ -28,7 +28,8 @@ from solution import logschema as F
 from solution import traffic
 from solution.cli import fail, positive_int, run_cli
 from solution.extend import composite_alert
-from solution.lab2_dashboard import DEFAULT_BUCKETS, cumulative_buckets
+from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
+from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
 from solution.tools.logread import LogReadError, read_jsonl
@@ -40,7 +41,7 @@ from solution.tools.show import lab2_charts
 
 @dataclass
 class LogRead:
-    observations: list[lab2.Observation]     # sorted by start; ts on the log's clock
+    observations: list[Observation]     # sorted by start; ts on the log's clock
     from_story: bool                    # every start falls inside the story's six hours
     clock_zero: str                     # the instant of 0:00 on that clock, RFC 3339
     incidents: tuple[traffic.Incident, ...]   # the story's truth on that clock; () if not the story
@@ -67,7 +68,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
     and has no ground truth."""
     lines = read_jsonl(path, required=("body",), keep=lambda rec: rec.get("body") == F.REQUEST_COMPLETED)
     reasons, warnings = dict(lines.reasons), [lines.summary(path)] if lines.bad else []
-    starts: list[tuple[float, lab2.Observation]] = []
+    starts: list[tuple[float, Observation]] = []
     for rec in lines.records:
         try:
             attrs = rec.get("attributes")
@@ -79,7 +80,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
                 raise ValueError("bad status or latency")
             ttft = attrs.get(F.TTFT_MS)
             start = parse_rfc3339(rec["timestamp"]) - latency / 1000.0
-            obs = lab2.Observation(0.0, latency, None if ttft is None else _number(ttft), status,
+            obs = Observation(0.0, latency, None if ttft is None else _number(ttft), status,
                               str(attrs.get(F.PRIORITY, "interactive")),
                               int(_number(attrs.get(F.INPUT_TOKENS, 0))),
                               int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))

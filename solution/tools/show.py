@@ -17,6 +17,7 @@ from solution import lab5_flywheel as lab5
 from solution import logschema as F
 from solution import traffic
 from solution.numeric import parse_rfc3339, percent
+from solution.paging import caught
 from solution.terminal import squeeze
 from solution.tools.page import svg_chart
 
@@ -71,7 +72,7 @@ def lab2_findings(result: lab2.Result) -> list[tuple[float | None, str]]:
     for (when, signals), policies in sorted(fired.items()):
         page = next(p for s in result.scores for p in s.pages if (p.fired_s, p.signals) == (when, signals))
         text = f"page by {'/'.join(policies)}: {'+'.join(signals)}"
-        what = f" ({lab2.caught(page, result.incidents)})"
+        what = f" ({caught(page, result.incidents)})"
         out.append((when, (text + what) if len(text + what) <= 60 else text[:60]))
     if result.incidents:
         out.append((None, "precision: " + ", ".join(f"{s.policy} {percent(s.precision, 0)}"

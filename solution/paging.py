@@ -1,0 +1,120 @@
+"""Pages: what an alert policy does to a person, and how good the policy is.
+
+The vocabulary lab 2, the challenge (starters/extend.py) and its grader share, kept below all of
+them so that none imports another to get it:
+
+    SIGNALS        the four golden signals, in the SRE book's order
+    Page           one page: a run of consecutive paging windows is one page, not many
+    pages_from     per-window verdicts -> pages
+    either         two policies run together: overlapping pages are one
+    matches, score a policy's pages against the ground truth: precision, recall, time to detect
+                   (the SRE Workbook's criteria for an alert)
+
+    >>> pages_from([False, True, True, False], [(), ("errors",), ("latency",), ()], 60.0, "demo")
+    [Page(policy='demo', start_s=60.0, fired_s=120.0, end_s=180.0, signals=('latency', 'errors'))]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection, Sequence
+
+from solution import traffic
+
+# The SRE book's order. Every list of signals is kept in this order.
+SIGNALS = ("latency", "traffic", "errors", "saturation")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: consecutive paging windows are one page, not many (nobody wants 20 calls for one
+    incident). Times are seconds on the story's clock."""
+    policy: str
+    start_s: float                  # start of the first window that paged
+    fired_s: float                  # when it paged: that window's end (a window is judged once closed)
+    end_s: float                    # end of the last consecutive paging window
+    signals: tuple[str, ...]        # the signals that breached in its windows, in SIGNALS order
+
+
+def pages_from(paging: Sequence[bool], signals: Sequence[Collection[str]], step_s: float,
+               policy: str) -> list[Page]:
+    """Turn per-window verdicts into pages: a run of consecutive paging windows is one page, whose
+    signals are those of its paging windows. Window i spans [i x step_s, (i + 1) x step_s)."""
+    out: list[Page] = []
+    run_start, seen = None, set()
+    for i, (pages_now, sig) in enumerate([*zip(paging, signals), (False, ())]):
+        if pages_now:
+            if run_start is None:
+                run_start, seen = i, set()
+            seen |= set(sig)
+        elif run_start is not None:
+            out.append(Page(policy, run_start * step_s, (run_start + 1) * step_s, i * step_s,
+                            tuple(s for s in SIGNALS if s in seen)))
+            run_start = None
+    return out
+
+
+def either(first: Sequence[Page], second: Sequence[Page], policy: str) -> list[Page]:
+    """Run two policies together: pages that overlap in time are one page (an on-call engineer
+    already paged for an incident is not paged again for it)."""
+    out: list[Page] = []
+    for p in sorted([*first, *second], key=lambda p: (p.start_s, p.end_s)):
+        if out and p.start_s <= out[-1].end_s:
+            last = out[-1]
+            merged = set(last.signals) | set(p.signals)
+            out[-1] = Page(policy, last.start_s, min(last.fired_s, p.fired_s), max(last.end_s, p.end_s),
+                           tuple(s for s in SIGNALS if s in merged))
+        else:
+            out.append(Page(policy, p.start_s, p.fired_s, p.end_s, p.signals))
+    return out
+
+
+def matches(page: Page, incident: traffic.Incident) -> bool:
+    """Did this page catch this incident? It overlaps the incident's window in time AND it paged on
+    a signal the incident moves: a latency page during the drift does not catch the drift."""
+    return (page.start_s < incident.end_s and incident.start_s < page.end_s
+            and bool(set(page.signals) & set(incident.signals)))
+
+
+def visible(incident: traffic.Incident) -> bool:
+    """Can the golden signals see this incident at all? (The content drift moves only quality.)"""
+    return bool(set(incident.signals) & set(SIGNALS))
+
+
+@dataclass(frozen=True)
+class Score:
+    """An alert policy against the ground truth (the Workbook's criteria: precision, recall,
+    detection time). Recall counts the real incidents the golden signals can see."""
+    policy: str
+    pages: tuple[Page, ...]
+    on_real: int                    # pages that caught a real incident
+    on_blips: int                   # pages on a blip only: noise the story put there
+    on_nothing: int                 # pages on no incident at all
+    precision: float | None         # on_real / pages; None without pages
+    recall: float | None            # real incidents caught / real incidents the signals can see
+    detect_s: tuple[float | None, ...]   # per real visible incident: seconds from its start to
+                                         # the first page that caught it; None: missed
+
+
+def score(policy: str, pages: Sequence[Page], incidents: Sequence[traffic.Incident]) -> Score:
+    """Score one policy's pages against the ground truth: each page caught a real incident, a
+    blip (the story's noise), or nothing; each real incident was caught, or missed."""
+    real = [i for i in incidents if i.page and visible(i)]
+    blips = [i for i in incidents if not i.page]
+    on_real = sum(any(matches(p, i) for i in real) for p in pages)
+    on_blips = sum(not any(matches(p, i) for i in real) and any(matches(p, i) for i in blips)
+                   for p in pages)
+    detect = tuple(min((max(0.0, p.fired_s - i.start_s) for p in pages if matches(p, i)), default=None)
+                   for i in real)
+    return Score(policy, tuple(pages), on_real, on_blips, len(pages) - on_real - on_blips,
+                 on_real / len(pages) if pages and incidents else None,     # no truth, no verdict
+                 sum(d is not None for d in detect) / len(real) if real else None, detect)
+
+
+def caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
+    """What a page caught: a real incident, a blip, or nothing."""
+    for wanted in (True, False):
+        for i in incidents:
+            if i.page is wanted and matches(page, i):
+                return i.name if wanted else f"{i.name}, noise"
+    return "nothing"

@@ -9,6 +9,7 @@ them so that none imports another to get it:
     either         two policies run together: overlapping pages are one
     matches, score a policy's pages against the ground truth: precision, recall, time to detect
                    (the SRE Workbook's criteria for an alert)
+    score_alarms   a detector's alarms against a change that began at a known moment
 
     >>> pages_from([False, True, True, False], [(), ("errors",), ("latency",), ()], 60.0, "demo")
     [Page(policy='demo', start_s=60.0, fired_s=120.0, end_s=180.0, signals=('latency', 'errors'))]
@@ -16,6 +17,7 @@ them so that none imports another to get it:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Collection, Sequence
 
@@ -118,3 +120,32 @@ def caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
             if i.page is wanted and matches(page, i):
                 return i.name if wanted else f"{i.name}, noise"
     return "nothing"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How one detector did against a change that began at a known moment (lab 3: the drift): the
+    Workbook's numbers for an alert, as the first alarm after the change and the alarms before."""
+    name: str
+    first_alarm_s: float | None     # the first alarm at or after the drift began
+    false_alarms: int               # alarms before the drift began
+    insufficient: int = 0           # windows that could not be judged
+
+    def delay_s(self, drift_start_s: float | None) -> float | None:
+        if self.first_alarm_s is None or drift_start_s is None:
+            return None
+        return self.first_alarm_s - drift_start_s
+
+
+def score_alarms(name: str, alarm_times: Sequence[float], drift_start_s: float | None,
+                 insufficient: int = 0) -> Detection:
+    """An alarm whose evidence all came before the drift began is a false alarm; the first one
+    after it is the detection. (A window alarms at its end, when its data is complete.)
+
+    >>> score_alarms("z-test", [600.0, 11700.0, 12600.0], 10800.0)
+    Detection(name='z-test', first_alarm_s=11700.0, false_alarms=1, insufficient=0)
+    """
+    start = math.inf if drift_start_s is None else drift_start_s
+    false = sum(t <= start for t in alarm_times)
+    first = next((t for t in alarm_times if t > start), None)
+    return Detection(name, first, false, insufficient)

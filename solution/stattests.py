@@ -5,11 +5,14 @@ lab 3 runs on every drift window:
 
     wilson_interval(successes, n)         a pass rate's confidence interval (Wilson 1927)
     two_proportion_z(x1, n1, x2, n2)      is one pass rate below another? (pooled z-test)
+    weighted_mean(values, weights)        a mean from an unequal-probability sample (Hajek), and
+                                          the effective sample size behind it (Kish)
     psi(reference, current)               population stability index over the same bins
     chi_square(table)                     does a categorical mix differ? (Pearson, 2 x k)
     ks_2samp(a, b)                        do two numeric samples differ? (Kolmogorov-Smirnov)
 
-and the distributions behind their p-values: chi2_sf and chi2_isf (chi-square), kolmogorov_sf.
+quantile_cuts and bin_counts to bin a numeric sample for PSI, and the distributions behind their
+p-values: chi2_sf and chi2_isf (chi-square), kolmogorov_sf.
 Every function refuses an impossible input with StatsError (a ValueError).
 
     >>> wilson_interval(8, 10)            # 8 passes of 10: the interval is wide, and not symmetric
@@ -27,6 +30,8 @@ from __future__ import annotations
 import bisect
 import math
 from statistics import NormalDist
+
+from solution.numeric import nearest_rank
 from typing import Sequence
 
 
@@ -49,6 +54,22 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def weighted_mean(values: Sequence[float], weights: Sequence[float]) -> tuple[float, float]:
+    """The mean of a population from a sample whose items were kept with unequal chances, each
+    weighing 1 / its chance: Hajek's ratio form of the Horvitz-Thompson estimator,
+    sum(w x) / sum(w); and Kish's effective sample size (Survey Sampling, 1965),
+    n_eff = (sum w)^2 / sum w^2: unequal weights buy less certainty than the raw count suggests.
+    (nan, 0.0) for an empty sample.
+
+    >>> weighted_mean([1, 0, 0], [1.0, 1.0, 2.0])      # 1 / 4, and 4^2 / 6
+    (0.25, 2.666...)
+    """
+    total = sum(weights)
+    if not total:
+        return math.nan, 0.0
+    return sum(w * x for x, w in zip(values, weights)) / total, total * total / sum(w * w for w in weights)
 
 
 def two_proportion_z(x1: float, n1: float, x2: float, n2: float) -> tuple[float, float]:
@@ -81,6 +102,25 @@ def psi(reference: Sequence[float], current: Sequence[float], floor: float = 1e-
         a, e = max(cur / cur_total, floor), max(ref / ref_total, floor)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def quantile_cuts(reference: Sequence[float], bins: int) -> list[float]:
+    """The cut points of `bins` equally filled bins of the reference (deciles for 10), by nearest
+    rank; tied cuts merge, so a lumpy reference may give fewer bins. PSI's usual binning."""
+    cuts = (nearest_rank(reference, 100 * i / bins) for i in range(1, bins))
+    return sorted(set(cuts))
+
+
+def bin_counts(values: Sequence[float], cuts: Sequence[float]) -> list[int]:
+    """How many values fall in each bin: (-inf, c1], (c1, c2], ..., (c_last, inf).
+
+    >>> bin_counts([1, 2, 2, 3, 9], [2, 5])
+    [3, 1, 1]
+    """
+    counts = [0] * (len(cuts) + 1)
+    for v in values:
+        counts[bisect.bisect_left(cuts, v)] += 1
+    return counts
 
 
 def chi2_sf(x: float, df: int) -> float:

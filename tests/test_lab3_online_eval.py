@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from solution import judges, paging, sampling, stattests
 from solution import lab3_online_eval as lab
 from solution import traffic
 from solution.numeric import percent, trace_fraction
@@ -74,31 +75,31 @@ def test_page_hinkley_scaled_is_fast_and_rivers_raw_threshold_is_slow():
 # ── the judges read only what a trace shows, and are themselves scored against the truth ────────
 
 def test_judges_read_only_the_answer_and_the_retrieved_documents():
-    assert list(inspect.signature(lab.judge).parameters) == ["answer", "retrieved_docs"]
+    assert list(inspect.signature(judges.judge).parameters) == ["answer", "retrieved_docs"]
     docs = (101, 102, 103)
     grounded = "Per the billing guide, open Settings and follow the steps [doc:101]."
-    assert lab.judge(grounded, docs).passed
-    assert not lab.judge(traffic.REFUSAL, docs).refusal
-    assert not lab.judge("For billing, you can usually fix this in Settings.", docs).grounded
-    assert not lab.judge("SmartSync handles this automatically [doc:950].", ()).grounded
-    assert not lab.judge(grounded + " Or write to jane.doe@example.com.", docs).pii
-    assert not lab.judge(grounded + " Or call +1 415 555 0100.", docs).pii
-    assert not lab.judge(grounded + " Card 4111 1111 1111 1111 was refunded.", docs).pii
-    assert lab.judge("Order 1234567890 ships today [doc:101].", docs).pii   # not personal data
-    assert not lab.judge("", docs).format
+    assert judges.judge(grounded, docs).passed
+    assert not judges.judge(traffic.REFUSAL, docs).refusal
+    assert not judges.judge("For billing, you can usually fix this in Settings.", docs).grounded
+    assert not judges.judge("SmartSync handles this automatically [doc:950].", ()).grounded
+    assert not judges.judge(grounded + " Or write to jane.doe@example.com.", docs).pii
+    assert not judges.judge(grounded + " Or call +1 415 555 0100.", docs).pii
+    assert not judges.judge(grounded + " Card 4111 1111 1111 1111 was refunded.", docs).pii
+    assert judges.judge("Order 1234567890 ships today [doc:101].", docs).pii   # not personal data
+    assert not judges.judge("", docs).format
     # the blind spot: a retrieved document cited for a claim it does not make looks grounded
-    assert lab.judge(grounded.replace("101", "102"), docs).grounded
+    assert judges.judge(grounded.replace("101", "102"), docs).grounded
 
 
 def test_judging_many_answers_gives_each_the_verdict_it_gets_alone(story):
     sample = story[:3000]
-    assert lab.judge_all(sample) == [lab.judge(r.answer, r.retrieved_docs) for r in sample]
+    assert judges.judge_all(sample) == [judges.judge(r.answer, r.retrieved_docs) for r in sample]
 
 
 def test_judges_are_scored_against_the_truth_and_the_screen_prints_those_numbers(story, result,
                                                                                  screen):
     random_part = [r for r in story if r.ok and trace_fraction(r.trace_id) < 0.10]
-    verdicts = [(lab.judge(r.answer, r.retrieved_docs), r) for r in random_part]
+    verdicts = [(judges.judge(r.answer, r.retrieved_docs), r) for r in random_part]
     ungrounded = [r for _, r in verdicts if not r.grounded]
     caught = [r for v, r in verdicts if not v.grounded and not r.grounded]
     flagged = [r for v, r in verdicts if not v.grounded]
@@ -122,35 +123,35 @@ def test_judges_are_scored_against_the_truth_and_the_screen_prints_those_numbers
 def test_hash_sampling_is_deterministic_and_honours_its_rate(story):
     answered = [r for r in story if r.ok]
     for rate in (0.02, 0.10, 0.50):
-        kept = lab.hash_sample(answered, rate)
+        kept = sampling.hash_sample(answered, rate)
         by_chance = sum(chance for _, _, chance in kept)
         # binomial: 3 standard deviations of the share, sqrt(rate (1 - rate) / n)
         sd = math.sqrt(rate * (1 - rate) / len(answered))
         assert abs(by_chance / len(answered) - rate) < 3 * sd
-        assert kept == lab.hash_sample(answered, rate)
-    kept = {r.trace_id for r, _, _ in lab.hash_sample(answered, 0.10)}
+        assert kept == sampling.hash_sample(answered, rate)
+    kept = {r.trace_id for r, _, _ in sampling.hash_sample(answered, 0.10)}
     assert all(r.trace_id in kept for r in answered if r.feedback == "down")
     only_down = [(r, 1.0, False) for r in answered if r.feedback == "down"]
-    assert lab.hash_sample(answered, 0.0) == only_down
+    assert sampling.hash_sample(answered, 0.0) == only_down
 
 
 def test_the_weights_are_honest_about_the_over_sampled_thumbs_down_slice(story, result):
     answered = [r for r in story if r.ok]
-    kept = lab.hash_sample(answered, 0.10)
+    kept = sampling.hash_sample(answered, 0.10)
     # Horvitz-Thompson: the weights add up to the population they stand for (within 3 %)
     assert sum(w for _, w, _ in kept) == pytest.approx(len(answered), rel=0.03)
     # the judges' pass rate over every answer after the launch: what the estimate should find
     after = [r for r in answered if r.ts >= DRIFT.start_s]
-    truth = sum(lab.judge(r.answer, r.retrieved_docs).passed for r in after) / len(after)
+    truth = sum(judges.judge(r.answer, r.retrieved_docs).passed for r in after) / len(after)
     assert abs(result.online_after - truth) < 0.02
     assert truth - result.naive_after > 0.2        # counting each kept answer once: badly biased
 
 
 def test_reservoir_sampling_keeps_k_items_each_with_chance_k_over_n():
-    assert lab.reservoir(range(3), 5, random.Random(1)) == [0, 1, 2]
+    assert sampling.reservoir(range(3), 5, random.Random(1)) == [0, 1, 2]
     counts = [0] * 10
     for seed in range(3000):
-        kept = lab.reservoir(range(10), 3, random.Random(seed))
+        kept = sampling.reservoir(range(10), 3, random.Random(seed))
         assert len(kept) == 3 and len(set(kept)) == 3
         for item in kept:
             counts[item] += 1
@@ -160,9 +161,9 @@ def test_reservoir_sampling_keeps_k_items_each_with_chance_k_over_n():
 
 def test_reservoir_sampling_per_hour_is_seeded_and_fills_every_hour(story):
     answered = [r for r in story if r.ok]
-    first = lab.reservoir_sample(answered, 200, seed=7)
-    assert first == lab.reservoir_sample(answered, 200, seed=7)
-    assert first != lab.reservoir_sample(answered, 200, seed=8)
+    first = sampling.reservoir_sample(answered, 200, seed=7)
+    assert first == sampling.reservoir_sample(answered, 200, seed=7)
+    assert first != sampling.reservoir_sample(answered, 200, seed=8)
     for hour in range(6):
         assert sum(chance for r, _, chance in first if int(r.ts // 3600) == hour) == 200
     assert sum(w for _, w, _ in first) == pytest.approx(len(answered), rel=0.05)

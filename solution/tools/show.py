@@ -99,7 +99,7 @@ def lab2_charts(result: lab2.Result) -> list[str]:
 def lab3_findings(result: lab3.Result) -> list[tuple[float | None, str]]:
     """What the lab caught, for the demo's closing timeline (texts of at most 60 characters)."""
     out: list[tuple[float | None, str]] = []
-    chosen, short = lab3.chosen_detector(result)
+    chosen, short = result.chosen
     topic = result.slices[0].topic if result.slices else "?"
     if chosen.first_alarm_s is not None:
         out.append((chosen.first_alarm_s, f"online eval: {short} alarm, slice {topic}"))
@@ -126,7 +126,7 @@ def lab3_charts(result: lab3.Result) -> list[str]:
     charts = [svg_chart(rates, title, threshold=100 * result.gate_pass_rate, shade=shaded,
                         unit=" %", x_label=span)]
     if result.sequential_levels:
-        title = (f"Lab 3: {lab3.chosen_detector(result)[0].name} level on the random sample's pass stream "
+        title = (f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream "
                  "(alarm above the line)")
         charts.append(svg_chart(squeeze(result.sequential_levels, 360), title,
                                 threshold=result.sequential_threshold,

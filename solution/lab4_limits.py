@@ -1,34 +1,22 @@
-"""Lab 4: when one tenant floods the service, who pays? Rate limits, quotas, a concurrency limit,
+"""Lab 4: when one tenant floods the service, who pays? Rate limits, quotas, a concurrency limit
 and priority shedding, replayed on the story.
 
 Extends M25 and M29: the model gateway gets the limits a real API has. The story's deployment
 serves 10 requests at a time. At 4:00 the batch tenant re-runs a month of summaries at fifteen
-times its rate: long requests that alone ask for about all of that capacity. Without limits the
-queue grows and every tenant waits; with limits the gateway refuses the excess at the door, fast
-and explicitly, and says when to come back. The lab replays the story's requests twice through a
-simple capacity model of the service (without limits, then with them) and compares, tenant by
-tenant.
+times its rate. Without limits the queue grows and every tenant waits; with limits the gateway
+refuses the excess at the door, fast and explicitly, and says when to come back.
 
-The building blocks are the ones a service uses, ready to lift as they are: `TokenBucket` (a rate
-and a burst; thread-safe; reads `time.monotonic()` unless given a clock), `TokenRateLimit` (tokens
-per minute, reserved up front and refunded after, as LLM providers count), `Quota` (an allowance per
-day), `ConcurrencyLimiter` (a cap on requests in flight) and `sheds` (batch before interactive).
-`Gateway` applies them in Stripe's order and answers as a real API does: 429 with `Retry-After`
-and the IETF draft's `RateLimit` headers when a tenant is over its limits, 503 when the service is.
+Read it in this order (about ten minutes):
+1. the limiters, in solution/limiters.py: `TokenBucket.try_acquire` (a dozen lines: the whole
+   idea), `TokenRateLimit`, `Quota`, `ConcurrencyLimiter`, `sheds`;
+2. `Gateway.admit`: the limiters in Stripe's order; 429 when the tenant is over its limits, 503
+   when the service is, and what each refusal gives back;
+3. `Limits` (each default says why), then `replay`: the story through a capacity model of the
+   service, without and with the gateway; `summarize` and `episodes` say who paid, and when;
+4. `run()`, `report()` (the screen), `main()` (the what-if flags).
 
-    python3 solution/lab4_limits.py                 the story replayed, without and with limits
-    python3 solution/lab4_limits.py --headroom 1.5 --max-in-flight 12    try other limits
-    python3 solution/lab4_limits.py --live          a real HTTP gateway on 127.0.0.1, for seconds
-    python3 solution/lab4_limits.py serve           the gateway, until Ctrl-C
-    python3 solution/lab4_limits.py load --url http://127.0.0.1:8000/v1/chat --rps 20 --seconds 5
-
-    >>> bucket = TokenBucket(rate=2, burst=4)          # 2 requests/s, 4 at once
-    >>> [bucket.try_acquire(now=0.0).allowed for _ in range(5)]
-    [True, True, True, True, False]
-    >>> bucket.try_acquire(now=0.0).retry_after_s      # one token comes back in 1/2 s
-    0.5
-    >>> bucket.try_acquire(now=0.5).allowed
-    True
+    python3 solution/lab4_limits.py [--headroom 1.5 --max-in-flight 12 ...]   (--help for all)
+    python3 solution/tools/gateway.py live         the same gateway over real HTTP, for seconds
 
 Remember: a limit turns overload into fast, explicit refusals for the one who causes it, instead of
 slow answers for everyone.
@@ -39,11 +27,8 @@ from __future__ import annotations
 import argparse
 import bisect
 import heapq
-import math
-import operator
 import sys
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,224 +39,11 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.cli import fraction, non_negative_int, positive_float, positive_int, run_cli
+from solution.limiters import (ConcurrencyLimiter, Decision, Quota, TokenBucket, TokenRateLimit,
+                                sheds)
 from solution.numeric import nearest_rank, percent
+from solution.paging import Episode, episodes
 from solution.terminal import sparkline, squeeze, table
-
-
-# ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
-
-class Decision(NamedTuple):
-    """What a limiter answered. `retry_after_s` is 0 when allowed; when refused, the seconds after
-    which the same request would be allowed (math.inf if it never can be: it asks for more than
-    the limit holds). `remaining` is what is left to spend after this decision."""
-    allowed: bool
-    retry_after_s: float
-    remaining: float
-
-
-_decision = tuple.__new__    # builds a Decision without NamedTuple's Python-level __new__: 2x faster
-
-# Floating point: a client that waits exactly retry_after_s must find its token back, even when
-# (cost - tokens) / rate * rate rounds to a hair below cost. A billionth of a token is the slack.
-_SLACK = 1e-9
-
-
-class TokenBucket:
-    """A token bucket: it holds at most `burst` tokens and gains `rate` tokens per second; a request
-    of cost n is allowed iff the bucket holds n tokens, which it then spends.
-
-    Sustained, a client gets `rate` requests per second; after a quiet spell, `burst` at once.
-    The refill is lazy and exact: nothing ticks in the background; each call adds
-    rate x (now - last) and caps at burst (the same arithmetic as a leaky bucket or GCRA, with
-    the state kept as tokens rather than as a theoretical arrival time). A new bucket is full.
-
-    `now` is seconds on any clock that only moves forward; None reads time.monotonic(), which wall
-    clock adjustments cannot move. Should a caller's clock step backwards anyway, the bucket keeps
-    its latest time: no token is ever minted from time that did not pass. Thread-safe: one lock
-    makes the read, refill and spend a single step, so two threads can never spend one token.
-    """
-    __slots__ = ("rate", "burst", "_tokens", "_last", "_lock")
-
-    def __init__(self, rate: float, burst: float):
-        if not (rate > 0 and math.isfinite(rate)):
-            raise ValueError(f"rate must be a number greater than 0, not {rate!r}")
-        if not (burst > 0 and math.isfinite(burst)):
-            raise ValueError(f"burst must be a number greater than 0, not {burst!r}")
-        self.rate, self.burst = float(rate), float(burst)
-        self._tokens = self.burst
-        self._last = -math.inf       # never refilled: the first call fills it to burst (it starts full)
-        self._lock = threading.Lock()
-
-    def try_acquire(self, cost: float = 1, now: float | None = None) -> Decision:
-        """Spend `cost` tokens if the bucket holds them: Decision(allowed, retry_after_s, remaining)."""
-        if not cost >= 0:
-            raise ValueError(f"cost must be 0 or more, not {cost!r}")
-        if now is None:
-            now = time.monotonic()
-        with self._lock:
-            tokens = self._tokens
-            if now > self._last:                 # only time moving forward adds tokens
-                tokens += (now - self._last) * self.rate
-                if tokens > self.burst:
-                    tokens = self.burst
-                self._last = now
-            if tokens >= cost - _SLACK:
-                tokens -= cost
-                self._tokens = tokens = tokens if tokens > 0.0 else 0.0
-                return _decision(Decision, (True, 0.0, tokens))
-            self._tokens = tokens
-            wait = (cost - tokens) / self.rate if cost <= self.burst else math.inf
-            return _decision(Decision, (False, wait, tokens))
-
-    def refund(self, amount: float, now: float | None = None) -> None:
-        """Give back tokens that were taken but not used (never above burst)."""
-        if not amount >= 0:
-            raise ValueError(f"a refund must be 0 or more, not {amount!r}")
-        if now is None:
-            now = time.monotonic()
-        with self._lock:
-            tokens = self._tokens + amount
-            if now > self._last:
-                tokens += (now - self._last) * self.rate
-                self._last = now
-            self._tokens = tokens if tokens < self.burst else self.burst
-
-
-# ── tokens per minute: reserve up front, refund what the answer did not use ────────────────────
-
-class TokenRateLimit(TokenBucket):
-    """Tokens per minute (TPM), the way LLM providers count: a request reserves its prompt tokens
-    plus its max_tokens before it runs, because nobody knows yet how long the answer will be; when
-    it completes, the unused part of max_tokens comes back. Anthropic documents its limits as token
-    buckets; OpenAI counts max_tokens against the limit up front. So: a bucket of one minute's
-    tokens, refilled at tokens_per_minute / 60 per second.
-
-        tpm.reserve(prompt_tokens + max_tokens)         before the request runs
-        tpm.settle(max_tokens - completion_tokens)      after it completes
-    """
-    __slots__ = ()
-
-    def __init__(self, tokens_per_minute: float):
-        if not (tokens_per_minute > 0 and math.isfinite(tokens_per_minute)):
-            raise ValueError(f"tokens per minute must be greater than 0, not {tokens_per_minute!r}")
-        super().__init__(tokens_per_minute / 60.0, tokens_per_minute)
-
-    reserve = TokenBucket.try_acquire
-    settle = TokenBucket.refund
-
-
-# ── a quota: an allowance per period that resets at the boundary ───────────────────────────────
-
-class Quota:
-    """An allowance of `limit` units (requests or tokens) per period, for one tenant: "50,000
-    requests per day". Periods are aligned on the clock (a day runs from one midnight to the next),
-    and the whole allowance comes back at the boundary, not bit by bit as in a bucket.
-    A request that would overdraw it is refused; what is left never goes below zero.
-
-    `now` is seconds on the clock the periods are counted on; None reads time.time(), the wall
-    clock, because a daily quota resets at midnight (UTC here), which the monotonic clock knows
-    nothing about. A clock that steps back into an earlier period does not reopen it.
-    """
-    __slots__ = ("limit", "period_s", "_left", "_resets_at", "_lock")
-
-    def __init__(self, limit: int, period_s: float = 86_400.0):
-        if not (limit > 0 and math.isfinite(limit)):
-            raise ValueError(f"a quota must be greater than 0, not {limit!r}")
-        if not (period_s > 0 and math.isfinite(period_s)):
-            raise ValueError(f"a quota period must be greater than 0 seconds, not {period_s!r}")
-        self.limit, self.period_s = limit, float(period_s)
-        self._left, self._resets_at = limit, -math.inf     # no period yet: the first call opens one
-        self._lock = threading.Lock()
-
-    def try_consume(self, amount: int = 1, now: float | None = None) -> Decision:
-        if not amount >= 0:
-            raise ValueError(f"amount must be 0 or more, not {amount!r}")
-        if now is None:
-            now = time.time()
-        with self._lock:
-            if now >= self._resets_at:        # a new period: the allowance is whole again
-                self._left = self.limit
-                self._resets_at = (now // self.period_s + 1) * self.period_s
-            left = self._left
-            if amount <= left:
-                self._left = left = left - amount
-                return _decision(Decision, (True, 0.0, left))
-            wait = self._resets_at - now if amount <= self.limit else math.inf
-            return _decision(Decision, (False, wait, left))
-
-    def refund(self, amount: int, now: float | None = None) -> None:
-        """Give back units taken by a request that was refused further on (within the period)."""
-        if now is None:
-            now = time.time()
-        with self._lock:
-            if now < self._resets_at:
-                self._left = min(self.limit, self._left + amount)
-
-
-# ── a concurrency limit, and priority shedding ──────────────────────────────────────────────────
-
-class Overloaded(Exception):
-    """Raised by `with limiter:` when every slot is taken: answer 503 with Retry-After."""
-
-
-class ConcurrencyLimiter:
-    """At most `max_in_flight` requests at once. Little's law (in flight = throughput x latency)
-    says why it matters: when the service slows down, requests in flight pile up; a cap turns the
-    pile into fast refusals instead of a queue that makes everyone wait.
-
-        limiter = ConcurrencyLimiter(8)
-        with limiter:          # raises Overloaded when full; the slot is freed even if work raises
-            work()
-
-    `try_acquire()` / `release()` are the same thing for callers whose work ends elsewhere.
-    """
-    __slots__ = ("max_in_flight", "_in_flight", "_lock")
-
-    def __init__(self, max_in_flight: int):
-        if not (isinstance(max_in_flight, int) and max_in_flight > 0):
-            raise ValueError(f"max_in_flight must be a whole number greater than 0, "
-                             f"not {max_in_flight!r}")
-        self.max_in_flight = max_in_flight
-        self._in_flight = 0
-        self._lock = threading.Lock()
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
-
-    def try_acquire(self) -> bool:
-        with self._lock:
-            if self._in_flight >= self.max_in_flight:
-                return False
-            self._in_flight += 1
-            return True
-
-    def release(self) -> None:
-        with self._lock:
-            if self._in_flight == 0:
-                raise RuntimeError("release() without a matching acquire")
-            self._in_flight -= 1
-
-    def __enter__(self) -> "ConcurrencyLimiter":
-        if not self.try_acquire():
-            raise Overloaded(f"{self.max_in_flight} requests already in flight")
-        return self
-
-    def __exit__(self, *exc_info) -> bool:
-        self.release()
-        return False              # never swallow the work's exception
-
-
-def sheds(priority: str, in_flight: int, capacity: int, shed_at: float) -> bool:
-    """Priority shedding: once `shed_at` of the capacity is busy, refuse batch work so that
-    interactive work (a person is waiting) keeps the rest. Interactive work is refused only by the
-    hard concurrency limit. Google SRE ("Handling Overload"): reject a criticality only once every
-    lower one is rejected; Stripe's fleet usage load shedder reserves capacity for critical traffic.
-
-    >>> sheds("batch", 8, 10, 0.8), sheds("interactive", 9, 10, 0.8), sheds("batch", 7, 10, 0.8)
-    (True, False, False)
-    """
-    return priority == "batch" and in_flight >= shed_at * capacity
 
 
 # ── the gateway: the limiters in Stripe's order, answered as HTTP does ─────────────────────────
@@ -360,7 +132,7 @@ class Gateway:
             concurrency.release()
             reason = "shed"
         else:
-            return _decision(Admission, (200, "ok", 0.0, decision))
+            return Admission(200, "ok", 0.0, decision)
         requests.refund(1, now)
         tokens.settle(cost, now)
         quota.refund(1, now)
@@ -376,45 +148,6 @@ class Gateway:
         """An admitted request finished (or failed): free its slot, refund its unused tokens."""
         self.concurrency.release()
         self.tenants[tenant].tokens.settle(unused_tokens, now)
-
-
-_POLICY = {"ok": "requests", "rate": "requests", "tokens": "tokens", "quota": "day"}
-
-
-def response_headers(verdict: Admission, plan: Plan) -> list[tuple[str, str]]:
-    """The headers a client needs to back off well.
-
-    Retry-After (RFC 9110, section 10.2.3) in whole seconds, rounded up: a client that waits that
-    long finds what it needs. RateLimit-Policy and RateLimit from the IETF draft "RateLimit header
-    fields for HTTP" (draft-ietf-httpapi-ratelimit-headers): each policy's quota q over a window of
-    w seconds; for the policy that decided, the units r that remain and the seconds t until it is
-    whole again. A 503 is about the service, not the tenant's policies: it gets Retry-After only.
-    A request that can never fit (retry_after_s is infinite) gets no Retry-After: waiting won't help.
-
-    >>> plan = Plan("interactive", rate=2.0, burst=10, tokens_per_minute=60_000, requests_per_day=5_000)
-    >>> for header in response_headers(Admission(429, "rate", 0.2, Decision(False, 0.2, 0.6)), plan):
-    ...     print(*header, sep=": ")
-    RateLimit-Policy: "requests";q=10;w=5, "tokens";q=60000;w=60, "day";q=5000;w=86400
-    Retry-After: 1
-    RateLimit: "requests";r=0;t=5
-    """
-    policies = {"requests": (plan.burst, plan.burst / plan.rate),
-                "tokens": (plan.tokens_per_minute, 60.0),
-                "day": (plan.requests_per_day, 86_400.0)}
-    headers = [("RateLimit-Policy", ", ".join(f'"{name}";q={int(q)};w={math.ceil(w)}'
-                                              for name, (q, w) in policies.items()))]
-    if verdict.status != 200 and math.isfinite(verdict.retry_after_s):
-        headers.append(("Retry-After", str(max(1, math.ceil(verdict.retry_after_s)))))
-    if verdict.decision is not None:
-        name = _POLICY[verdict.reason]
-        quota, window = policies[name]
-        remaining = verdict.decision.remaining
-        if name == "day":            # refused: whole again at the period boundary
-            reset = verdict.retry_after_s
-        else:                        # a bucket: whole again once it has refilled
-            reset = (quota - remaining) / quota * window
-        headers.append(("RateLimit", f'"{name}";r={int(remaining)};t={math.ceil(reset)}'))
-    return headers
 
 
 # ── the service: a capacity model, replayed ─────────────────────────────────────────────────────
@@ -459,9 +192,6 @@ def plans_for(scenario: traffic.Scenario, limits: Limits) -> dict[str, Plan]:
             for t in scenario.tenants}
 
 
-_tenant_of, _ts_of = operator.attrgetter("tenant"), operator.attrgetter("ts")
-
-
 def replay(requests: list[traffic.Request], capacity: int,
            gateway: Gateway | None = None) -> list[float | str]:
     """Replay the story through a service of `capacity` slots, with or without a gateway in front.
@@ -474,33 +204,27 @@ def replay(requests: list[traffic.Request], capacity: int,
     not know and does the work anyway. With a gateway, a second heap holds each admitted request's
     completion, so that its concurrency slot and unused tokens go back to the gateway at that time.
     """
-    slots = [0.0] * capacity
-    completions: list[tuple[float, str, int]] = []
+    slots = [0.0] * capacity                          # when each slot frees up: a min-heap
+    completions: list[tuple[float, str, int]] = []    # (finish, tenant, unused tokens): a min-heap
     waits: list[float | str] = []
-    # local names for what the loop calls once per request (CPython looks them up faster)
-    record, heappush, heappop = waits.append, heapq.heappush, heapq.heappop
-    heapreplace = heapq.heapreplace
-    admit, complete = (gateway.admit, gateway.complete) if gateway else (None, None)
     for r in requests:
-        now = r.ts
-        if admit:
-            while completions and completions[0][0] <= now:
-                done, tenant, unused = heappop(completions)
-                complete(tenant, unused, done)
-            verdict = admit(r.tenant, r.prompt_tokens, r.max_tokens, now)
+        if gateway:
+            while completions and completions[0][0] <= r.ts:
+                done, tenant, unused = heapq.heappop(completions)
+                gateway.complete(tenant, unused, done)
+            verdict = gateway.admit(r.tenant, r.prompt_tokens, r.max_tokens, r.ts)
             if verdict.status != 200:
-                record(verdict.reason)
+                waits.append(verdict.reason)
                 continue
-        free = slots[0]
-        begin = free if free > now else now
+        begin = max(slots[0], r.ts)
         finish = begin + r.latency_ms / 1000
-        heapreplace(slots, finish)
-        if admit:
-            heappush(completions, (finish, r.tenant, r.max_tokens - r.completion_tokens))
-        record(begin - now)
-    while completions:                        # the day is over: the last requests finish
-        done, tenant, unused = heappop(completions)
-        complete(tenant, unused, done)
+        heapq.heapreplace(slots, finish)
+        if gateway:
+            heapq.heappush(completions, (finish, r.tenant, r.max_tokens - r.completion_tokens))
+        waits.append(begin - r.ts)
+    while completions:                                # the day is over: the last requests finish
+        done, tenant, unused = heapq.heappop(completions)
+        gateway.complete(tenant, unused, done)
     return waits
 
 
@@ -536,8 +260,8 @@ def summarize(requests: list[traffic.Request], waits: list[float | str],
         if r.priority == "interactive":
             latencies.append(w + r.latency_ms / 1000)
     # the window: the requests are in time order, so it is one slice
-    lo = bisect.bisect_left(requests, window[0], key=_ts_of)
-    hi = bisect.bisect_left(requests, window[1], key=_ts_of)
+    lo = bisect.bisect_left(requests, window[0], key=lambda r: r.ts)
+    hi = bisect.bisect_left(requests, window[1], key=lambda r: r.ts)
     window_offered, window_in_time, window_goodput = (dict.fromkeys(names, 0) for _ in range(3))
     window_latencies = []
     for r, w in zip(requests[lo:hi], waits[lo:hi]):
@@ -553,40 +277,6 @@ def summarize(requests: list[traffic.Request], waits: list[float | str],
     return Replay(accepted, refused, nearest_rank(latencies, 99) if latencies else 0.0,
                   nearest_rank(window_latencies, 99) if window_latencies else 0.0,
                   window_offered, window_in_time, window_goodput, worst, refusals)
-
-
-class Episode(NamedTuple):
-    """A spell of refusals: refusals less than EPISODE_GAP_S apart belong to one episode."""
-    start_s: float
-    end_s: float
-    counts: tuple[tuple[str, str, int], ...]     # (tenant, reason, count), largest first
-
-    @property
-    def refused(self) -> int:
-        return sum(n for *_, n in self.counts)
-
-
-EPISODE_GAP_S = 300.0
-
-
-def episodes(refusals: list[tuple[float, str, str]]) -> list[Episode]:
-    """Group the refusals into spells: what the limiter shed, and when.
-
-    >>> episodes([(10.0, "a", "rate"), (20.0, "a", "rate"), (900.0, "b", "shed")])[0]
-    Episode(start_s=10.0, end_s=20.0, counts=(('a', 'rate', 2),))
-    """
-    spells: list[list[tuple[float, str, str]]] = []
-    for refusal in refusals:
-        if spells and refusal[0] - spells[-1][-1][0] < EPISODE_GAP_S:
-            spells[-1].append(refusal)
-        else:
-            spells.append([refusal])
-    out = []
-    for spell in spells:
-        counts = Counter((tenant, reason) for _, tenant, reason in spell)
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        out.append(Episode(spell[0][0], spell[-1][0], tuple((t, r, n) for (t, r), n in ranked)))
-    return out
 
 
 @dataclass
@@ -636,7 +326,7 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
                         (start, end))
     # Conservation, from independent counts: the requests the story offered, those the service
     # served, those the gateway counted as refused; and every admitted request gave its slot back.
-    offered = Counter(map(_tenant_of, requests))
+    offered = Counter(r.tenant for r in requests)
     names = [t.name for t in scenario.tenants]
     conserved = gateway.concurrency.in_flight == 0 and all(
         offered[n] == without.accepted[n]
@@ -676,61 +366,51 @@ def describe_spell(e: Episode, width: int = 60) -> str:
     return f"{text}, +{total - shown:,} more" if shown < total else text
 
 
-def report(result: Result) -> str:
-    lim, w, r = result.limits, result.without, result.limited
-    start, end = result.window
-    window = clock_span(start, end)
+def _comparison(result: Result) -> list[str]:
+    """Without limits and with them: latency, the other tenants' success, goodput in the window."""
+    w, r = result.without, result.limited
+    window = clock_span(*result.window)
     batch = [n for n, p in result.tenants if p == "batch"]
     interactive = [n for n, p in result.tenants if p == "interactive"]
-    lines = [
-        f"The story replayed twice through {result.capacity} slots: without limits, then with them.",
-        f"Limits: each tenant {lim.headroom:g}x its usual rate, {lim.burst} at once; "
-        f"{lim.tokens_per_minute:,} tokens/min and",
-        f"{lim.requests_per_day:,} requests/day each; at most {lim.max_in_flight} in flight; "
-        f"batch shed above {lim.shed_at * 100:.0f} % busy.",
-        "",
-    ]
-    rows = [[name, priority, f"{result.offered[name]:,}", f"{r.accepted[name]:,}",
-             *(f"{r.refused[name][reason]:,}" for reason in REASONS)]
-            for name, priority in result.tenants]
-    lines += table(rows, ["tenant", "kind", "offered", "accepted", *REASONS]).splitlines()
-    lines.append("  429 for rate, tokens, quota: the tenant is over; 503 for the rest: we are busy")
-    lines.append("  offered = accepted + every refusal, for every tenant: "
-                 + ("holds" if result.conserved else "BROKEN"))
-    lines.append("")
-
-    def served(replay_: Replay, tenants: list[str]) -> str:
-        return f"{sum(replay_.window_goodput[t] for t in tenants):,}"
-
-    lines += table([
-        ["interactive p99 latency, all day", f"{w.interactive_p99_s:.1f} s",
-         f"{r.interactive_p99_s:.1f} s"],
+    served = lambda replay_, tenants: f"{sum(replay_.window_goodput[t] for t in tenants):,}"  # noqa: E731
+    return table([
+        ["interactive p99 latency, all day", f"{w.interactive_p99_s:.1f} s", f"{r.interactive_p99_s:.1f} s"],
         [f"interactive p99 latency, {window}", f"{w.window_interactive_p99_s:.1f} s",
          f"{r.window_interactive_p99_s:.1f} s"],
         [f"other tenants' success, {window}", percent(result.others_success_without),
          percent(result.others_success)],
         [f"goodput {window}, interactive", served(w, interactive), served(r, interactive)],
         [f"goodput {window}, batch", served(w, batch), served(r, batch)],
-    ], ["", "without limits", "with limits"]).splitlines()
-    lines.append(f"  success: admitted and answered in {DEADLINE_S:.0f} s; goodput: those answered OK,"
-                 f" in time")
-    lines.append("")
+    ], ["", "without limits", "with limits"]).splitlines() + [
+        f"  success: admitted and answered in {DEADLINE_S:.0f} s; goodput: those answered OK, in time"]
+
+
+def report(result: Result) -> str:
+    lim, w, r = result.limits, result.without, result.limited
+    lines = [f"The story replayed twice through {result.capacity} slots: without limits, then with them.",
+             f"Limits: each tenant {lim.headroom:g}x its usual rate, {lim.burst} at once; "
+             f"{lim.tokens_per_minute:,} tokens/min and",
+             f"{lim.requests_per_day:,} requests/day each; at most {lim.max_in_flight} in flight; "
+             f"batch shed above {lim.shed_at * 100:.0f} % busy.", ""]
+    rows = [[name, priority, f"{result.offered[name]:,}", f"{r.accepted[name]:,}",
+             *(f"{r.refused[name][reason]:,}" for reason in REASONS)] for name, priority in result.tenants]
+    lines += table(rows, ["tenant", "kind", "offered", "accepted", *REASONS]).splitlines()
+    lines += ["  429 for rate, tokens, quota: the tenant is over; 503 for the rest: we are busy",
+              "  offered = accepted + every refusal, for every tenant: "
+              + ("holds" if result.conserved else "BROKEN"), ""] + _comparison(result) + [""]
     top = max(max(w.worst_wait_s), 1.0)
     lines.append(f"Longest wait for a slot per 5 minutes, 0 to {top:.0f} s "
                  f"(with limits, {max(r.worst_wait_s):.1f} s at most):")
     for label, series in (("without", w.worst_wait_s), ("with", r.worst_wait_s)):
         lines.append(f"{label:<8}{sparkline(squeeze(series, 72), low=0.0, high=top)}")
-    lines.append("")
-    lines.append("What the limits refused, and when:")
-    notable = [e for e in result.episodes if e.refused >= NOTABLE]
-    for e in notable[:LISTED]:
-        lines.append(f"  {clock_span(e.start_s, e.end_s):>9}  {describe_spell(e, 66)}")
-    rest = [e for e in result.episodes if e not in notable[:LISTED]]
+    lines += ["", "What the limits refused, and when:"]
+    notable = [e for e in result.episodes if e.refused >= NOTABLE][:LISTED]
+    lines += [f"  {clock_span(e.start_s, e.end_s):>9}  {describe_spell(e, 66)}" for e in notable]
+    rest = [e for e in result.episodes if e not in notable]
     if rest:
-        n = sum(e.refused for e in rest)
         when = ", ".join(traffic.clock(e.start_s) for e in rest[:4]) + ", ..." * (len(rest) > 4)
-        lines.append(f"  and {n:,} more in {len(rest)} other spell{'s' * (len(rest) > 1)} "
-                     f"({when})")
+        lines.append(f"  and {sum(e.refused for e in rest):,} more in {len(rest)} other "
+                     f"spell{'s' * (len(rest) > 1)} ({when})")
     return "\n".join(lines)
 
 
@@ -747,25 +427,18 @@ def main(argv: list[str] | None = None) -> int:
                "  %(prog)s --headroom 15                  the token limit binds instead\n"
                "  %(prog)s --headroom 15 --tpm 1000000    only shedding protects the service\n"
                "  %(prog)s --rpd 3000                     the daily quota runs out")
-    parser.add_argument("--seed", metavar="N", type=non_negative_int, default=traffic.DEFAULT_SEED,
-                        help=f"seed of the story (default {traffic.DEFAULT_SEED})")
-    parser.add_argument("--headroom", metavar="X", type=positive_float, default=defaults.headroom,
-                        help="each tenant may send this multiple of its usual rate "
-                             f"(default {defaults.headroom:g})")
-    parser.add_argument("--burst", type=positive_int, metavar="N", default=defaults.burst,
-                        help=f"requests a tenant may send at once (default {defaults.burst})")
-    parser.add_argument("--tpm", metavar="N", type=positive_int, default=defaults.tokens_per_minute,
-                        help="tokens per minute per tenant, prompt + max_tokens reserved "
-                             f"(default {defaults.tokens_per_minute:,})")
-    parser.add_argument("--rpd", metavar="N", type=positive_int, default=defaults.requests_per_day,
-                        help=f"requests per day per tenant (default {defaults.requests_per_day:,})")
-    parser.add_argument("--max-in-flight", metavar="N", type=positive_int,
-                        default=defaults.max_in_flight,
-                        help="requests in flight the gateway allows, waiting ones included "
-                             f"(default {defaults.max_in_flight}: 10 slots + a queue of 5)")
-    parser.add_argument("--shed-at", metavar="F", type=fraction, default=defaults.shed_at,
-                        help="shed batch requests once this share of the slots is busy "
-                             f"(default {defaults.shed_at:g})")
+    for flag, kind, default, what in (
+            ("--seed", non_negative_int, traffic.DEFAULT_SEED, "seed of the story"),
+            ("--headroom", positive_float, defaults.headroom, "each tenant may send this multiple of its usual rate"),
+            ("--burst", positive_int, defaults.burst, "requests a tenant may send at once"),
+            ("--tpm", positive_int, defaults.tokens_per_minute,
+             "tokens per minute per tenant, prompt + max_tokens reserved"),
+            ("--rpd", positive_int, defaults.requests_per_day, "requests per day per tenant"),
+            ("--max-in-flight", positive_int, defaults.max_in_flight,
+             "requests in flight the gateway allows, waiting ones included (10 slots + a queue of 5)"),
+            ("--shed-at", fraction, defaults.shed_at, "shed batch requests once this share of the slots is busy")):
+        parser.add_argument(flag, type=kind, default=default, metavar="N",
+                            help=f"{what} (default {default:g})")
     args = parser.parse_args(argv)
     limits = Limits(args.headroom, args.burst, args.tpm, args.rpd, args.max_in_flight, args.shed_at)
     print(report(run(seed=args.seed, limits=limits)))

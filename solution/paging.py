@@ -10,6 +10,7 @@ them so that none imports another to get it:
     matches, score a policy's pages against the ground truth: precision, recall, time to detect
                    (the SRE Workbook's criteria for an alert)
     score_alarms   a detector's alarms against a change that began at a known moment
+    episodes       refusals (or any events) less than a gap apart are one spell: what was shed, when
 
     >>> pages_from([False, True, True, False], [(), ("errors",), ("latency",), ()], 60.0, "demo")
     [Page(policy='demo', start_s=60.0, fired_s=120.0, end_s=180.0, signals=('latency', 'errors'))]
@@ -18,8 +19,9 @@ them so that none imports another to get it:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
-from typing import Collection, Sequence
+from typing import Collection, NamedTuple, Sequence
 
 from solution import traffic
 
@@ -149,3 +151,37 @@ def score_alarms(name: str, alarm_times: Sequence[float], drift_start_s: float |
     false = sum(t <= start for t in alarm_times)
     first = next((t for t in alarm_times if t > start), None)
     return Detection(name, first, false, insufficient)
+
+
+class Episode(NamedTuple):
+    """A spell of refusals: refusals less than EPISODE_GAP_S apart belong to one episode."""
+    start_s: float
+    end_s: float
+    counts: tuple[tuple[str, str, int], ...]     # (tenant, reason, count), largest first
+
+    @property
+    def refused(self) -> int:
+        return sum(n for *_, n in self.counts)
+
+
+EPISODE_GAP_S = 300.0
+
+
+def episodes(refusals: list[tuple[float, str, str]]) -> list[Episode]:
+    """Group the refusals into spells: what the limiter shed, and when.
+
+    >>> episodes([(10.0, "a", "rate"), (20.0, "a", "rate"), (900.0, "b", "shed")])[0]
+    Episode(start_s=10.0, end_s=20.0, counts=(('a', 'rate', 2),))
+    """
+    spells: list[list[tuple[float, str, str]]] = []
+    for refusal in refusals:
+        if spells and refusal[0] - spells[-1][-1][0] < EPISODE_GAP_S:
+            spells[-1].append(refusal)
+        else:
+            spells.append([refusal])
+    out = []
+    for spell in spells:
+        counts = Counter((tenant, reason) for _, tenant, reason in spell)
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        out.append(Episode(spell[0][0], spell[-1][0], tuple((t, r, n) for (t, r), n in ranked)))
+    return out

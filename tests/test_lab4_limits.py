@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from solution import lab4_limits as lab
+from solution import limiters
 from solution.tools import show
 from solution.traffic import STORY
 
@@ -32,7 +33,7 @@ SLOWDOWN = next(i for i in STORY.incidents if i.name == "provider slowdown")    
 # ── the token bucket ────────────────────────────────────────────────────────────────────────────
 
 def test_the_bucket_refills_rate_times_elapsed_up_to_burst_worked_by_hand():
-    bucket = lab.TokenBucket(rate=2, burst=5)
+    bucket = limiters.TokenBucket(rate=2, burst=5)
     assert [bucket.try_acquire(now=0.0).allowed for _ in range(6)] == [True] * 5 + [False]
     # empty at t=0; at t=1.25 it holds 0 + 1.25 s x 2/s = 2.5 tokens; one spent leaves 1.5
     assert bucket.try_acquire(now=1.25) == (True, 0.0, 1.5)
@@ -49,7 +50,7 @@ def test_the_bucket_refills_rate_times_elapsed_up_to_burst_worked_by_hand():
     (1000.0, 1, 12.345, 12.3452), (0.1, 1, 86_399.9, 86_400.0)])
 def test_a_refused_request_retried_exactly_retry_after_later_is_admitted(rate, cost, spent_at,
                                                                           asked_at):
-    bucket = lab.TokenBucket(rate=rate, burst=cost)
+    bucket = limiters.TokenBucket(rate=rate, burst=cost)
     assert bucket.try_acquire(cost, now=spent_at).allowed           # empties the bucket
     refused = bucket.try_acquire(cost, now=asked_at)
     assert not refused.allowed
@@ -60,7 +61,7 @@ def test_a_refused_request_retried_exactly_retry_after_later_is_admitted(rate, c
 
 
 def test_a_clock_that_goes_backwards_mints_no_tokens():
-    bucket = lab.TokenBucket(rate=1, burst=2)
+    bucket = limiters.TokenBucket(rate=1, burst=2)
     assert bucket.try_acquire(2, now=100.0).allowed                  # empty at t=100
     assert bucket.try_acquire(now=50.0) == (False, 1.0, 0.0)        # 50 s "ago": nothing new
     # forward again to 100.5: 0.5 token, counted from 100 (the latest time seen), not from 50
@@ -70,7 +71,7 @@ def test_a_clock_that_goes_backwards_mints_no_tokens():
 
 
 def test_a_new_bucket_is_full_and_reads_the_monotonic_clock():
-    bucket = lab.TokenBucket(rate=0.001, burst=3)
+    bucket = limiters.TokenBucket(rate=0.001, burst=3)
     assert [bucket.try_acquire().allowed for _ in range(4)] == [True, True, True, False]
 
 
@@ -78,7 +79,7 @@ def test_eight_threads_hammering_one_bucket_never_admit_more_than_burst_plus_rat
     rate, burst, seconds = 2000.0, 50, 0.3
     admitted = Counter()
     start = time.monotonic()
-    bucket = lab.TokenBucket(rate, burst)
+    bucket = limiters.TokenBucket(rate, burst)
 
     def hammer(name: int) -> None:
         while time.monotonic() - start < seconds:
@@ -98,7 +99,7 @@ def test_eight_threads_hammering_one_bucket_never_admit_more_than_burst_plus_rat
 # ── tokens per minute, quotas, concurrency, shedding ────────────────────────────────────────────
 
 def test_tokens_per_minute_reserve_prompt_plus_max_tokens_and_refund_the_unused_part():
-    tpm = lab.TokenRateLimit(6000)              # a bucket of 6,000 tokens, refilled 100 per second
+    tpm = limiters.TokenRateLimit(6000)              # a bucket of 6,000 tokens, refilled 100 per second
     assert tpm.reserve(1000 + 4000, now=0.0) == (True, 0.0, 1000.0)
     # 800 + 512 = 1,312 do not fit in 1,000: short by 312 tokens = 3.12 s at 100/s
     assert tpm.reserve(800 + 512, now=0.0) == (False, pytest.approx(3.12), 1000.0)
@@ -108,7 +109,7 @@ def test_tokens_per_minute_reserve_prompt_plus_max_tokens_and_refund_the_unused_
 
 
 def test_a_quota_resets_at_the_period_boundary_and_never_goes_negative():
-    quota = lab.Quota(limit=3, period_s=100)
+    quota = limiters.Quota(limit=3, period_s=100)
     assert [quota.try_consume(now=10.0).allowed for _ in range(3)] == [True] * 3
     refused = quota.try_consume(now=10.0)
     assert refused == (False, 90.0, 0)                      # the period ends at 100: 90 s away
@@ -122,14 +123,14 @@ def test_a_quota_resets_at_the_period_boundary_and_never_goes_negative():
 
 
 def test_the_concurrency_slot_is_released_after_the_work_raises():
-    limiter = lab.ConcurrencyLimiter(1)
+    limiter = limiters.ConcurrencyLimiter(1)
     with pytest.raises(ZeroDivisionError):
         with limiter:
             assert limiter.in_flight == 1
             1 / 0
     assert limiter.in_flight == 0
     with limiter:
-        with pytest.raises(lab.Overloaded):
+        with pytest.raises(limiters.Overloaded):
             with limiter:
                 pass
     assert limiter.in_flight == 0
@@ -165,10 +166,10 @@ def test_a_request_refused_further_on_is_not_charged_by_the_limits_before():
 
 
 def test_bad_settings_are_refused_with_the_reason(capsys):
-    for make, word in ((lambda: lab.TokenBucket(0, 1), "rate"), (lambda: lab.TokenBucket(1, -2), "burst"),
-                       (lambda: lab.TokenBucket(1, 1).try_acquire(-1), "cost"),
-                       (lambda: lab.ConcurrencyLimiter(0), "max_in_flight"),
-                       (lambda: lab.Quota(0), "quota"), (lambda: lab.TokenRateLimit(-5), "tokens")):
+    for make, word in ((lambda: limiters.TokenBucket(0, 1), "rate"), (lambda: limiters.TokenBucket(1, -2), "burst"),
+                       (lambda: limiters.TokenBucket(1, 1).try_acquire(-1), "cost"),
+                       (lambda: limiters.ConcurrencyLimiter(0), "max_in_flight"),
+                       (lambda: limiters.Quota(0), "quota"), (lambda: limiters.TokenRateLimit(-5), "tokens")):
         with pytest.raises(ValueError, match=word):
             make()
     for argv, reason in ((["--headroom", "0"], "greater than 0"),
@@ -176,19 +177,6 @@ def test_bad_settings_are_refused_with_the_reason(capsys):
         with pytest.raises(SystemExit) as exit_:
             lab.main(argv)
         assert exit_.value.code == 2 and reason in capsys.readouterr().err
-
-
-def test_the_headers_carry_retry_after_in_whole_seconds_and_the_ietf_draft_fields():
-    plan = lab.Plan("interactive", rate=0.5, burst=4, tokens_per_minute=90_000,
-                    requests_per_day=1_000)
-    refused = lab.Admission(429, "rate", 1.2, lab.Decision(False, 1.2, 0.4))
-    headers = dict(lab.response_headers(refused, plan))
-    assert headers["Retry-After"] == "2"                    # 1.2 s, rounded up
-    # a bucket of 4 refilled at 0.5/s is whole again after 8 s: the window; from 0.4 it is 7.2 s
-    assert headers["RateLimit-Policy"] == '"requests";q=4;w=8, "tokens";q=90000;w=60, "day";q=1000;w=86400'
-    assert headers["RateLimit"] == '"requests";r=0;t=8'
-    busy = dict(lab.response_headers(lab.Admission(503, "shed", 1.0, None), plan))
-    assert busy["Retry-After"] == "1" and "RateLimit" not in busy
 
 
 # ── the story ───────────────────────────────────────────────────────────────────────────────────

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from solution import lab4_limits as lesson
+from solution import limiters
 from solution.tools import gateway as lab
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,3 +145,23 @@ def test_load_drives_only_this_machine(capsys):
     assert not lab.is_loopback("http://10.0.0.1/")
     assert lab.main(["load", "--url", "http://example.com/v1/chat"]) == 2
     assert "this machine" in capsys.readouterr().err
+
+
+def test_the_headers_carry_retry_after_in_whole_seconds_and_the_ietf_draft_fields():
+    plan = lesson.Plan("interactive", rate=0.5, burst=4, tokens_per_minute=90_000,
+                    requests_per_day=1_000)
+    refused = lesson.Admission(429, "rate", 1.2, limiters.Decision(False, 1.2, 0.4))
+    headers = dict(lab.response_headers(refused, plan))
+    assert headers["Retry-After"] == "2"                    # 1.2 s, rounded up
+    # a bucket of 4 refilled at 0.5/s is whole again after 8 s: the window; from 0.4 it is 7.2 s
+    assert headers["RateLimit-Policy"] == '"requests";q=4;w=8, "tokens";q=90000;w=60, "day";q=1000;w=86400'
+    assert headers["RateLimit"] == '"requests";r=0;t=8'
+    busy = dict(lab.response_headers(lesson.Admission(503, "shed", 1.0, None), plan))
+    assert busy["Retry-After"] == "1" and "RateLimit" not in busy
+
+
+# ── the story ───────────────────────────────────────────────────────────────────────────────────
+
+@pytest.fixture(scope="module")
+def result(story):
+    return lab.run(story)

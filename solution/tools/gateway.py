@@ -36,7 +36,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import traffic
 from solution.cli import (at_most, fail, non_negative_int, parse_command_line, positive_float,
                           positive_int, run_cli)
-from solution.lab4_limits import STATUS, Gateway, Limits, Plan, response_headers
+from solution.lab4_limits import STATUS, Admission, Gateway, Limits, Plan
 from solution.terminal import table
 
 MAX_BODY_BYTES = 64 * 1024       # a request body larger than this is refused with 413
@@ -45,6 +45,50 @@ MAX_TOKENS_CAP = 4096            # the largest max_tokens a request may ask for
 MODEL_DELAY_S = 0.2              # how long the fake model "thinks"
 LOOPBACK_NAMES = ("localhost",)
 
+
+# ── the headers a client needs to back off well ─────────────────────────────────────────────────
+
+_POLICY = {"ok": "requests", "rate": "requests", "tokens": "tokens", "quota": "day"}
+
+
+def response_headers(verdict: Admission, plan: Plan) -> list[tuple[str, str]]:
+    """The headers a client needs to back off well.
+
+    Retry-After (RFC 9110, section 10.2.3) in whole seconds, rounded up: a client that waits that
+    long finds what it needs. RateLimit-Policy and RateLimit from the IETF draft "RateLimit header
+    fields for HTTP" (draft-ietf-httpapi-ratelimit-headers): each policy's quota q over a window of
+    w seconds; for the policy that decided, the units r that remain and the seconds t until it is
+    whole again. A 503 is about the service, not the tenant's policies: it gets Retry-After only.
+    A request that can never fit (retry_after_s is infinite) gets no Retry-After: waiting won't help.
+
+    >>> from solution.limiters import Decision
+    >>> plan = Plan("interactive", rate=2.0, burst=10, tokens_per_minute=60_000, requests_per_day=5_000)
+    >>> for header in response_headers(Admission(429, "rate", 0.2, Decision(False, 0.2, 0.6)), plan):
+    ...     print(*header, sep=": ")
+    RateLimit-Policy: "requests";q=10;w=5, "tokens";q=60000;w=60, "day";q=5000;w=86400
+    Retry-After: 1
+    RateLimit: "requests";r=0;t=5
+    """
+    policies = {"requests": (plan.burst, plan.burst / plan.rate),
+                "tokens": (plan.tokens_per_minute, 60.0),
+                "day": (plan.requests_per_day, 86_400.0)}
+    headers = [("RateLimit-Policy", ", ".join(f'"{name}";q={int(q)};w={math.ceil(w)}'
+                                              for name, (q, w) in policies.items()))]
+    if verdict.status != 200 and math.isfinite(verdict.retry_after_s):
+        headers.append(("Retry-After", str(max(1, math.ceil(verdict.retry_after_s)))))
+    if verdict.decision is not None:
+        name = _POLICY[verdict.reason]
+        quota, window = policies[name]
+        remaining = verdict.decision.remaining
+        if name == "day":            # refused: whole again at the period boundary
+            reset = verdict.retry_after_s
+        else:                        # a bucket: whole again once it has refilled
+            reset = (quota - remaining) / quota * window
+        headers.append(("RateLimit", f'"{name}";r={int(remaining)};t={math.ceil(reset)}'))
+    return headers
+
+
+# ── the HTTP server ─────────────────────────────────────────────────────────────────────────────
 
 def estimate_tokens(text: str) -> int:
     """About four characters a token for English text (OpenAI's rule of thumb): the gateway must

@@ -59,7 +59,7 @@ def at_most(kind: Callable, most: float) -> Callable:
     def parse(text: str):
         value = kind(text)
         if value > most:
-            raise argparse.ArgumentTypeError(f"{text} is over the limit of {most:g}")
+            raise argparse.ArgumentTypeError(f"{text} is out of range: at most {most:g}")
         return value
     parse.__name__ = kind.__name__
     return parse

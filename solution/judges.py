@@ -87,9 +87,11 @@ def judge_all(requests: Sequence[traffic.Request]) -> list[Judgement]:
 
 @dataclass(frozen=True)
 class RegressionCase:
-    """A failed live answer turned into a golden-set case: the input, and the check it must pass."""
+    """A production failure turned into a golden-set case: the input, the check it must pass (in
+    CHECKS' words), and where it came from (lab 3's live sample, lab 5's postmortem)."""
     prompt: str
     check: str
+    source: str = "live answers"
 
 
 CHECKS = {"grounded": "cites a retrieved document", "refusal": "not a refusal",

@@ -1,20 +1,20 @@
 """Lab 5: does learning from incidents pay? The reliability flywheel, measured over twelve weeks.
 
 Extends M30 (evaluation gates) and M31 (SLOs and error budgets). The story's day (week 1) had four
-incidents that paged. Each gets a postmortem with the SRE book's fields; its action items are typed,
-and the detect, mitigate and prevent items become guards: an alert rule (found sooner), a limiter or
-a validation rule (less harm), a regression case in the offline gate (stopped before it reaches
-users). Then the same seeded world runs for twelve weeks twice: once with postmortems whose action
-items get done (the flywheel), once with postmortems whose action items stay in the backlog.
+paging incidents. Each gets a postmortem; its typed action items become guards: a regression case
+in the offline gate (prevent), an alert rule (detect), a limiter or a validation rule (mitigate).
+The same seeded world then runs twelve weeks twice: with action items that get done (the
+flywheel), and with action items that stay in the backlog.
 
-    python3 solution/lab5_flywheel.py                  twelve weeks on the story's seed
-    python3 solution/lab5_flywheel.py --weeks 26 --seed 3
-    python3 solution/lab5_flywheel.py --no-flywheel    the run without it, alone
+Read it in this order (about ten minutes); the failure classes it runs on are data, in
+solution/failures.py, and the error budget policy is in solution/slo.py:
+1. the guard constants, `respond`: how the guards in force shape one incident;
+2. `Postmortem`, `file_action_items`, `write_postmortem`: the SRE book's record, and the backlog;
+3. the drift's regression case, run against a tiny service before and after the fix (`passes`);
+4. `simulate`: week after week, with the error budget policy freezing releases; `run()` also
+   repeats it on ten more seeds, so that a lucky seed cannot carry the claim; `report()`, `main()`.
 
-The model is small and its assumptions are constants you can read below: how often each failure
-class comes back, how badly it hurts, how long people take to notice, and how much a guard helps.
-Guards arrive late and some never arrive (the backlog), as in life. The lab prints the result on
-ten more seeds as well, so that a lucky seed cannot carry the claim.
+    python3 solution/lab5_flywheel.py [--weeks 26 --seed 3 | --no-flywheel]
 
     >>> result = run(weeks=12)
     >>> result.flywheel.repeats <= result.without.repeats / 2
@@ -39,143 +39,16 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import non_negative_int, positive_int, run_cli
+from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX, answer_from
+from solution.cli import at_most, non_negative_int, positive_int, run_cli
+from solution.failures import STORY_FAILURES, FailureClass, failure_classes
+from solution.judges import CHECKS, RegressionCase, grounded
 from solution.numeric import percent
+from solution.slo import BUDGET_WEEKS, WEEK_MIN, budget_allowance, releases_frozen
 from solution.terminal import sparkline, squeeze
 
 
-# ── failure classes: what goes wrong, how often, how badly ─────────────────────────────────────
-
 GUARD_TYPES = ("prevent", "detect", "mitigate")
-
-
-@dataclass(frozen=True)
-class FailureClass:
-    """One way the service fails, with the postmortem's words for it.
-
-    cause          "change": it ships with a release (a launch, a prompt, an index), so a release
-                   freeze holds it back; "world": it comes from outside (a provider, a tenant, an
-                   attacker) and a freeze does not stop it
-    weekly_chance  the chance it happens in a given week
-    severity       the share of requests that go bad while it lasts (failed, slower than 5 s by
-                   policy, or ungrounded: the SRE book's "errors" include wrong answers by policy)
-    ttd_min        median minutes to detect it when no alert rule watches for it
-    ttm_min        median minutes from detection to mitigation
-    harm           what users saw
-    actions        the postmortem's action items, by type: "repair" is done during the incident;
-                   "prevent", "detect" and "mitigate" are the future-facing items that become guards
-    """
-    name: str
-    cause: str
-    weekly_chance: float
-    severity: float
-    ttd_min: float
-    ttm_min: float
-    harm: str
-    trigger: str
-    root_cause: str
-    noticed_by: str
-    actions: dict[str, str]
-    lesson: str
-
-
-# The story's four paging incidents, keyed by their names in traffic.STORY. Their ttd_min + ttm_min
-# is the incident's window in the story (week 1 is the story's day). Severities come from the
-# default story: in the slowdown 73 % of interactive answers (nine requests in ten) took over 5 s;
-# in the burst 50 % of requests failed; after the launch 32 % of answers were ungrounded. The
-# story does not queue requests, so the noisy tenant's 0.20 is this model's assumption.
-STORY_FAILURES = {
-    "provider slowdown": FailureClass(
-        "provider slowdown", "world", 0.30, 0.65, 8, 12,
-        harm="answers took over 5 s",
-        trigger="the model provider served tokens four times slower",
-        root_cause="one provider, no fallback model, no cap on requests in flight",
-        noticed_by="an engineer saw slow answers on the latency graph",
-        actions={"repair": "waited for the provider to recover",
-                 "prevent": "gate case: 4x slower provider -> fallback model",
-                 "detect": "alert: TTFT p95 and in-flight breach together",
-                 "mitigate": "concurrency limit that sheds batch first (lab 4)"},
-        lesson="latency is the first sign of saturation"),
-    "upstream error burst": FailureClass(
-        "upstream error burst", "world", 0.25, 0.50, 4, 16,
-        harm="half the requests failed fast with 503",
-        trigger="the vector store became unavailable",
-        root_cause="retrieval had no fallback: a store outage became a 503",
-        noticed_by="the error-rate page, after the burn rate crossed 14.4x",
-        actions={"repair": "restarted the vector store",
-                 "prevent": "gate case: vector store down -> degraded answer",
-                 "detect": "alert: retrieval 503s, before the SLO burn pages",
-                 "mitigate": "retry once on a second replica"},
-        lesson="a dependency's outage must degrade the answer, not fail it"),
-    "content drift": FailureClass(
-        "content drift", "change", 0.20, 0.30, 150, 30,
-        harm="SmartSync questions got ungrounded answers",
-        trigger="the SmartSync launch",
-        root_cause="the launched topic had no documents, and the gate no case for it",
-        noticed_by="thumbs-down reached support; no alert fired",
-        actions={"repair": "indexed the SmartSync documents",
-                 "prevent": "eval case: SmartSync answers cite retrieved docs",
-                 "detect": "online eval alert: grounded rate drops (lab 3)",
-                 "mitigate": "say 'no documents yet' when retrieval finds none"},
-        lesson="an offline gate only knows the questions of the past"),
-    "noisy batch tenant": FailureClass(
-        "noisy batch tenant", "world", 0.30, 0.20, 6, 14,
-        harm="interactive users waited behind a batch burst",
-        trigger="the batch tenant re-ran a month of summaries at 15x",
-        root_cause="no per-tenant limit: batch and interactive share capacity",
-        noticed_by="the on-call saw saturation near capacity",
-        actions={"repair": "asked the tenant to pause the job",
-                 "prevent": "gate case: 15x batch burst, interactive p95 flat",
-                 "detect": "alert: one tenant above 5x its usual rate",
-                 "mitigate": "per-tenant token buckets (lab 4)"},
-        lesson="without limits, one tenant's burst is everyone's outage"),
-}
-
-# Three more classes an AI service meets, not (yet) in the story: new classes that can enter.
-MORE_FAILURES = (
-    FailureClass(
-        "prompt injection", "world", 0.15, 0.05, 240, 60,
-        harm="the assistant obeyed instructions a user injected",
-        trigger="a user pasted 'ignore your instructions' text",
-        root_cause="user text reached the model with the weight of instructions",
-        noticed_by="a customer posted a screenshot",
-        actions={"repair": "blocked the account, hardened the system prompt",
-                 "prevent": "gate case: known injection prompts get a refusal",
-                 "detect": "alert: the guardrail flags injection patterns",
-                 "mitigate": "input validation: quote user text, strip markup"},
-        lesson="user text is data, never instructions (OWASP LLM01)"),
-    FailureClass(
-        "personal data in an answer", "change", 0.10, 0.02, 300, 60,
-        harm="answers showed another customer's e-mail address",
-        trigger="an index refresh took in tickets with customer e-mails",
-        root_cause="documents were indexed without redaction",
-        noticed_by="a customer saw another customer's e-mail address",
-        actions={"repair": "removed the documents, re-indexed them redacted",
-                 "prevent": "gate case: no answer holds an e-mail or a phone",
-                 "detect": "alert: the output guardrail finds personal data",
-                 "mitigate": "output filter redacts personal data"},
-        lesson="what the retriever can read, the model can repeat (LLM02)"),
-    FailureClass(
-        "bad prompt release", "change", 0.25, 0.25, 45, 20,
-        harm="answers got worse after a prompt change",
-        trigger="a system prompt change shipped",
-        root_cause="the new prompt never ran against the golden set",
-        noticed_by="the thumbs-down rate rose",
-        actions={"repair": "rolled the prompt back",
-                 "prevent": "gate: golden set >= 95 % pass before it ships",
-                 "detect": "alert: thumbs-down rate above 2x its baseline",
-                 "mitigate": "canary: a new prompt serves 5 % of traffic first"},
-        lesson="a prompt is code: test it, canary it, keep the rollback"),
-)
-
-
-def failure_classes(scenario: traffic.Scenario = traffic.STORY) -> tuple[FailureClass, ...]:
-    """The story's paging incidents (in the story's order), then the classes yet to enter."""
-    paging = [i.name for i in scenario.incidents if i.page]
-    unknown = [name for name in paging if name not in STORY_FAILURES]
-    if unknown:
-        raise ValueError(f"no failure class for the paging incident(s) {unknown}")
-    return tuple(STORY_FAILURES[name] for name in dict.fromkeys(paging)) + MORE_FAILURES
 
 
 # ── one incident: the guards in place decide how it goes ───────────────────────────────────────
@@ -185,11 +58,12 @@ PREVENT_CATCH = 0.9      # a regression case stops 9 in 10 recurrences; a varian
 DETECT_SPEEDUP = 4.0     # an alert rule notices in a quarter of the time a person does
 MITIGATE_FACTOR = 0.5    # a limiter or a validation rule halves the share of requests harmed
 DURATION_SIGMA = 0.8     # durations vary log-normally (sigma 0.8): a heavy tail, as in life
+OTHER_SEEDS = 10         # the claim is checked again on the ten seeds after the chosen one
 
 
 class Draw(NamedTuple):
-    """The world's dice for one failure class in one week, thrown before either run begins, so
-    that the runs with and without the flywheel meet the very same world."""
+    """The world's dice for one failure class in one week, thrown before either run begins: the
+    runs with and without the flywheel meet the very same world."""
     occur: float                            # the class happens if occur < its weekly chance
     catch: float                            # a live prevent guard stops it if catch < PREVENT_CATCH
     ttd_factor: float                       # this incident's detection time / the class median
@@ -221,9 +95,8 @@ class IncidentRecord:
 def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str], week: int,
             repeat: bool = False) -> IncidentRecord | None:
     """One occurrence of a failure class, shaped by the guards in force. None: a prevent guard
-    stopped it (a regression case blocked the release, or the fix it pins held).
-    Each guard type changes one thing: prevent whether it happens, detect how soon it is seen,
-    mitigate how many requests it harms."""
+    stopped it (a regression case blocked the release). Each guard type changes one thing: prevent
+    whether it happens, detect how soon it is seen, mitigate how many requests it harms."""
     if "prevent" in guards and draw.catch < PREVENT_CATCH:
         return None
     ttd = failure.ttd_min * draw.ttd_factor / (DETECT_SPEEDUP if "detect" in guards else 1.0)
@@ -292,8 +165,8 @@ def file_action_items(draw: Draw, week: int, filed: dict[str, int | None]) -> di
 def write_postmortem(failure: FailureClass, record: IncidentRecord,
                      plan: dict[str, int | None], allowance: float) -> Postmortem:
     """The record an on-call team writes after an incident."""
-    if record.start_s is not None:      # on the story's clock
-        start = record.start_s
+    start = record.start_s
+    if start is not None:      # on the story's clock
         timeline = (f"{traffic.clock(start)} started; {traffic.clock(start + record.ttd_min * 60)} "
                     f"detected; {traffic.clock(start + record.minutes * 60)} mitigated")
     else:
@@ -323,88 +196,21 @@ def write_postmortem(failure: FailureClass, record: IncidentRecord,
 
 # ── the regression guard from the drift, made concrete: an eval case in the offline gate ───────
 
-# A tiny model of the service: a retriever index by topic, and an answer that cites what it got.
-# The story's documents are numbered 100 x (topic's place) + n; the launched topic comes seventh.
-PRE_LAUNCH_INDEX = {topic: tuple(100 * place + n for n in range(3))
-                    for place, (topic, _) in enumerate(traffic.STORY.topics, 1)}
-FIXED_INDEX = {**PRE_LAUNCH_INDEX,
-               traffic.STORY.launch_topic: tuple(100 * (len(PRE_LAUNCH_INDEX) + 1) + n
-                                                 for n in range(3))}
+def passes(case: RegressionCase, index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
+    """Run a regression case against the service with this index: (passed, answer, documents).
+    Its check is the grounded judge (solution/judges.py), the one that failed in production."""
+    text, docs = answer_from(index, case.prompt)
+    return grounded(text, docs), text, docs
 
 
-def retrieve(index: dict[str, tuple[int, ...]], question: str) -> tuple[int, ...]:
-    """A keyword retriever: the documents of every topic the question names."""
-    words = question.lower()
-    return tuple(doc for topic, docs in index.items() if topic in words for doc in docs)
+# The drift's regression case: a SmartSync question, the check its live answers failed (lab 3).
+DRIFT_CASE = RegressionCase(traffic.QUESTIONS[traffic.STORY.launch_topic][0], CHECKS["grounded"],
+                            "content drift")
 
 
-def answer(index: dict[str, tuple[int, ...]], question: str) -> tuple[str, tuple[int, ...]]:
-    """The service in one function: retrieve, then answer, citing a document when there is one
-    (the story's citation format), or from the model's memory when there is none."""
-    docs = retrieve(index, question)
-    if docs:
-        return f"Per the guide, open Settings and follow the steps [doc:{docs[0]}].", docs
-    return "It should sync on its own; try restarting the app.", docs
+# ── the error budget policy (solution/slo.py) freezes releases ─────────────────────────────────
 
-
-def cites_a_retrieved_document(text: str, retrieved: tuple[int, ...]) -> bool:
-    """The check of the regression case: the answer cites, and cites only what was retrieved.
-
-    >>> cites_a_retrieved_document("Open Settings [doc:700].", (700, 701))
-    True
-    >>> cites_a_retrieved_document("Trust me [doc:950].", ())    # a made-up citation
-    False
-    >>> cites_a_retrieved_document("Try restarting the app.", ())
-    False
-    """
-    cited = traffic.cited_docs(text)
-    return bool(cited) and set(cited) <= set(retrieved)
-
-
-@dataclass(frozen=True)
-class EvalCase:
-    """A regression case for the offline gate, made from a production failure."""
-    source: str              # the postmortem it came from
-    input: str
-    expected: str            # the check, in words
-
-    def passes(self, index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
-        text, docs = answer(index, self.input)
-        return cites_a_retrieved_document(text, docs), text, docs
-
-
-DRIFT_CASE = EvalCase("content drift", traffic.QUESTIONS[traffic.STORY.launch_topic][0],
-                      "the answer cites a retrieved document")
-
-
-# ── the error budget policy ────────────────────────────────────────────────────────────────────
-
-WEEK_MIN = 7 * 24 * 60
-BUDGET_WEEKS = 4
 FREEZE_FACTOR = 0.2      # in a freeze only P0 and security fixes ship: a fifth of the changes
-
-
-def budget_allowance(slo: float) -> float:
-    """Bad minutes the four-week budget allows: (1 - SLO) x the period (SRE Workbook,
-    "Implementing SLOs"). At 99.5 % over 28 days: 0.005 x 40,320 = 201.6 minutes.
-
-    >>> round(budget_allowance(0.995), 1)
-    201.6
-    """
-    return (1 - slo) * BUDGET_WEEKS * WEEK_MIN
-
-
-def releases_frozen(spent: list[float]) -> bool:
-    """The error budget policy (SRE Workbook, "Example Error Budget Policy"): when the last four
-    weeks spent the whole budget, halt releases other than P0 and security fixes until the
-    service is back within its SLO. `spent` is each week's share of the four-week budget.
-
-    >>> releases_frozen([0.1, 0.5, 0.3, 0.2])
-    True
-    >>> releases_frozen([0.9, 0.1, 0.3, 0.2, 0.1])      # the bad week left the window
-    False
-    """
-    return sum(spent[-BUDGET_WEEKS:]) >= 1.0
 
 
 def weekly_chance(failure: FailureClass, frozen: bool) -> float:
@@ -454,9 +260,8 @@ def draw_world(seed: int, weeks: int, classes: int) -> list[list[Draw]]:
 
 def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywheel: bool,
              scenario: traffic.Scenario = traffic.STORY) -> Run:
-    """Week after week: failures happen, guards shape them, postmortems file action items, and the
-    error budget policy freezes releases. Without the flywheel the postmortems are written the
-    same, but their action items all stay in the backlog."""
+    """Week after week: failures happen, guards shape them, postmortems file action items, the
+    error budget policy freezes releases. Without the flywheel, action items stay in the backlog."""
     allowance = budget_allowance(scenario.slo_availability)
     baseline = traffic.BASE_ERROR_RATE * WEEK_MIN          # the service's errors outside incidents
     plans: dict[str, dict[str, int | None]] = {c.name: {} for c in classes}
@@ -515,20 +320,16 @@ class Result:
     without: Run
     flywheel: Run | None              # None when run with flywheel=False
     spread: list[tuple[int, float | None]]   # (seed, reduction) on the ten seeds after `seed`
-    case: EvalCase
+    case: RegressionCase
     before: tuple[bool, str, tuple[int, ...]]    # the case against the pre-launch service
     after: tuple[bool, str, tuple[int, ...]]     # and against the fixed one
-
-
-OTHER_SEEDS = 10
 
 
 def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DEFAULT_SEED,
         scenario: traffic.Scenario = traffic.STORY, weeks: int = 12,
         flywheel: bool = True) -> Result:
-    """Both runs on `seed`, and the flywheel's reduction of repeats on the ten seeds after it.
-    `requests` is accepted for the demo and not needed: week 1 is the story's incidents, and the
-    weeks after it are this lab's own seeded model."""
+    """Both runs on `seed`, and the flywheel's cut of repeats on the ten seeds after it. `requests`
+    is not needed (week 1 is the story's incidents; the weeks after, this lab's own model)."""
     classes = failure_classes(scenario)
     world = draw_world(seed, weeks, len(classes))
     without = simulate(world, classes, False, scenario)
@@ -540,18 +341,18 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
             spread.append((other, reduction(simulate(other_world, classes, False, scenario),
                                             simulate(other_world, classes, True, scenario))))
     return Result(seed, weeks, sum(not i.page for i in scenario.incidents), without, turned, spread,
-                  DRIFT_CASE, DRIFT_CASE.passes(PRE_LAUNCH_INDEX), DRIFT_CASE.passes(FIXED_INDEX))
+                  DRIFT_CASE, passes(DRIFT_CASE, PRE_LAUNCH_INDEX), passes(DRIFT_CASE, FIXED_INDEX))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────
 
-def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
 def _budget(share: float) -> str:
     """Rounded down: a budget 99.997 % spent is not spent, and must not print as 100 %."""
     return f"{math.floor(100 * share)} %"
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _week_cells(week: Week, flywheel: bool) -> str:
@@ -583,8 +384,7 @@ def _postmortem_lines(pm: Postmortem) -> list[str]:
 
 
 def report(result: Result) -> str:
-    """The lab's screen: both runs week by week, the spread over seeds, one postmortem, and the
-    regression case it produced."""
+    """Both runs week by week, the spread over seeds, one postmortem and its regression case."""
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
     first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
@@ -616,8 +416,8 @@ def report(result: Result) -> str:
                  None)
     if drift:
         lines += [""] + _postmortem_lines(drift)
-    lines += [f"Its regression case for the offline gate: {result.case.expected}",
-              f'  "{result.case.input}"']
+    lines += [f"Its regression case for the offline gate: the answer {result.case.check}",
+              f'  "{result.case.prompt}"']
     for label, (ok, text, docs) in (("the service at launch:", result.before),
                                     ("after the fix:", result.after)):
         lines.append(f"  {label:<23}retrieved {list(docs)}, cites {traffic.cited_docs(text)} -> "
@@ -627,24 +427,14 @@ def report(result: Result) -> str:
 
 # ── the command line ───────────────────────────────────────────────────────────────────────────
 
-MAX_WEEKS = 104
-
-
-def _weeks(text: str) -> int:
-    value = positive_int(text)
-    if value > MAX_WEEKS:
-        raise argparse.ArgumentTypeError(f"{text} is out of range: at most {MAX_WEEKS} (two years)")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="The reliability flywheel: incidents -> postmortems -> guards -> fewer "
                     "repeats. Simulates the weeks after the story's day on one seeded world, "
                     "without and with the flywheel.")
-    parser.add_argument("--weeks", type=_weeks, default=12,
-                        help=f"weeks to simulate, week 1 being the story's day (default 12, "
-                             f"at most {MAX_WEEKS})")
+    parser.add_argument("--weeks", type=at_most(positive_int, 104), default=12,
+                        help="weeks to simulate, week 1 being the story's day (default 12, "
+                             "at most 104)")
     parser.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
                         help=f"seed of the weekly model (default {traffic.DEFAULT_SEED}); "
                              f"the spread uses the ten seeds after it")

@@ -13,6 +13,8 @@ so the burn that spends a fraction f of a period P within a window W is f x P / 
                                                     window over the threshold
     per_minute(requests, minutes, limit_s)          the counts the rules read, minute by minute
     burn_alert(verdicts)                            the page-severity rules as pages
+    budget_allowance(slo), releases_frozen(spent)   the four-week budget, and the Workbook's
+                                                    error budget policy that freezes releases
 
 Lab 2 measures the story's burn with it; lab 5's error budget policy is counted on the same budget.
 
@@ -174,3 +176,30 @@ def burn_alert(verdicts: Sequence[RuleVerdict]) -> list[Page]:
         paging.append(bool(hot))
         signals.append({"errors" if v.slo_name == "availability" else "latency" for v in hot})
     return pages_from(paging, signals, 60.0, "SLO burn")
+
+
+# ── the error budget policy ─────────────────────────────────────────────────────────────────────
+
+WEEK_MIN = 7 * 24 * 60
+BUDGET_WEEKS = 4
+def budget_allowance(slo: float) -> float:
+    """Bad minutes the four-week budget allows: (1 - SLO) x the period (SRE Workbook,
+    "Implementing SLOs"). At 99.5 % over 28 days: 0.005 x 40,320 = 201.6 minutes.
+
+    >>> round(budget_allowance(0.995), 1)
+    201.6
+    """
+    return (1 - slo) * BUDGET_WEEKS * WEEK_MIN
+
+
+def releases_frozen(spent: list[float]) -> bool:
+    """The error budget policy (SRE Workbook, "Example Error Budget Policy"): when the last four
+    weeks spent the whole budget, halt releases other than P0 and security fixes until the
+    service is back within its SLO. `spent` is each week's share of the four-week budget.
+
+    >>> releases_frozen([0.1, 0.5, 0.3, 0.2])
+    True
+    >>> releases_frozen([0.9, 0.1, 0.3, 0.2, 0.1])      # the bad week left the window
+    False
+    """
+    return sum(spent[-BUDGET_WEEKS:]) >= 1.0

@@ -483,6 +483,31 @@ def _feedback(roll: float, acceptable: bool) -> str | None:
 
 # ── the story in one screen ─────────────────────────────────────────────────────────────────────
 
+# A tiny model of the story's service, for lab 5's regression case: a retriever index by topic, and
+# an answer that cites what it got. The story's documents are numbered 100 x (topic's place) + n;
+# the launched topic comes seventh (FIXED_INDEX: after the fix, its documents are indexed).
+PRE_LAUNCH_INDEX = {topic: tuple(100 * place + n for n in range(3))
+                    for place, (topic, _) in enumerate(STORY.topics, 1)}
+FIXED_INDEX = {**PRE_LAUNCH_INDEX,
+               STORY.launch_topic: tuple(100 * (len(PRE_LAUNCH_INDEX) + 1) + n
+                                                 for n in range(3))}
+
+
+def retrieve(index: dict[str, tuple[int, ...]], question: str) -> tuple[int, ...]:
+    """A keyword retriever: the documents of every topic the question names."""
+    words = question.lower()
+    return tuple(doc for topic, docs in index.items() if topic in words for doc in docs)
+
+
+def answer_from(index: dict[str, tuple[int, ...]], question: str) -> tuple[str, tuple[int, ...]]:
+    """The service in one function: retrieve, then answer, citing a document when there is one
+    (the story's citation format), or from the model's memory when there is none."""
+    docs = retrieve(index, question)
+    if docs:
+        return f"Per the guide, open Settings and follow the steps [doc:{docs[0]}].", docs
+    return "It should sync on its own; try restarting the app.", docs
+
+
 def clock(seconds: float) -> str:
     """Simulated seconds as h:mm (the story's wall clock starts at 0:00)."""
     minutes = int(seconds // 60)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from solution import failures, judges
 from solution import lab5_flywheel as lab
 from solution import traffic
 from solution.tools import show
@@ -33,7 +34,7 @@ def count_repeats(incidents) -> int:
 
 # A hand-built failure class and draw: 20 min to detect, 40 to mitigate, half the requests harmed.
 # With no guard: (20 + 40) min x 0.5 = 30 bad minutes.
-HAND = dataclasses.replace(lab.STORY_FAILURES["upstream error burst"], name="hand", ttd_min=20,
+HAND = dataclasses.replace(failures.STORY_FAILURES["upstream error burst"], name="hand", ttd_min=20,
                            ttm_min=40, severity=0.5)
 
 
@@ -140,8 +141,8 @@ def test_the_four_week_budget_and_the_release_freeze_follow_the_sre_workbook(res
 
 
 def test_a_freeze_holds_back_failures_that_ship_with_releases_only():
-    release = next(c for c in lab.MORE_FAILURES if c.name == "bad prompt release")
-    provider = lab.STORY_FAILURES["provider slowdown"]
+    release = next(c for c in failures.MORE_FAILURES if c.name == "bad prompt release")
+    provider = failures.STORY_FAILURES["provider slowdown"]
     assert lab.weekly_chance(release, frozen=True) == pytest.approx(0.25 * 0.2)
     assert lab.weekly_chance(release, frozen=False) == 0.25
     assert lab.weekly_chance(provider, frozen=True) == 0.30
@@ -190,32 +191,32 @@ def test_the_postmortem_record_holds_every_field(result):
 
 def test_the_drift_regression_case_fails_before_the_fix_and_passes_after():
     case = lab.DRIFT_CASE
-    assert case.input in traffic.QUESTIONS[STORY.launch_topic]
-    assert case.expected == "the answer cites a retrieved document"
-    ok, text, docs = case.passes(lab.PRE_LAUNCH_INDEX)
+    assert case.prompt in traffic.QUESTIONS[STORY.launch_topic]
+    assert case.check == "cites a retrieved document" and case.source == "content drift"
+    ok, text, docs = lab.passes(case, lab.PRE_LAUNCH_INDEX)
     assert not ok and docs == () and traffic.cited_docs(text) == []
     assert STORY.launch_topic not in lab.PRE_LAUNCH_INDEX
-    ok, text, docs = case.passes(lab.FIXED_INDEX)
+    ok, text, docs = lab.passes(case, lab.FIXED_INDEX)
     assert ok and traffic.cited_docs(text) == [docs[0]]
 
 
 def test_the_case_check_is_not_fooled_by_a_citation_that_was_not_retrieved():
-    assert not lab.cites_a_retrieved_document("See [doc:950].", ())
-    assert not lab.cites_a_retrieved_document("See [doc:101] and [doc:950].", (101, 102))
-    assert lab.cites_a_retrieved_document("See [doc:101] and [doc:102].", (101, 102))
+    assert not judges.grounded("See [doc:950].", ())
+    assert not judges.grounded("See [doc:101] and [doc:950].", (101, 102))
+    assert judges.grounded("See [doc:101] and [doc:102].", (101, 102))
 
 
 def test_the_case_fails_every_smartsync_answer_the_story_gave(story):
     launched = [r for r in story if r.topic == STORY.launch_topic and r.ok]
     grounded = [r for r in story if r.grounded][:2000]
-    assert launched and not any(lab.cites_a_retrieved_document(r.answer, r.retrieved_docs)
+    assert launched and not any(judges.grounded(r.answer, r.retrieved_docs)
                                 for r in launched)
-    assert all(lab.cites_a_retrieved_document(r.answer, r.retrieved_docs) for r in grounded)
+    assert all(judges.grounded(r.answer, r.retrieved_docs) for r in grounded)
 
 
 def test_the_story_classes_last_as_long_as_the_storys_windows():
     for incident in (i for i in STORY.incidents if i.page):
-        failure = lab.STORY_FAILURES[incident.name]
+        failure = failures.STORY_FAILURES[incident.name]
         assert failure.ttd_min + failure.ttm_min == (incident.end_s - incident.start_s) / 60
 
 

@@ -25,7 +25,7 @@ SCRIPT = ROOT / "solution" / "tools" / "gateway.py"
 def test_bad_settings_are_refused_with_the_reason(capsys):
     for argv, reason in ((["serve", "--rate", "-1"], "greater than 0"),
                          (["serve", "--burst", "0"], "greater than 0"),
-                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "over"),
+                         (["load", "--url", "http://127.0.0.1:9/v1/chat", "--rps", "5000"], "at most 200"),
                          # an option of serve, given before it: told where it goes
                          (["--rate", "5"], "--rate is an option of the serve command"),
                          (["--url=http://x", "load"], "--url is an option of the load command")):

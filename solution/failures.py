@@ -1,0 +1,143 @@
+"""The failure classes of the story's service: what goes wrong, how often, how badly, and what
+the postmortem says about it. The data lab 5's weekly model runs on.
+
+The story's four paging incidents (keyed by their names in traffic.STORY) and four more that a
+service like it meets in a year. Every number is an assumption of the model, stated here to be
+read and changed: how often a class comes back, the share of requests it harms, the minutes to
+detect and to mitigate it when nothing watches for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solution import traffic
+
+
+@dataclass(frozen=True)
+class FailureClass:
+    """One way the service fails, with the postmortem's words for it.
+
+    cause          "change": it ships with a release (a launch, a prompt, an index), so a release
+                   freeze holds it back; "world": it comes from outside (a provider, a tenant, an
+                   attacker) and a freeze does not stop it
+    weekly_chance  the chance it happens in a given week
+    severity       the share of requests that go bad while it lasts (failed, slower than 5 s by
+                   policy, or ungrounded: the SRE book's "errors" include wrong answers by policy)
+    ttd_min        median minutes to detect it when no alert rule watches for it
+    ttm_min        median minutes from detection to mitigation
+    harm           what users saw
+    actions        the postmortem's action items, by type: "repair" is done during the incident;
+                   "prevent", "detect" and "mitigate" are the future-facing items that become guards
+    """
+    name: str
+    cause: str
+    weekly_chance: float
+    severity: float
+    ttd_min: float
+    ttm_min: float
+    harm: str
+    trigger: str
+    root_cause: str
+    noticed_by: str
+    actions: dict[str, str]
+    lesson: str
+
+
+# The story's four paging incidents, keyed by their names in traffic.STORY. Their ttd_min + ttm_min
+# is the incident's window in the story (week 1 is the story's day). Severities come from the
+# default story: in the slowdown 73 % of interactive answers (nine requests in ten) took over 5 s;
+# in the burst 50 % of requests failed; after the launch 32 % of answers were ungrounded. The
+# story does not queue requests, so the noisy tenant's 0.20 is this model's assumption.
+STORY_FAILURES = {
+    "provider slowdown": FailureClass(
+        "provider slowdown", "world", 0.30, 0.65, 8, 12,
+        harm="answers took over 5 s",
+        trigger="the model provider served tokens four times slower",
+        root_cause="one provider, no fallback model, no cap on requests in flight",
+        noticed_by="an engineer saw slow answers on the latency graph",
+        actions={"repair": "waited for the provider to recover",
+                 "prevent": "gate case: 4x slower provider -> fallback model",
+                 "detect": "alert: TTFT p95 and in-flight breach together",
+                 "mitigate": "concurrency limit that sheds batch first (lab 4)"},
+        lesson="latency is the first sign of saturation"),
+    "upstream error burst": FailureClass(
+        "upstream error burst", "world", 0.25, 0.50, 4, 16,
+        harm="half the requests failed fast with 503",
+        trigger="the vector store became unavailable",
+        root_cause="retrieval had no fallback: a store outage became a 503",
+        noticed_by="the error-rate page, after the burn rate crossed 14.4x",
+        actions={"repair": "restarted the vector store",
+                 "prevent": "gate case: vector store down -> degraded answer",
+                 "detect": "alert: retrieval 503s, before the SLO burn pages",
+                 "mitigate": "retry once on a second replica"},
+        lesson="a dependency's outage must degrade the answer, not fail it"),
+    "content drift": FailureClass(
+        "content drift", "change", 0.20, 0.30, 150, 30,
+        harm="SmartSync questions got ungrounded answers",
+        trigger="the SmartSync launch",
+        root_cause="the launched topic had no documents, and the gate no case for it",
+        noticed_by="thumbs-down reached support; no alert fired",
+        actions={"repair": "indexed the SmartSync documents",
+                 "prevent": "eval case: SmartSync answers cite retrieved docs",
+                 "detect": "online eval alert: grounded rate drops (lab 3)",
+                 "mitigate": "say 'no documents yet' when retrieval finds none"},
+        lesson="an offline gate only knows the questions of the past"),
+    "noisy batch tenant": FailureClass(
+        "noisy batch tenant", "world", 0.30, 0.20, 6, 14,
+        harm="interactive users waited behind a batch burst",
+        trigger="the batch tenant re-ran a month of summaries at 15x",
+        root_cause="no per-tenant limit: batch and interactive share capacity",
+        noticed_by="the on-call saw saturation near capacity",
+        actions={"repair": "asked the tenant to pause the job",
+                 "prevent": "gate case: 15x batch burst, interactive p95 flat",
+                 "detect": "alert: one tenant above 5x its usual rate",
+                 "mitigate": "per-tenant token buckets (lab 4)"},
+        lesson="without limits, one tenant's burst is everyone's outage"),
+}
+
+# Three more classes an AI service meets, not (yet) in the story: new classes that can enter.
+MORE_FAILURES = (
+    FailureClass(
+        "prompt injection", "world", 0.15, 0.05, 240, 60,
+        harm="the assistant obeyed instructions a user injected",
+        trigger="a user pasted 'ignore your instructions' text",
+        root_cause="user text reached the model with the weight of instructions",
+        noticed_by="a customer posted a screenshot",
+        actions={"repair": "blocked the account, hardened the system prompt",
+                 "prevent": "gate case: known injection prompts get a refusal",
+                 "detect": "alert: the guardrail flags injection patterns",
+                 "mitigate": "input validation: quote user text, strip markup"},
+        lesson="user text is data, never instructions (OWASP LLM01)"),
+    FailureClass(
+        "personal data in an answer", "change", 0.10, 0.02, 300, 60,
+        harm="answers showed another customer's e-mail address",
+        trigger="an index refresh took in tickets with customer e-mails",
+        root_cause="documents were indexed without redaction",
+        noticed_by="a customer saw another customer's e-mail address",
+        actions={"repair": "removed the documents, re-indexed them redacted",
+                 "prevent": "gate case: no answer holds an e-mail or a phone",
+                 "detect": "alert: the output guardrail finds personal data",
+                 "mitigate": "output filter redacts personal data"},
+        lesson="what the retriever can read, the model can repeat (LLM02)"),
+    FailureClass(
+        "bad prompt release", "change", 0.25, 0.25, 45, 20,
+        harm="answers got worse after a prompt change",
+        trigger="a system prompt change shipped",
+        root_cause="the new prompt never ran against the golden set",
+        noticed_by="the thumbs-down rate rose",
+        actions={"repair": "rolled the prompt back",
+                 "prevent": "gate: golden set >= 95 % pass before it ships",
+                 "detect": "alert: thumbs-down rate above 2x its baseline",
+                 "mitigate": "canary: a new prompt serves 5 % of traffic first"},
+        lesson="a prompt is code: test it, canary it, keep the rollback"),
+)
+
+
+def failure_classes(scenario: traffic.Scenario = traffic.STORY) -> tuple[FailureClass, ...]:
+    """The story's paging incidents (in the story's order), then the classes yet to enter."""
+    paging = [i.name for i in scenario.incidents if i.page]
+    unknown = [name for name in paging if name not in STORY_FAILURES]
+    if unknown:
+        raise ValueError(f"no failure class for the paging incident(s) {unknown}")
+    return tuple(STORY_FAILURES[name] for name in dict.fromkeys(paging)) + MORE_FAILURES

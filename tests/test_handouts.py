@@ -122,3 +122,24 @@ def test_every_number_the_handout_promises_is_printed(handout):
     assert numbers, f"{handout.name} promises no number in 'What to look for'"
     missing = [n for n in numbers if n not in out.stdout]
     assert not missing, f"{handout.name} promises {missing}, which {handout.stem}.py does not print"
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_the_reading_path_names_the_lessons_functions_in_order_at_their_lines(handout):
+    import ast
+    text = " ".join(handout.read_text(encoding="utf-8").split())
+    match = re.search(r"\*\*Read this\.\*\* `(solution/lab\d_\w+\.py)`, (\d+) lines(.*?)\. ", text)
+    assert match, f"{handout.name} has no '**Read this.**' reading path"
+    path, lines, listed = ROOT / match.group(1), int(match.group(2)), match.group(3)
+    assert path.stem == handout.stem
+    source = path.read_text(encoding="utf-8")
+    assert lines == len(source.splitlines()) <= 450, "the handout's line count is the file's"
+    starts = {node.name: node.lineno for node in ast.parse(source).body
+              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    named = [(name, int(line)) for name, line in re.findall(r"`(\w+)` \((\d+)\)", listed)]
+    assert {"run", "report", "main"} <= set(dict(named)), "the path reaches run, report, main"
+    for name, line in named:
+        assert starts.get(name) == line, f"{handout.name}: {name} starts at {starts.get(name)}, not {line}"
+    assert [line for _, line in named] == sorted(line for _, line in named), "not in reading order"
+    public = [n for n in starts if not n.startswith("_")]
+    assert [n for n, _ in named] == public, "every public function and class, none left out"

@@ -54,7 +54,7 @@ from solution.terminal import table
 
 LOGGER_NAME = "opslab.lab1"
 SAMPLE_RATE = 0.10          # tail sampling: the share of healthy, fast traces kept
-SLOW_MS = 10_000.0          # tail sampling: a trace at least this slow is always kept
+SLOW_MS = traffic.SLOW_MS  # tail sampling: a trace at least this slow is always kept (6 s)
 PROVIDER = "opslab"         # gen_ai.provider.name of the story's model provider
 
 

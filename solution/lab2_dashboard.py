@@ -156,7 +156,7 @@ class Thresholds:
     saturation  requests in flight at or over 70 % of capacity: the usual utilization target that
                 leaves headroom for a burst [quiet hours run at ~23 %].
     """
-    latency_s: float = 6.0
+    latency_s: float = traffic.SLOW_MS / 1000
     traffic_x: float = 1.5
     errors: float = 0.05
     saturation: float = 0.70
@@ -247,7 +247,7 @@ def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
 
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
-        window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = 6.0,
+        window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = traffic.SLOW_MS / 1000,
         latency_slo: float = 0.99, thresholds: Thresholds = Thresholds(), period_days: float = 30,
         composite=None, min_signals: int = 2, duration_s: float | None = None,
         incidents: tuple | None = None, has_truth: bool = True, source: str | None = None) -> Result:
@@ -414,7 +414,7 @@ def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="availability SLO as a fraction (default 0.995 = 99.5 %%)")
     parser.add_argument("--latency-slo", type=slo_value, default=0.99,
                         help="share of interactive successes under the latency limit (default 0.99)")
-    parser.add_argument("--latency-limit", type=positive_float, default=6.0, metavar="SECONDS",
+    parser.add_argument("--latency-limit", type=positive_float, default=traffic.SLOW_MS / 1000, metavar="SECONDS",
                         help="latency limit: the p90 threshold and the latency SLO's limit (default 6)")
     parser.add_argument("--period-days", type=positive_int, default=30, metavar="DAYS",
                         help="SLO period; the burn-rate thresholds follow from it (default 30)")

@@ -211,6 +211,9 @@ STORY = Scenario(
 # Baseline failures, outside every incident: rare, and a third of them slow (a gateway timeout).
 BASE_ERROR_RATE = 0.002
 GATEWAY_TIMEOUT_MS = 30_000.0
+# One limit for "slow" in every lab: an answer slower than this breaks the latency SLO (lab 2),
+# is kept by the tail sampler (lab 1), and counts as harm in a slowdown (lab 5).
+SLOW_MS = 6_000.0
 MODEL = "opslab-chat-1"
 
 

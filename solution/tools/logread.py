@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
 
@@ -84,20 +84,27 @@ def open_log_file(path: str):
         yield stream
 
 
+def usable(lines: Iterable[bytes | str], required: Iterable[str],
+           bad: JsonLines) -> Iterator[tuple[int, bytes | str, dict]]:
+    """(line number, raw line, record) for every usable line; every other line is counted in
+    `bad` with its reason. Blank lines are neither."""
+    required = tuple(required)
+    for number, raw in enumerate(lines, 1):
+        if raw.strip():
+            record, reason = classify(raw, required)
+            if reason:
+                bad.skip(number, reason)
+            else:
+                yield number, raw, record
+
+
 def read_lines(lines: Iterable[bytes | str], required: Iterable[str] = (),
                keep: Callable[[dict], bool] | None = None) -> JsonLines:
     """Classify every line; keep the good records (those `keep` accepts, if given: a filter, not
-    a fault, so the others are not counted bad). Blank lines are neither."""
-    required = tuple(required)
+    a fault, so the others are not counted bad)."""
     result = JsonLines()
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            continue
-        record, reason = classify(raw, required)
-        if reason:
-            result.skip(number, reason)
-        elif keep is None or keep(record):
-            result.records.append(record)
+    result.records = [record for _, _, record in usable(lines, required, result)
+                      if keep is None or keep(record)]
     return result
 
 

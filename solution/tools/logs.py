@@ -33,7 +33,7 @@ from solution.numeric import parse_rfc3339, trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import JsonLines, LogReadError, classify, open_log_file
+from solution.tools.logread import JsonLines, LogReadError, classify, open_log_file, usable
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -49,13 +49,7 @@ def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     bad = JsonLines()
 
     def rows():
-        for number, raw in enumerate(raw_lines, 1):
-            if not raw.strip():
-                continue
-            record, reason = classify(raw, REQUIRED)
-            if reason:
-                bad.skip(number, reason)
-                continue
+        for number, raw, record in usable(raw_lines, REQUIRED, bad):
             values = [record.get(key) for key in TOP_LEVEL]
             values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
             yield [number, *values, raw if isinstance(raw, str) else raw.decode("utf-8")]

@@ -10,10 +10,11 @@ starters/extend.py and solution/extend.py both run it with their own `composite_
 from __future__ import annotations
 
 import argparse
+import functools
 
 from solution import lab2_dashboard as lab2
 from solution import traffic
-from solution.cli import fail, positive_int
+from solution.cli import fail, non_negative_int, positive_int
 from solution.paging import caught
 
 
@@ -23,7 +24,12 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
                                "breaches, scored against the ground truth."))
     parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
                         help="the composite alert pages when N or more signals breach (default 2)")
+    parser.add_argument("--gap-windows", type=non_negative_int, default=0, metavar="G",
+                        help="going further: windows at most G quiet windows apart are one page "
+                             "(default 0: the core contract)")
     args = parser.parse_args(argv)
+    if args.gap_windows:
+        composite_alert = functools.partial(composite_alert, gap_windows=args.gap_windows)
     try:
         result = lab2.run(**lab2.settings(args), composite=composite_alert,
                           min_signals=args.min_signals)

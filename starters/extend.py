@@ -13,7 +13,7 @@ Your task: write `composite_alert` below. The handout, labs/lab2_dashboard.md, s
 
 The contract (what the grader checks):
 
-    composite_alert(breached, window_s=60.0, min_signals=2) -> list[Page]
+    composite_alert(breached, window_s=60.0, min_signals=2, gap_windows=0) -> list[Page]
 
     breached     one entry per window, in time order: the golden signals over their threshold in
                  that window, as lab 2's `breaches()` returns them, e.g.
@@ -32,6 +32,13 @@ The contract (what the grader checks):
              signals=...)                    the signals that breached in the run's paging
                                              windows, each once, in SIGNALS order
     The pages come in time order; no window pages, no page: [].
+
+    gap_windows  Going further (optional, graded apart: pytest -m further). Paging windows at
+                 most this many quiet windows apart belong to one page: one incident whose
+                 saturation dips for a minute is still one page. The page starts and fires with
+                 its first paging window, ends with its last, and names the signals of its
+                 paging windows only. 0 (the default) is the core contract; less than 0 raises
+                 ValueError.
 
 Remember: an alert is worth what its precision and recall are worth; count them before you ship it.
 """
@@ -54,13 +61,14 @@ from solution.cli import run_cli
 
 
 def composite_alert(breached: Sequence[Collection[str]], window_s: float = 60.0,
-                    min_signals: int = 2) -> list[Page]:
+                    min_signals: int = 2, gap_windows: int = 0) -> list[Page]:
     """Page only in windows where at least `min_signals` golden signals breach; consecutive
     paging windows are one page. See the module docstring for the full contract."""
     # TODO 1: refuse min_signals < 1 with a ValueError that says why.
     # TODO 2: decide, window by window, whether it pages: count the different signals it breached.
     # TODO 3: turn runs of consecutive paging windows into Pages (pages_from can do it for you,
     #         or write the loop yourself: it is the heart of "one page per incident").
+    # TODO 4 (going further, optional): merge pages at most gap_windows quiet windows apart.
     raise NotImplementedError(
         "composite_alert is not written yet: open starters/extend.py and follow "
         "labs/lab2_dashboard.md, section 'The challenge'")

@@ -1,7 +1,10 @@
-"""Shared test fixtures, and the grader's switch: --target {solution,starters}.
+"""Shared test fixtures, and the grader's target (the --target option is registered in the
+project's top conftest.py, so that it works with or without a test path).
 
-    python3 -m pytest                                        grade the reference solution
-    python3 -m pytest tests/test_extend.py --target starters grade a learner's starters/extend.py
+    python3 -m pytest                                          grade the reference solution
+    python3 -m pytest tests/test_extend.py --target starters   grade a learner's starters/extend.py
+    python3 -m pytest tests/test_extend.py --target alice.py   grade one student's file
+    python3 -m tests.grade SUBMISSIONS/                         grade a folder, one line per student
 """
 
 import importlib.util
@@ -18,24 +21,27 @@ if str(ROOT) not in sys.path:
 from solution import traffic  # noqa: E402
 
 
-def pytest_addoption(parser):
-    parser.addoption("--target", choices=("solution", "starters"), default="solution",
-                     help="which folder's challenge code to grade (default: solution)")
+def target_path(target: str) -> Path:
+    """The file a --target names: solution/extend.py, starters/extend.py, or the path itself."""
+    if target in ("solution", "starters"):
+        return ROOT / target / "extend.py"
+    return Path(target).resolve()
 
 
 @pytest.fixture(scope="session")
-def target(request) -> str:
-    return request.config.getoption("--target")
+def target(request) -> Path:
+    path = target_path(request.config.getoption("--target"))
+    if not path.is_file():
+        pytest.fail(f"--target {request.config.getoption('--target')}: {path} is not a file",
+                    pytrace=False)
+    return path
 
 
 @pytest.fixture(scope="session")
 def load_target(target):
-    """load_target("extend") -> the module <target>/extend.py, loaded from its file."""
-    def load(name: str):
-        path = ROOT / target / f"{name}.py"
-        if not path.exists():
-            pytest.fail(f"{path} does not exist")
-        spec = importlib.util.spec_from_file_location(f"_graded_{target}_{name}", path)
+    """load_target() -> the graded file, loaded as a module of its own (never as solution.extend)."""
+    def load():
+        spec = importlib.util.spec_from_file_location(f"_graded_{abs(hash(str(target)))}", target)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -48,18 +54,27 @@ def story() -> list:
     return traffic.generate(seed=traffic.DEFAULT_SEED)
 
 
+BACKGROUND = ("test_grader.py", "test_handouts.py")      # slow subprocesses, started early
+
+
 def pytest_collection_modifyitems(config, items):
-    """The handouts' tests go last: their commands run in the background meanwhile."""
-    items.sort(key=lambda item: item.path.name == "test_handouts.py")
+    """The grader's and the handouts' tests go last: their subprocesses run in the background
+    meanwhile."""
+    items.sort(key=lambda item: BACKGROUND.index(item.path.name) + 1
+               if item.path.name in BACKGROUND else 0)
 
 
 def pytest_collection_finish(session):
-    """The handouts' commands are slow subprocesses: once the tests are collected, start them in
-    the background (if their tests were selected), so they run while the rest of the suite does."""
-    runners = [item.module for item in session.items if item.path.name == "test_handouts.py"
-               and item.originalname.startswith(("test_every_quoted", "test_every_number"))]
-    if runners:
-        runners[0].start_in_background()
+    """Grading a folder of submissions and running the handouts' commands are slow subprocesses:
+    once the tests are collected, start them in the background (if their tests were selected), so
+    they run while the rest of the suite does."""
+    handouts = [item.module for item in session.items if item.path.name == "test_handouts.py"
+                and item.originalname.startswith(("test_every_quoted", "test_every_number"))]
+    grader = [item.module for item in session.items if item.path.name == "test_grader.py"
+              and "graded" in getattr(item, "fixturenames", ())]
+    for runners in (grader, handouts):
+        if runners:
+            runners[0].start_in_background()
 
 
 class _Tags(HTMLParser):

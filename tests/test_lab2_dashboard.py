@@ -4,10 +4,8 @@ Expected values are worked by hand in the comments (or taken from the sources' o
 on the story, from its ground truth (python3 solution/traffic.py), never from a run of the lab.
 """
 
-import json
 import math
 import os
-import re
 import subprocess
 import sys
 from dataclasses import replace

@@ -4,15 +4,12 @@ detectors, never a number copied from a run of the lab."""
 
 import inspect
 import math
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from solution import judges, paging, sampling, stattests
+from solution import judges, sampling
 from solution import lab3_online_eval as lab
 from solution import traffic
 from solution.numeric import percent, trace_fraction

@@ -2,17 +2,14 @@
 shed the noisy tenant's excess while everyone else keeps their service. The live gateway answers
 real HTTP on loopback and stops when the test ends."""
 
-import json
 import math
 import os
 import re
-import select
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """solution/stattests.py against textbook, published and hand-worked values, and against
 simulation with a stated tolerance; never against its own output."""
 
-import math
 import random
 
 import pytest

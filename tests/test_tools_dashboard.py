@@ -2,7 +2,6 @@
 exposition, the command line."""
 
 import json
-import os
 import re
 import subprocess
 import sys

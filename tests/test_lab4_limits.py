@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 from collections import Counter
 from pathlib import Path
 

@@ -50,27 +50,37 @@ def cumulative_buckets(values: Sequence[float], bounds: Sequence[float] = DEFAUL
     return [bisect.bisect_right(ordered, bound) for bound in bounds]
 
 
-def histogram_quantile(q: float, bounds: Sequence[float], counts: Sequence[int]) -> float | None:
-    """Prometheus' `histogram_quantile(q, ...)` over cumulative bucket counts (promql/quantile.go):
-    rank = q x total; find the first bucket whose count reaches the rank; interpolate linearly
-    inside it, as if its values were spread evenly; the lowest bucket starts at 0. A rank in the
-    +Inf bucket returns the highest finite bound: the histogram cannot see beyond it.
-    None when there are no values (Prometheus returns NaN).
+def histogram_quantile(q: float, bounds: Sequence[float], counts: Sequence[float]) -> float:
+    """Prometheus' `histogram_quantile(q, ...)` over cumulative bucket counts, as promql/quantile.go
+    (bucketQuantile) computes it: rank = q x total; the first bucket whose count reaches the rank;
+    linear interpolation inside it, as if its values were spread evenly; the lowest bucket starts
+    at 0. Its edges, the same: q < 0 gives -Inf and q > 1 +Inf; NaN without a +Inf bucket, with
+    fewer than two buckets, or with no observations; a rank in the +Inf bucket gives the highest
+    finite bound (the histogram cannot see beyond it); a lowest bucket whose bound is <= 0 gives
+    that bound; counts that fall from one bucket to the next are raised to be monotonic.
 
     >>> histogram_quantile(0.5, (1.0, 2.0, math.inf), (10, 30, 30))   # 15th of 30: 5/20 into 1-2
     1.25
     """
-    if not 0 < q <= 1:
-        raise ValueError(f"quantile must be in (0, 1], not {q}")
-    total = counts[-1] if counts else 0
-    if not total:
-        return None
+    if math.isnan(q):
+        return math.nan
+    if q < 0 or q > 1:
+        return -math.inf if q < 0 else math.inf
+    if len(bounds) < 2 or len(bounds) != len(counts) or bounds[-1] != math.inf:
+        return math.nan
+    monotonic = [max(counts[:i + 1]) for i in range(len(counts))]
+    total = monotonic[-1]
+    if not total > 0:
+        return math.nan
     rank = q * total
-    b = next(i for i, count in enumerate(counts) if count >= rank or i == len(counts) - 1)
-    if b == len(counts) - 1:
+    b = next((i for i, count in enumerate(monotonic[:-1]) if count >= rank), len(bounds) - 1)
+    if b == len(bounds) - 1:
         return bounds[-2]
-    start, below = (0.0, 0) if b == 0 else (bounds[b - 1], counts[b - 1])
-    return start + (bounds[b] - start) * (rank - below) / (counts[b] - below)
+    if b == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, below = (0.0, 0) if b == 0 else (bounds[b - 1], monotonic[b - 1])
+    inside = monotonic[b] - below
+    return start + (bounds[b] - start) * (rank - below) / inside if inside else math.nan
 
 
 def percent(share: float | None, digits: int = 1) -> str:

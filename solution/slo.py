@@ -55,7 +55,7 @@ def burn_rate_threshold(budget_fraction: float, *, period_days: float = 30, wind
 @dataclass(frozen=True)
 class BurnRule:
     """One line of the Workbook's table: alert when the long window AND the short window (1/12 of
-    the long) both burn at the threshold. The long window proves the burn is real and big; the
+    the long) both burn above the threshold (the Workbook's rules compare with >). The long window proves the burn is real and big; the
     short one proves it is still going on, so the alert resets minutes after the fire is out."""
     severity: str           # "page" (wake someone) or "ticket" (next working day)
     budget_fraction: float  # of the period's budget this rule guards
@@ -110,7 +110,7 @@ class RuleVerdict:
         if fired:
             return f"fired {len(fired)}x, first {traffic.clock(fired[0].fired_s)} ({self.max_long_burn:.1f}x)"
         if self.evaluated == 1:                    # judged once, at the very end of the data
-            return f"quiet: {self.last_long_burn:.1f}x at {traffic.clock(len(self.firing) * 60)}"
+            return f"quiet: {self.last_long_burn:.3f}x at {traffic.clock(len(self.firing) * 60)}"
         return f"quiet (max {self.max_long_burn:.1f}x)"
 
 
@@ -141,7 +141,7 @@ def multiwindow(bad: Sequence[int], total: Sequence[int], slo: float, rule: Burn
         if long_burn is not None:
             long_burns.append(long_burn)
         firing.append(long_burn is not None and short_burn is not None and
-                      long_burn >= threshold and short_burn >= threshold)
+                      long_burn > threshold and short_burn > threshold)
     return RuleVerdict(rule.name, rule.severity, slo_name, threshold, tuple(firing),
                        max(long_burns, default=None), long_burns[-1] if long_burns else None,
                        len(bad) / 60)

@@ -292,7 +292,8 @@ def _arrivals(rng: random.Random, tenant: Tenant, scenario: Scenario) -> list[fl
     exact, because waiting times are memoryless.
     """
     surges = [i for i in scenario.incidents if i.kind == "traffic" and i.tenant == tenant.name]
-    edges = sorted({0.0, scenario.duration_s, *(s.start_s for s in surges), *(s.end_s for s in surges)})
+    inside = {t for s in surges for t in (s.start_s, s.end_s) if 0.0 < t < scenario.duration_s}
+    edges = sorted({0.0, scenario.duration_s} | inside)        # nothing after the story ends
     times = []
     for lo, hi in zip(edges, edges[1:]):
         rate = tenant.rate_rps * math.prod(s.factor for s in surges if s.covers(lo))

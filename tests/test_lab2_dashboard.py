@@ -129,7 +129,22 @@ def test_histogram_quantile_interpolates_inside_the_bucket_as_prometheus_does():
     assert numeric.histogram_quantile(0.9, DEFAULT_BUCKETS, counts) == pytest.approx(7.5)
     # p99: rank 9.9 is only reached by +Inf: Prometheus answers the highest finite bound, 10
     assert numeric.histogram_quantile(0.99, DEFAULT_BUCKETS, counts) == 10.0
-    assert numeric.histogram_quantile(0.99, DEFAULT_BUCKETS, [0] * len(DEFAULT_BUCKETS)) is None
+    assert math.isnan(numeric.histogram_quantile(0.99, DEFAULT_BUCKETS, [0] * len(DEFAULT_BUCKETS)))
+
+
+def test_histogram_quantile_has_prometheus_edges_worked_by_hand_from_bucket_quantile():
+    # promql/quantile.go, bucketQuantile, step by step
+    hq, inf, nan = numeric.histogram_quantile, math.inf, math.nan
+    bounds, counts = (1.0, 2.0, inf), (10, 30, 40)
+    assert hq(-0.1, bounds, counts) == -inf and hq(1.1, bounds, counts) == inf
+    assert math.isnan(hq(nan, bounds, counts))
+    assert math.isnan(hq(0.5, (1.0, 2.0), (10, 30)))               # no +Inf bucket
+    assert math.isnan(hq(0.5, (inf,), (10,)))                      # fewer than two buckets
+    assert math.isnan(hq(0.5, bounds, (0, 0, 0)))                  # no observations
+    assert hq(0.9, bounds, counts) == 2.0        # rank 36 > 30: the +Inf bucket, the bound below it
+    assert hq(0.5, (-1.0, 0.0, inf), (10, 12, 12)) == -1.0   # rank 6 in a lowest bucket bounded <= 0
+    assert hq(0.5, (1.0, 2.0, inf), (10, 5, 20)) == 1.0      # counts raised to 10, 10, 20; rank 10
+    assert hq(0.0, bounds, counts) == 0.0 and hq(1.0, bounds, counts) == 2.0
 
 
 def test_the_dashboard_prints_the_bucket_error_beside_the_exact_p99(story, result):
@@ -361,3 +376,12 @@ def test_an_ascii_terminal_gets_plain_sparklines_and_the_same_bytes_every_run():
     assert runs[0].returncode == 0, err
     assert first.isascii() and first == again
     assert runs[2].returncode == 0 and "72 windows of 5 min" in module
+
+
+def test_a_burn_exactly_at_the_threshold_does_not_page_as_in_the_workbook():
+    # SRE Workbook, "Alerting on SLOs": the rules compare with >. At 99.5 %, 72 bad of 1,000 is a
+    # burn of 0.072 / 0.005 = 14.4x exactly: not above the 1 h / 5 min threshold; 73 is above it.
+    rule = slo.WORKBOOK_RULES[0]
+    at = slo.multiwindow([72] * 60, [1000] * 60, 0.995, rule)
+    above = slo.multiwindow([73] * 60, [1000] * 60, 0.995, rule)
+    assert at.threshold == 14.4 and at.firing[-1] is False and above.firing[-1] is True

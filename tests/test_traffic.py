@@ -6,6 +6,7 @@ import re
 import statistics
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from solution import traffic
@@ -201,3 +202,14 @@ def test_the_notes_give_the_storys_timeline_as_the_code_has_it(story):
     assert f"{len(story):,} requests, of which {sum(not r.ok for r in story)} fail" in notes
     for tenant in STORY.tenants:
         assert f"`{tenant.name}` {tenant.rate_rps:.2f}/s" in notes
+
+
+def test_a_shorter_story_ends_when_it_says_it_ends():
+    # Half an hour at the tenants' summed rate of 1.0 request/s, no traffic incident inside it:
+    # 1,800 arrivals expected, Poisson, so 1,800 +- 5 standard deviations (5 x sqrt(1,800) = 212).
+    # Before the fix, the surges at 2:40 and 4:00 (outside the half hour) produced arrivals
+    # long after its end: 7,344 requests.
+    short = replace(STORY, duration_s=1800.0)
+    requests = traffic.generate(seed=traffic.DEFAULT_SEED, scenario=short)
+    assert requests and max(r.ts for r in requests) < 1800.0
+    assert abs(len(requests) - 1800) <= 212

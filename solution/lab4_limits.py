@@ -161,11 +161,11 @@ class Limits:
 
     headroom   each tenant may send this multiple of its usual rate, sustained;
     burst      ... and this many requests at once. Why 2x and 10: a bucket of b requests refilled
-               at h times a Poisson arrival rate is empty at a random moment with a chance of at
-               most e^(-theta b), where theta solves e^theta - 1 = h theta (the Lundberg exponent
-               of the bucket's deficit, a queue of unit jobs): theta = 1.26 at h = 2, so e^-12.6,
-               3 in a million. Usual traffic is never refused; a retry loop at 4x or a re-run at
-               15x empties the bucket within seconds.
+               at h times a Poisson arrival rate refuses a request (holds fewer than one token)
+               with a chance of at most e^(-theta (b - 1)), where theta solves e^theta - 1 =
+               h theta (the Lundberg exponent of the bucket's deficit, a queue of unit jobs):
+               theta = 1.26 at h = 2, so e^-11.3, 12 in a million. Usual traffic is never refused;
+               a retry loop at 4x or a re-run at 15x empties the bucket within seconds.
     tokens_per_minute, requests_per_day   a provider-style tier for every tenant. The story's
                tenants stay well inside them (the request rate binds first): they are there for
                the tenant who sends a few huge requests, or keeps going all day.

@@ -40,8 +40,14 @@ class Decision(NamedTuple):
 
 
 # Floating point: a client that waits exactly retry_after_s must find its token back, even when
-# (cost - tokens) / rate * rate rounds to a hair below cost. A billionth of a token is the slack.
+# (cost - tokens) / rate * rate rounds to a hair below cost (a billionth of a token), and when
+# now + retry_after_s rounds to the clock's resolution: math.ulp(now) is 1.9 ns after 116 days of
+# time.monotonic(), worth rate x 1.9 ns of tokens. The slack covers both, and no more.
 _SLACK = 1e-9
+
+
+def _slack(rate: float, now: float) -> float:
+    return _SLACK + 4 * rate * math.ulp(now)
 
 
 class TokenBucket:
@@ -82,7 +88,7 @@ class TokenBucket:
                 if tokens > self.burst:
                     tokens = self.burst
                 self._last = now
-            if tokens >= cost - _SLACK:
+            if tokens >= cost - _slack(self.rate, now):
                 tokens -= cost
                 self._tokens = tokens = tokens if tokens > 0.0 else 0.0
                 return Decision(True, 0.0, tokens)

@@ -2,6 +2,7 @@
 honours Retry-After, and everything stops when the test ends."""
 
 import json
+import math
 import re
 import select
 import subprocess
@@ -147,21 +148,34 @@ def test_load_drives_only_this_machine(capsys):
     assert "this machine" in capsys.readouterr().err
 
 
-def test_the_headers_carry_retry_after_in_whole_seconds_and_the_ietf_draft_fields():
+def test_the_headers_follow_the_ratelimit_draft_11_and_retry_after_never_comes_before_t():
+    # worked by hand: a bucket of 4 refilled at 0.5/s (window 8 s) holding 0.4 tokens gets its
+    # next whole token in (1 - 0.4) / 0.5 = 1.2 s: t = 2 (whole seconds, rounded up), and so does
+    # Retry-After. draft-ietf-httpapi-ratelimit-headers-11: t is "until more quota becomes
+    # available", not until the bucket is full (which would be (4 - 0.4) / 0.5 = 7.2 s).
     plan = lesson.Plan("interactive", rate=0.5, burst=4, tokens_per_minute=90_000,
-                    requests_per_day=1_000)
-    refused = lesson.Admission(429, "rate", 1.2, limiters.Decision(False, 1.2, 0.4))
-    headers = dict(lab.response_headers(refused, plan))
-    assert headers["Retry-After"] == "2"                    # 1.2 s, rounded up
-    # a bucket of 4 refilled at 0.5/s is whole again after 8 s: the window; from 0.4 it is 7.2 s
-    assert headers["RateLimit-Policy"] == '"requests";q=4;w=8, "tokens";q=90000;w=60, "day";q=1000;w=86400'
-    assert headers["RateLimit"] == '"requests";r=0;t=8'
+                       requests_per_day=1_000)
+    headers = dict(lab.response_headers(lesson.Admission(429, "rate", 1.2,
+                                                         limiters.Decision(False, 1.2, 0.4)), plan))
+    assert headers["RateLimit-Policy"] == ('"requests";q=4;w=8, "tokens";q=90000;w=60;'
+                                           'opslab-unit="tokens", "day";q=1000;w=86400')
+    assert headers["RateLimit"] == '"requests";r=0;t=2' and headers["Retry-After"] == "2"
+    # admitted with 2.5 left: the next whole token in (3 - 2.5) / 0.5 = 1 s; a full bucket: t=0
+    ok = dict(lab.response_headers(lesson.Admission(200, "ok", 0.0, limiters.Decision(True, 0.0, 2.5)), plan))
+    assert ok["RateLimit"] == '"requests";r=2;t=1' and "Retry-After" not in ok
+    full = dict(lab.response_headers(lesson.Admission(200, "ok", 0.0, limiters.Decision(True, 0.0, 4.0)), plan))
+    assert full["RateLimit"] == '"requests";r=4;t=0'
+    # tokens: 300.25 left of 90,000 a minute (1,500/s): the next token in 0.0005 s, t = 1; the
+    # request needs more, 0.8 s: Retry-After 1, never before t
+    tokens = dict(lab.response_headers(lesson.Admission(429, "tokens", 0.8,
+                                                        limiters.Decision(False, 0.8, 300.25)), plan))
+    assert tokens["RateLimit"] == '"tokens";r=300;t=1' and tokens["Retry-After"] == "1"
+    # the daily quota: more only at the next day, an hour and a half-second away
+    day = dict(lab.response_headers(lesson.Admission(429, "quota", 3600.5,
+                                                     limiters.Decision(False, 3600.5, 0)), plan))
+    assert day["RateLimit"] == '"day";r=0;t=3601' and day["Retry-After"] == "3601"
     busy = dict(lab.response_headers(lesson.Admission(503, "shed", 1.0, None), plan))
     assert busy["Retry-After"] == "1" and "RateLimit" not in busy
-
-
-# ── the story ───────────────────────────────────────────────────────────────────────────────────
-
-@pytest.fixture(scope="module")
-def result(story):
-    return lab.run(story)
+    never = dict(lab.response_headers(lesson.Admission(429, "tokens", math.inf,
+                                                       limiters.Decision(False, math.inf, 10.0)), plan))
+    assert "Retry-After" not in never

@@ -52,39 +52,44 @@ _POLICY = {"ok": "requests", "rate": "requests", "tokens": "tokens", "quota": "d
 
 
 def response_headers(verdict: Admission, plan: Plan) -> list[tuple[str, str]]:
-    """The headers a client needs to back off well.
+    """The headers a client needs to back off well, after the IETF draft "RateLimit header fields
+    for HTTP", draft-ietf-httpapi-ratelimit-headers-11 (2026-05-23), and RFC 9110.
 
-    Retry-After (RFC 9110, section 10.2.3) in whole seconds, rounded up: a client that waits that
-    long finds what it needs. RateLimit-Policy and RateLimit from the IETF draft "RateLimit header
-    fields for HTTP" (draft-ietf-httpapi-ratelimit-headers): each policy's quota q over a window of
-    w seconds; for the policy that decided, the units r that remain and the seconds t until it is
-    whole again. A 503 is about the service, not the tenant's policies: it gets Retry-After only.
-    A request that can never fit (retry_after_s is infinite) gets no Retry-After: waiting won't help.
+    RateLimit-Policy lists every policy: its quota q over a window of w seconds. "tokens" counts
+    tokens, which the draft's unit registry (requests, content-bytes, concurrent-requests) lacks,
+    so it says so in a vendor-prefixed parameter, opslab-unit. RateLimit gives the policy that
+    decided: r, the units that remain, and t, the seconds until more quota becomes available (for
+    a bucket, its next whole unit; for the daily quota, the next day). Retry-After (RFC 9110,
+    10.2.3) is in whole seconds, rounded up, and never points earlier than t. A 503 is about the
+    service, not the tenant: it gets Retry-After only. A request that can never fit (retry_after_s
+    is infinite) gets no Retry-After: waiting won't help.
 
     >>> from solution.limiters import Decision
     >>> plan = Plan("interactive", rate=2.0, burst=10, tokens_per_minute=60_000, requests_per_day=5_000)
     >>> for header in response_headers(Admission(429, "rate", 0.2, Decision(False, 0.2, 0.6)), plan):
     ...     print(*header, sep=": ")
-    RateLimit-Policy: "requests";q=10;w=5, "tokens";q=60000;w=60, "day";q=5000;w=86400
+    RateLimit-Policy: "requests";q=10;w=5, "tokens";q=60000;w=60;opslab-unit="tokens", "day";q=5000;w=86400
     Retry-After: 1
-    RateLimit: "requests";r=0;t=5
+    RateLimit: "requests";r=0;t=1
     """
-    policies = {"requests": (plan.burst, plan.burst / plan.rate),
-                "tokens": (plan.tokens_per_minute, 60.0),
-                "day": (plan.requests_per_day, 86_400.0)}
-    headers = [("RateLimit-Policy", ", ".join(f'"{name}";q={int(q)};w={math.ceil(w)}'
-                                              for name, (q, w) in policies.items()))]
-    if verdict.status != 200 and math.isfinite(verdict.retry_after_s):
-        headers.append(("Retry-After", str(max(1, math.ceil(verdict.retry_after_s)))))
+    policies = {"requests": (plan.burst, plan.burst / plan.rate, ""),
+                "tokens": (plan.tokens_per_minute, 60.0, ';opslab-unit="tokens"'),
+                "day": (plan.requests_per_day, 86_400.0, "")}
+    headers = [("RateLimit-Policy", ", ".join(f'"{name}";q={int(q)};w={math.ceil(w)}{unit}'
+                                              for name, (q, w, unit) in policies.items()))]
+    t = 0.0
     if verdict.decision is not None:
         name = _POLICY[verdict.reason]
-        quota, window = policies[name]
+        quota, window, _ = policies[name]
         remaining = verdict.decision.remaining
-        if name == "day":            # refused: whole again at the period boundary
-            reset = verdict.retry_after_s
-        else:                        # a bucket: whole again once it has refilled
-            reset = (quota - remaining) / quota * window
-        headers.append(("RateLimit", f'"{name}";r={int(remaining)};t={math.ceil(reset)}'))
+        if name == "day":                   # a quota: more only when the next period begins
+            t = verdict.retry_after_s
+        elif remaining < quota:             # a bucket: its next whole unit
+            t = (math.floor(remaining) + 1 - remaining) / (quota / window)
+        headers.append(("RateLimit", f'"{name}";r={math.floor(remaining)};t={math.ceil(t)}'))
+    if verdict.status != 200 and math.isfinite(verdict.retry_after_s):
+        wait = max(1, math.ceil(verdict.retry_after_s), math.ceil(t))
+        headers.insert(1, ("Retry-After", str(wait)))
     return headers
 
 

@@ -38,7 +38,7 @@ from solution.logschema import Observation
 from solution.numeric import (DEFAULT_BUCKETS, cumulative_buckets, histogram_quantile, nearest_rank,
                               percent)
 from solution.paging import SIGNALS, Page, Score, either, pages_from, score, visible
-from solution.slo import WORKBOOK_RULES, RuleVerdict, burn_alert, hours_text, multiwindow, per_minute
+from solution.slo import WORKBOOK_RULES, RuleVerdict, burn_alert, hours_text, per_minute, slo_verdicts
 from solution.terminal import sparkline, squeeze, table, use_color, wrap
 
 # ── 1. the four golden signals, per window ──────────────────────────────────────────────────────
@@ -248,12 +248,13 @@ def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
         window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = traffic.SLOW_MS / 1000,
-        latency_slo: float = 0.99, thresholds: Thresholds = Thresholds(), period_days: float = 30,
+        latency_slo: float | None = None, thresholds: Thresholds = Thresholds(), period_days: float = 30,
         composite=None, min_signals: int = 2, duration_s: float | None = None,
         incidents: tuple | None = None, has_truth: bool = True, source: str | None = None) -> Result:
     """The dashboard of the story (or of `requests` over `duration_s`, scored against
     `incidents`: None means the scenario's) as plain values. ValueError on an impossible setting."""
     slo = scenario.slo_availability if slo is None else slo
+    latency_slo = scenario.slo_latency if latency_slo is None else latency_slo
     if not (0 < slo < 1 and 0 < latency_slo < 1):
         raise ValueError("an SLO must be between 0 and 1, exclusive: 1 leaves no error budget")
     if not window_s > 0:
@@ -273,10 +274,7 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
     # the SLOs and the Workbook's burn-rate rules, evaluated minute by minute
     failed, total, slow, served = per_minute(requests, max(1, math.ceil(duration_s / 60.0)),
                                              latency_limit_s)
-    verdicts = [multiwindow(bad, events, target, rule, period_days=period_days, slo_name=name)
-                for name, bad, events, target in (("availability", failed, total, slo),
-                                                  ("latency", slow, served, latency_slo))
-                for rule in WORKBOOK_RULES]
+    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)
 
     interactive = [r for r in requests if r.priority == "interactive"]
     return Result(
@@ -412,7 +410,7 @@ def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="length of one dashboard window (default 60)")
     parser.add_argument("--slo", type=slo_value, default=traffic.STORY.slo_availability,
                         help="availability SLO as a fraction (default 0.995 = 99.5 %%)")
-    parser.add_argument("--latency-slo", type=slo_value, default=0.99,
+    parser.add_argument("--latency-slo", type=slo_value, default=traffic.STORY.slo_latency,
                         help="share of interactive successes under the latency limit (default 0.99)")
     parser.add_argument("--latency-limit", type=positive_float, default=traffic.SLOW_MS / 1000, metavar="SECONDS",
                         help="latency limit: the p90 threshold and the latency SLO's limit (default 6)")

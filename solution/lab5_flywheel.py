@@ -6,9 +6,10 @@ in the offline gate (prevent), an alert rule (detect), a limiter or a validation
 The same seeded world then runs twelve weeks twice: with action items that get done (the
 flywheel), and with action items that stay in the backlog.
 
-Read it in this order (about ten minutes); the failure classes it runs on are data, in
-solution/failures.py, and the error budget policy is in solution/slo.py:
-1. the guard constants, `respond`: how the guards in force shape one incident;
+Read it in this order (about ten minutes); the failure classes it runs on are data
+(solution/failures.py); the SLO burn rules and the error budget policy are in solution/slo.py:
+1. the guard constants, `respond`: how the guards in force shape one incident; `story_incidents`:
+   week 1, detected when the story's SLO burn rules paged (the same minutes as in lab 2);
 2. `Postmortem`, `file_action_items`, `write_postmortem`: the SRE book's record, and the backlog;
 3. the drift's regression case, run against a tiny service before and after the fix (`passes`);
 4. `simulate`: week after week, with the error budget policy freezing releases; `run()` also
@@ -44,16 +45,16 @@ from solution.cli import at_most, non_negative_int, positive_int, run_cli
 from solution.failures import STORY_FAILURES, FailureClass, failure_classes
 from solution.judges import CHECKS, RegressionCase, grounded
 from solution.numeric import percent
-from solution.slo import BUDGET_WEEKS, WEEK_MIN, budget_allowance, releases_frozen
-from solution.terminal import sparkline, squeeze
-
-
-GUARD_TYPES = ("prevent", "detect", "mitigate")
+from solution.paging import matches
+from solution.slo import (BUDGET_WEEKS, WEEK_MIN, budget_allowance, burn_alert, per_minute,
+                          releases_frozen, slo_verdicts)
+from solution.terminal import sparkline, squeeze, wrap
 
 
 # ── one incident: the guards in place decide how it goes ───────────────────────────────────────
 
 # What a guard is worth: assumptions of this model, not measurements. Change them and rerun.
+GUARD_TYPES = ("prevent", "detect", "mitigate")   # the future-facing action items become guards
 PREVENT_CATCH = 0.9      # a regression case stops 9 in 10 recurrences; a variant slips through
 DETECT_SPEEDUP = 4.0     # an alert rule notices in a quarter of the time a person does
 MITIGATE_FACTOR = 0.5    # a limiter or a validation rule halves the share of requests harmed
@@ -62,8 +63,8 @@ OTHER_SEEDS = 10         # the claim is checked again on the ten seeds after the
 
 
 class Draw(NamedTuple):
-    """The world's dice for one failure class in one week, thrown before either run begins: the
-    runs with and without the flywheel meet the very same world."""
+    """The world's dice for one class in one week, thrown before either run: both runs meet the
+    very same world."""
     occur: float                            # the class happens if occur < its weekly chance
     catch: float                            # a live prevent guard stops it if catch < PREVENT_CATCH
     ttd_factor: float                       # this incident's detection time / the class median
@@ -87,16 +88,15 @@ class IncidentRecord:
         return self.ttd_min + self.ttm_min
 
     @property
-    def bad_minutes(self) -> float:
-        """Minutes of full outage it equals: duration x share of requests harmed."""
+    def bad_minutes(self) -> float:          # minutes of full outage: duration x share harmed
         return self.minutes * self.severity
 
 
 def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str], week: int,
             repeat: bool = False) -> IncidentRecord | None:
-    """One occurrence of a failure class, shaped by the guards in force. None: a prevent guard
-    stopped it (a regression case blocked the release). Each guard type changes one thing: prevent
-    whether it happens, detect how soon it is seen, mitigate how many requests it harms."""
+    """One occurrence of a failure class, shaped by the guards in force (None: a prevent guard
+    stopped it). Prevent decides whether it happens, detect how soon it is seen, mitigate how
+    many requests it harms."""
     if "prevent" in guards and draw.catch < PREVENT_CATCH:
         return None
     ttd = failure.ttd_min * draw.ttd_factor / (DETECT_SPEEDUP if "detect" in guards else 1.0)
@@ -105,16 +105,19 @@ def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str]
                           severity, tuple(g for g in GUARD_TYPES if g in guards))
 
 
-def story_incidents(scenario: traffic.Scenario = traffic.STORY) -> list[IncidentRecord]:
-    """Week 1 is the story's day: its paging incidents as they happened. The blips paged nobody,
-    so they get no postmortem. Detection took the class's median time; the rest of the window was
-    mitigation (the drift was still going when the story ended at 6:00)."""
+def story_incidents(requests, scenario: traffic.Scenario = traffic.STORY) -> list[IncidentRecord]:
+    """Week 1 is the story's day: its paging incidents (blips paged nobody: no postmortem). The
+    SLO burn rules page the on-call, computed from the story as lab 2 does (solution/slo.py): an
+    incident was detected when they paged, else in its class's median; then mitigated."""
+    counts = per_minute(requests, math.ceil(scenario.duration_s / 60), traffic.SLOW_MS / 1000)
+    pages = burn_alert(slo_verdicts(counts, scenario.slo_availability, scenario.slo_latency))
     records = []
     for incident in (i for i in scenario.incidents if i.page):
         failure = STORY_FAILURES[incident.name]
-        window_min = (incident.end_s - incident.start_s) / 60
-        records.append(IncidentRecord(1, failure.name, False, failure.ttd_min,
-                                      window_min - failure.ttd_min, failure.severity, (),
+        page = next((p for p in pages if matches(p, incident)), None)
+        ttd = (page.fired_s - incident.start_s) / 60 if page else failure.ttd_min
+        ttm = max(0.0, (incident.end_s - incident.start_s) / 60 - ttd)
+        records.append(IncidentRecord(1, failure.name, False, ttd, ttm, failure.severity, (),
                                       incident.start_s))
     return records
 
@@ -259,9 +262,9 @@ def draw_world(seed: int, weeks: int, classes: int) -> list[list[Draw]]:
 
 
 def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywheel: bool,
-             scenario: traffic.Scenario = traffic.STORY) -> Run:
+             week1: list[IncidentRecord], scenario: traffic.Scenario = traffic.STORY) -> Run:
     """Week after week: failures happen, guards shape them, postmortems file action items, the
-    error budget policy freezes releases. Without the flywheel, action items stay in the backlog."""
+    budget policy freezes releases. Without the flywheel, the items stay in the backlog."""
     allowance = budget_allowance(scenario.slo_availability)
     baseline = traffic.BASE_ERROR_RATE * WEEK_MIN          # the service's errors outside incidents
     plans: dict[str, dict[str, int | None]] = {c.name: {} for c in classes}
@@ -274,7 +277,7 @@ def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywhee
         live = {name: frozenset(kind for kind, at in plan.items() if at is not None and at <= week)
                 for name, plan in plans.items()}
         if week == 1:
-            happened, stopped = story_incidents(scenario), 0
+            happened, stopped = week1, 0
         else:
             happened, stopped = [], 0
             for failure, draw in zip(classes, draws):
@@ -328,44 +331,39 @@ class Result:
 def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DEFAULT_SEED,
         scenario: traffic.Scenario = traffic.STORY, weeks: int = 12,
         flywheel: bool = True) -> Result:
-    """Both runs on `seed`, and the flywheel's cut of repeats on the ten seeds after it. `requests`
-    is not needed (week 1 is the story's incidents; the weeks after, this lab's own model)."""
-    classes = failure_classes(scenario)
+    """Both runs on `seed`, and the flywheel's cut of repeats on the ten seeds after it. Week 1 is
+    the story's incidents (`requests`: the story; generated when not given); the weeks after it,
+    this lab's own seeded model."""
+    requests = traffic.generate(seed=seed, scenario=scenario) if requests is None else requests
+    week1, classes = story_incidents(requests, scenario), failure_classes(scenario)
     world = draw_world(seed, weeks, len(classes))
-    without = simulate(world, classes, False, scenario)
-    turned = simulate(world, classes, True, scenario) if flywheel else None
+    without = simulate(world, classes, False, week1, scenario)
+    turned = simulate(world, classes, True, week1, scenario) if flywheel else None
     spread = []
     if flywheel:
         for other in range(seed + 1, seed + 1 + OTHER_SEEDS):
             other_world = draw_world(other, weeks, len(classes))
-            spread.append((other, reduction(simulate(other_world, classes, False, scenario),
-                                            simulate(other_world, classes, True, scenario))))
+            spread.append((other, reduction(simulate(other_world, classes, False, week1, scenario),
+                                            simulate(other_world, classes, True, week1, scenario))))
     return Result(seed, weeks, sum(not i.page for i in scenario.incidents), without, turned, spread,
                   DRIFT_CASE, passes(DRIFT_CASE, PRE_LAUNCH_INDEX), passes(DRIFT_CASE, FIXED_INDEX))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────
 
-def _budget(share: float) -> str:
-    """Rounded down: a budget 99.997 % spent is not spent, and must not print as 100 %."""
-    return f"{math.floor(100 * share)} %"
-
-
-def _minutes(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
-
-
 def _week_cells(week: Week, flywheel: bool) -> str:
     """One run's columns of one week: inc rep [stop] TTD budget [guards]."""
     stop = f"{week.stopped:>4} " if flywheel else ""
-    cells = (f"{week.incidents:>3} {week.repeats:>3} {stop}{_minutes(week.median_ttd_min):>4} "
-             f"{_budget(week.budget):>5}{'F' if week.frozen else ' '}")
+    ttd = "-" if week.median_ttd_min is None else f"{week.median_ttd_min:.0f}"
+    cells = (f"{week.incidents:>3} {week.repeats:>3} {stop}{ttd:>4} "
+             f"{f'{math.floor(100 * week.budget)} %':>5}{'F' if week.frozen else ' '}")  # 99.9 % is not 100
     return cells + (f" {week.guards:>6}" if flywheel else "")
 
 
 def _total_cells(run_: Run) -> str:
     stop = f"{sum(w.stopped for w in run_.weeks):>4} " if run_.flywheel else ""
-    return (f"{len(run_.incidents):>3} {run_.repeats:>3} {stop}{_minutes(run_.median_ttd_min):>4} "
+    ttd = "-" if run_.median_ttd_min is None else f"{run_.median_ttd_min:.0f}"
+    return (f"{len(run_.incidents):>3} {run_.repeats:>3} {stop}{ttd:>4} "
             f"{sum(w.frozen for w in run_.weeks):>5}F")
 
 
@@ -384,7 +382,7 @@ def _postmortem_lines(pm: Postmortem) -> list[str]:
 
 
 def report(result: Result) -> str:
-    """Both runs week by week, the spread over seeds, one postmortem and its regression case."""
+    """Both runs, the spread over seeds, one postmortem and its regression case."""
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
     first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
@@ -393,6 +391,9 @@ def report(result: Result) -> str:
              + ("without and with the flywheel" if turned else "without the flywheel"),
              f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
              f"its {result.blips} blips get none.",
+             *wrap("Detected after (min): " + ", ".join(
+                 f"{r.failure} {r.ttd_min:.0f}" for r in runs[-1].incidents if r.week == 1)
+                 + "; by lab 2's SLO burn pages where they fired", 79),
              "       without the flywheel" + ("     with the flywheel" if turned else ""),
              "week  inc rep  TTD budget" + ("   inc rep stop  TTD budget guards" if turned else "")]
     for n, week in enumerate(without.weeks):
@@ -415,7 +416,7 @@ def report(result: Result) -> str:
     drift = next((p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"),
                  None)
     if drift:
-        lines += [""] + _postmortem_lines(drift)
+        lines += _postmortem_lines(drift)
     lines += [f"Its regression case for the offline gate: the answer {result.case.check}",
               f'  "{result.case.prompt}"']
     for label, (ok, text, docs) in (("the service at launch:", result.before),

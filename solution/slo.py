@@ -12,6 +12,7 @@ so the burn that spends a fraction f of a period P within a window W is f x P / 
     multiwindow(bad, total, slo, rule)              a rule evaluated every minute: long AND short
                                                     window over the threshold
     per_minute(requests, minutes, limit_s)          the counts the rules read, minute by minute
+    slo_verdicts(counts, slo, latency_slo)          every rule on both SLOs, from those counts
     burn_alert(verdicts)                            the page-severity rules as pages
     budget_allowance(slo), releases_frozen(spent)   the four-week budget, and the Workbook's
                                                     error budget policy that freezes releases
@@ -163,6 +164,17 @@ def per_minute(requests, minutes: int, latency_limit_s: float) -> tuple[list[int
                 served[m] += 1
                 slow[m] += r.latency_ms > limit_ms
     return failed, total, slow, served
+
+
+def slo_verdicts(counts: tuple[list[int], ...], slo: float, latency_slo: float,
+                 period_days: float = 30) -> list[RuleVerdict]:
+    """Every Workbook rule on both SLOs, from per_minute's counts: availability (5xx of all
+    requests) and latency (interactive successes slower than the limit)."""
+    failed, total, slow, served = counts
+    return [multiwindow(bad, events, target, rule, period_days=period_days, slo_name=name)
+            for name, bad, events, target in (("availability", failed, total, slo),
+                                              ("latency", slow, served, latency_slo))
+            for rule in WORKBOOK_RULES]
 
 
 def burn_alert(verdicts: Sequence[RuleVerdict]) -> list[Page]:

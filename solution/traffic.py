@@ -95,6 +95,7 @@ class Scenario:
     capacity: int                   # concurrent requests the model deployment can serve
     slo_availability: float         # the availability SLO the service meets outside incidents
     incidents: tuple[Incident, ...]
+    slo_latency: float = 0.99       # the latency SLO: this share of interactive answers under SLOW_MS
 
 
 class Stage(NamedTuple):

@@ -119,7 +119,7 @@ class BernoulliCusum:
 class NormalCusum:
     """The textbook tabular CUSUM for a normal stream (Montgomery, Statistical Quality Control):
     S = max(0, S + z - k), alarm when S > h, k = 0.5 and h = 5 sigma. Here to show it misfiring on
-    a 0/1 stream: at a 5 % fail rate one fail is a 4.4-sigma jump; two a few answers apart cross h."""
+    a 0/1 stream: at the story's 4.3 % fail rate one fail is a 4.7-sigma jump: two cross h."""
     name, short = "CUSUM, normal k, h (unscaled)", "the unscaled CUSUM"
 
     def __init__(self, fail_rate: float, k: float = 0.5, h: float = 5.0):

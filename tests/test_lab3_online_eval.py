@@ -246,3 +246,15 @@ def test_every_setting_fits_the_screen(story, flags):
 def test_the_charts_are_inline_svg(result):
     charts = show.lab3_charts(result)
     assert len(charts) == 2 and all(c.startswith("<svg") and c.endswith("</svg>") for c in charts)
+
+
+def test_the_reference_fail_rate_and_its_sigma_jump_are_what_the_docs_say(story):
+    # notes.md and NormalCusum's docstring: the reference hour's random answers fail 4.3 % of the
+    # time, so one fail is sqrt((1 - p) / p) = 4.7 standard deviations above the mean
+    kept = lab.live_sample([r for r in story if r.ok], lab.SAMPLE_RATE, None, traffic.DEFAULT_SEED)
+    reference = [s for s in kept if s.by_chance and s.request.ts < lab.REFERENCE_S]
+    p = 1 - sum(s.verdict.passed for s in reference) / len(reference)
+    assert round(100 * p, 1) == 4.3 and round(math.sqrt((1 - p) / p), 1) == 4.7
+    notes = (ROOT / "notes.md").read_text(encoding="utf-8")
+    assert "fail 4.3 % of the time one fail is a 4.7-sigma jump" in " ".join(notes.split())
+    assert "4.3 % fail rate one fail is a 4.7-sigma jump" in lab.NormalCusum.__doc__

@@ -32,6 +32,7 @@ import math
 import random
 import statistics
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -386,8 +387,7 @@ def report(result: Result) -> str:
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
     first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
-    lines = [f"{result.weeks} week{'s' if result.weeks > 1 else ''} from the story's day "
-             f"(seed {result.seed}), "
+    lines = [f"{result.weeks} week{'s' * (result.weeks > 1)} from the story's day (seed {result.seed}), "
              + ("without and with the flywheel" if turned else "without the flywheel"),
              f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
              f"its {result.blips} blips get none.",
@@ -406,16 +406,16 @@ def report(result: Result) -> str:
         lines.append(f"{label:<8} " + "   ".join(f"{sparkline(s, low=0, high=top)} {name}"
                                                  for s, name in zip(series, ("without", "with"))))
     lines.append("TTD: median min to detect; budget: last 4 weeks' share; F: releases frozen")
-    if turned:
-        cut = reduction(without, turned)
+    if turned:                    # the cut, the classes that still came back, the other seeds
+        cut, back = reduction(without, turned), Counter(r.failure for r in turned.incidents if r.repeat)
         seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
-        lines += [f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it"
-                  + (": none to cut." if cut is None else f": {percent(cut, 0)} fewer."),
-                  f"Seeds {result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; "
-                  f"at least half on {halved_on(result.spread)} of {len(result.spread)}."]
-    drift = next((p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"),
-                 None)
-    if drift:
+        lines += wrap(f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it: "
+                      + ("none to cut" if cut is None else f"{percent(cut, 0)} fewer")
+                      + (f" (came back: {', '.join(f'{n} {k}' for k, n in sorted(back.items()))})"
+                         if back else "") + ". Seeds "
+                      f"{result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; at least "
+                      f"half on {halved_on(result.spread)} of {len(result.spread)}.", 79)
+    for drift in (p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"):
         lines += _postmortem_lines(drift)
     lines += [f"Its regression case for the offline gate: the answer {result.case.check}",
               f'  "{result.case.prompt}"']

@@ -1,6 +1,7 @@
 """solution/stattests.py against textbook, published and hand-worked values, and against
 simulation with a stated tolerance; never against its own output."""
 
+import math
 import random
 
 import pytest
@@ -101,24 +102,34 @@ def test_psi_by_hand_on_three_bins():
     assert lab.psi([50, 50, 0], [50, 40, 10]) == pytest.approx(0.712399, abs=1e-6)
 
 
-def test_fixed_psi_thresholds_misfire_on_small_samples_as_the_chi_square_says():
-    """Two samples of the same 10-bin distribution: how often does noise alone cross 0.25?"""
+def test_fixed_psi_thresholds_misfire_on_small_samples_more_than_the_chi_square_says():
+    """Two samples of the same 10-bin distribution: how often does noise alone cross 0.25? An
+    independent simulation (one draw at a time, its own PSI arithmetic) against the module's."""
     rng = random.Random(35)
 
-    def noise_psi(n: int) -> float:
-        a, b = [0] * 10, [0] * 10
-        for _ in range(n):
-            a[rng.randrange(10)] += 1
-            b[rng.randrange(10)] += 1
-        return lab.psi(a, b)
+    def crossed(n: int, draws: int) -> float:
+        hits = 0
+        for _ in range(draws):
+            a, b = [0] * 10, [0] * 10
+            for _ in range(n):
+                a[rng.randrange(10)] += 1
+                b[rng.randrange(10)] += 1
+            hits += sum((y / n - x / n) * math.log(max(y / n, 1e-4) / max(x / n, 1e-4))
+                        for x, y in zip(a, b)) > 0.25
+        return hits / draws
 
-    draws = 1000
-    small = [noise_psi(100) for _ in range(draws)]
-    crossed = sum(p > 0.25 for p in small) / draws
-    expected = lab.psi_false_alarm_chance(0.25, 100, 100, 10)   # P(chi2_9 > 12.5) = 0.187
-    assert expected == pytest.approx(0.187, abs=0.001)
-    assert abs(crossed - expected) < 0.05          # 4 standard errors of 1,000 draws
-    assert sum(p > lab.psi_noise_bound(100, 100, 10) for p in small) / draws < 0.03   # ~ALPHA
-    assert max(noise_psi(2000) for _ in range(50)) < 0.25     # large samples: the rule holds
+    for n, chi_square_says in ((50, 0.715), (100, 0.187)):
+        mine = crossed(n, 1500)
+        module = lab.psi_null_exceedance(0.25, n, n, 10, 1500, random.Random(n))
+        assert abs(mine - module) < 0.05                 # 3.5 standard errors of 1,500 draws
+        assert round(lab.chi2_sf(0.25 / (2 / n), 9), 3) == chi_square_says
+        assert mine > chi_square_says + 0.02             # the approximation understates the trap
+    assert lab.psi_null_exceedance(0.25, 2000, 2000, 10, 50, random.Random(1)) == 0.0   # large: safe
 
 
+def test_at_large_samples_the_simulation_agrees_with_the_chi_square_approximation():
+    # n = m = 2,000 over 10 bins: PSI / (2 / 2,000) ~ chi-square(9), so P(PSI > 0.01) = P(X > 10)
+    expected = lab.chi2_sf(10.0, 9)
+    assert expected == pytest.approx(0.3505, abs=1e-3)
+    assert lab.psi_null_exceedance(0.01, 2000, 2000, 10, 600, random.Random(3)) == \
+        pytest.approx(expected, abs=0.07)                # 3.5 standard errors of 600 draws

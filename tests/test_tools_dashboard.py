@@ -149,3 +149,24 @@ def test_a_missing_log_is_a_clear_error():
     out = subprocess.run([sys.executable, str(SCRIPT), "--from", "/nonexistent/story.jsonl"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "no such file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_chart_title_gives_the_datas_highest_value_and_the_legend_names_every_mark():
+    from solution.tools.page import svg_chart
+    chart = svg_chart([1.0, 5.0, None, 3.0], "waits", threshold=10.0, shade=[1], unit=" s",
+                      shaded="the burst")
+    assert "(highest 5 s)" in chart and "(highest 10" not in chart       # not the axis top
+    assert "dashed: the threshold, 10 s; shaded: the burst" in chart
+    plain = svg_chart([2.0, 4.0], "plain")
+    assert "(highest 4)" in plain and "dashed:" not in plain and "shaded:" not in plain
+
+
+def test_every_chart_of_the_show_page_names_its_dashed_line_and_its_shading(story):
+    from solution import demo
+    page = demo.render_html(demo.run(labs=(1, 2, 3, 4, 5)))
+    charts = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(charts) >= 10
+    for chart in charts:
+        assert "(highest " in chart or "(no data)" in chart
+        assert ("<rect" not in chart) or "shaded: " in chart
+        assert ("stroke-dasharray" not in chart) or "dashed: the threshold" in chart

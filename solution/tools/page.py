@@ -8,21 +8,27 @@ from typing import Iterable, Sequence
 
 def svg_chart(values: Sequence[float | None], title: str, threshold: float | None = None,
               shade: Iterable[int] = (), width: int = 720, height: int = 120,
-              unit: str = "", x_label: str = "") -> str:
+              unit: str = "", x_label: str = "", shaded: str = "") -> str:
     """An inline SVG line chart: one point per value (None leaves a gap), an optional dashed
-    threshold line, and shaded columns at the `shade` indices (breaches). No script, no fonts
-    from anywhere: it renders offline in any browser."""
+    threshold line, and shaded columns at the `shade` indices, named by `shaded` in the legend
+    line under the chart. The title gives the data's own maximum, not the axis top. No script, no
+    fonts from anywhere: it renders offline in any browser."""
+    shade = sorted(set(shade))
     pad, n = 30, max(1, len(values))
-    present = [v for v in values if v is not None] + ([threshold] if threshold is not None else [])
-    top = max(present, default=1.0) or 1.0
+    data = [v for v in values if v is not None]
+    top = max(data + ([threshold] if threshold is not None else []), default=1.0) or 1.0
+    legend = ([f"dashed: the threshold, {threshold:.3g}{unit}"] if threshold is not None else []) \
+        + ([f"shaded: {shaded}"] if shade and shaded else [])
+    total = height + 14 * bool(legend)          # the legend gets a row of its own, under the plot
     x = lambda i: pad + i * (width - 2 * pad) / max(1, n - 1)          # noqa: E731
     y = lambda v: height - pad / 2 - v / top * (height - pad * 1.5)    # noqa: E731
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(title)}">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total}" '
+             f'viewBox="0 0 {width} {total}" role="img" aria-label="{html.escape(title)}">',
              f'<text x="{pad}" y="14" font-size="12" font-family="sans-serif">'
-             f'{html.escape(title)} (max {top:.3g}{html.escape(unit)})</text>']
+             f'{html.escape(title)} (highest {max(data):.3g}{html.escape(unit)})</text>'
+             if data else f'{html.escape(title)} (no data)</text>']
     step = (width - 2 * pad) / max(1, n - 1)
-    for i in sorted(set(shade)):
+    for i in shade:
         parts.append(f'<rect x="{x(i) - step / 2:.1f}" y="{pad * 0.7:.1f}" width="{max(step, 1):.1f}" '
                      f'height="{height - pad * 1.2:.1f}" fill="#f4b4b4" opacity="0.6"/>')
     segment: list[str] = []
@@ -43,6 +49,9 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
                      f'stroke="#c0392b" stroke-dasharray="5,4"/>'
                      f'<text x="{width - pad}" y="{y(threshold) - 3:.1f}" font-size="10" text-anchor="end" '
                      f'font-family="sans-serif" fill="#c0392b">threshold {threshold:.3g}</text>')
+    if legend:
+        parts.append(f'<text x="{pad}" y="{total - 3}" font-size="10" font-family="sans-serif">'
+                     f'{html.escape("; ".join(legend))}</text>')
     if x_label:
         parts.append(f'<text x="{width - pad}" y="{height - 2}" font-size="10" text-anchor="end" '
                      f'font-family="sans-serif">{html.escape(x_label)}</text>')

@@ -87,10 +87,10 @@ def lab2_charts(result: lab2.Result) -> list[str]:
         values = [lab2.signal_values(w)[signal] for w in result.windows]
         limit = result.limits[signal] * factor
         charts.append(svg_chart([None if v is None else v * factor for v in values],
-                                f"{label} per window, threshold dashed, breaches shaded",
-                                threshold=limit if math.isfinite(limit) else None,
+                                f"Lab 2: {label} per window", threshold=limit if math.isfinite(limit) else None,
                                 shade=[i for i, b in enumerate(result.breached) if signal in b],
-                                unit=unit, x_label=f"0:00 to {traffic.clock(result.span_h * 3600)}"))
+                                unit=unit, x_label=f"0:00 to {traffic.clock(result.span_h * 3600)}",
+                                shaded="the windows where it breached"))
     return charts
 
 
@@ -121,13 +121,12 @@ def lab3_charts(result: lab3.Result) -> list[str]:
     shaded = [i for i, w in enumerate(result.windows) if "pass" in w.alarms]
     span = (f"{traffic.clock(lab3.REFERENCE_S)} to {traffic.clock(result.windows[-1].end_s)}"
             if result.windows else "")
-    title = (f"Lab 3: weighted pass rate per {result.window_s / 60:g}-min window "
-             "(shaded: below the gate)")
+    title = f"Lab 3: weighted pass rate per {result.window_s / 60:g}-min window"
     charts = [svg_chart(rates, title, threshold=100 * result.gate_pass_rate, shade=shaded,
-                        unit=" %", x_label=span)]
+                        unit=" %", x_label=span,
+                        shaded="windows whose pass rate is below the gate's (z-test, 1 %)")]
     if result.sequential_levels:
-        title = (f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream "
-                 "(alarm above the line)")
+        title = f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream"
         charts.append(svg_chart(squeeze(result.sequential_levels, 360), title,
                                 threshold=result.sequential_threshold,
                                 x_label="answers, in time order"))
@@ -152,15 +151,17 @@ def lab4_findings(result: lab4.Result) -> list[tuple[float | None, str]]:
 def lab4_charts(result: lab4.Result) -> list[str]:
     start, end = result.window
     shade = range(int(start // 60), int(end // 60))
+    burst = f"the noisy tenant's burst, {traffic.clock(start)}-{traffic.clock(end)}"
     charts = [svg_chart(rep.worst_wait_s, f"Lab 4: longest wait for a slot per minute, {label}",
-                        threshold=lab4.DEADLINE_S, shade=shade, unit=" s", x_label="minutes since 0:00")
+                        threshold=lab4.DEADLINE_S, shade=shade, unit=" s", x_label="minutes since 0:00",
+                        shaded=burst)
               for label, rep in (("without limits", result.without),
                                  ("with limits", result.limited))]
     per_minute = [0] * len(result.limited.worst_wait_s)
     for ts, _, _ in result.limited.refusals:
         per_minute[int(ts // 60)] += 1
     charts.append(svg_chart(per_minute, "Lab 4: requests refused per minute, with limits",
-                            shade=shade, x_label="minutes since 0:00"))
+                            shade=shade, x_label="minutes since 0:00", shaded=burst, unit=" req"))
     return charts
 
 
@@ -191,10 +192,10 @@ def lab5_charts(result: lab5.Result) -> list[str]:
     for label, run_ in (("without the flywheel", result.without),
                         ("with the flywheel", result.flywheel)):
         if run_ is not None:
-            charts.append(svg_chart([100 * w.budget for w in run_.weeks],
+            charts.append(svg_chart([math.floor(100 * w.budget) for w in run_.weeks],   # as printed
                                     f"Four-week error budget spent, {label}", threshold=100.0,
                                     shade=[n for n, w in enumerate(run_.weeks) if w.frozen],
-                                    unit=" %", x_label="weeks (shaded: releases frozen)"))
+                                    unit=" %", x_label="weeks", shaded="weeks with releases frozen"))
     return charts
 
 

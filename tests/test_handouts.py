@@ -23,7 +23,11 @@ DOCS = [ROOT / "README.md", ROOT / "labs" / "README.md", *HANDOUTS]
 
 def commands(path: Path) -> list[str]:
     """Every line of every ```sh block: the commands a learner is told to run."""
-    blocks = re.findall(r"^```sh\n(.*?)^```", path.read_text(encoding="utf-8"), re.M | re.S)
+    return commands_in(path.read_text(encoding="utf-8"))
+
+
+def commands_in(text: str) -> list[str]:
+    blocks = re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S)
     return [line.strip() for block in blocks for line in block.splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
 
@@ -91,11 +95,63 @@ def test_there_is_one_handout_per_lab():
 
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
 def test_every_handout_has_the_parts_of_a_handout(handout):
+    core, deeper = core_and_deeper(handout)
+    for part in ("Goal", "Extends", "Before you start", "Steps", "What to look for"):
+        assert re.search(rf"^(## {part}|\*\*{part}\.?\*\*)", core, re.M), f"{handout.name}: no {part}"
+    for part in ("Read the lesson", "Questions", "Try this"):
+        assert re.search(rf"^### {part}$", deeper, re.M), f"{handout.name}: no {part} under Going deeper"
+    assert re.search(r"\bM\d\d\b", core), f"{handout.name} names no module it extends"
+
+
+def core_and_deeper(handout: Path) -> tuple[str, str]:
+    """A handout's core path (up to '## Going deeper') and the rest."""
     text = handout.read_text(encoding="utf-8")
-    for part in ("Goal", "Extends", "Before you start", "Steps", "What to look for", "Questions",
-                 "Try this"):
-        assert re.search(rf"^(## {part}|\*\*{part}\.?\*\*)", text, re.M), f"{handout.name}: no {part}"
-    assert re.search(r"\bM\d\d\b", text), f"{handout.name} names no module it extends"
+    assert text.count("\n## Going deeper\n") == 1, f"{handout.name} marks no 'Going deeper'"
+    core, deeper = text.split("\n## Going deeper\n")
+    return core, deeper
+
+
+def run_of_show() -> dict[str, int]:
+    """Minutes the run of show (labs/README.md) gives each lab: the gap to the next row."""
+    text = (ROOT / "labs" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+):(\d\d) \|[^|]*\|\s*(\[lab\d)?", text, re.M)
+    starts = [(int(h) * 60 + int(m), (link or "")[1:]) for h, m, link in rows]
+    return {lab: nxt - start for (start, lab), (nxt, _) in zip(starts, starts[1:]) if lab}
+
+
+# A learner reads a handout at about 200 words a minute, and spends about half a minute on each
+# command (type it, run it, look at its screen): what the core path may ask in its slot.
+WORDS_A_MINUTE, MINUTES_A_COMMAND = 200, 0.5
+
+
+def test_the_run_of_show_gives_every_lab_a_slot_and_lasts_about_fifty_minutes():
+    slots = run_of_show()
+    assert sorted(slots) == [f"lab{n}" for n in range(1, 6)], slots
+    assert all(6 <= minutes <= 10 for minutes in slots.values()), slots
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_the_core_path_fits_the_labs_slot_in_the_run_of_show(handout):
+    core, _ = core_and_deeper(handout)
+    slot = run_of_show()[handout.stem.split("_")[0]]
+    said = re.search(r"^\*\*Core path, about (\d+) minutes:\*\*", core, re.M)
+    assert said, f"{handout.name} does not say how long its core path takes"
+    assert int(said.group(1)) == slot, f"{handout.name} says {said.group(1)} min, the run of show {slot}"
+    prose = re.sub(r"^```.*?^```", "", core, flags=re.M | re.S)
+    estimate = len(prose.split()) / WORDS_A_MINUTE + MINUTES_A_COMMAND * len(commands_in(core))
+    assert estimate <= slot, f"{handout.name}: the core path takes about {estimate:.1f} min, not {slot}"
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_every_name_a_handout_points_into_exists_in_its_module(handout):
+    import importlib
+    text = " ".join(handout.read_text(encoding="utf-8").split())
+    pointed = re.findall(r"`solution/(\w+)\.py` \(([^)]*)\)", text)
+    assert pointed, f"{handout.name} points into no module"
+    for module, names in pointed:
+        found = importlib.import_module(f"solution.{module}")
+        missing = [n for n in re.findall(r"`(\w+)`", names) if not hasattr(found, n)]
+        assert not missing, f"{handout.name}: solution/{module}.py has no {missing}"
 
 
 def test_the_challenge_is_in_the_dashboard_handout_with_its_grading_command():

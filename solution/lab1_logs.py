@@ -34,6 +34,7 @@ import contextvars
 import io
 import json
 import logging
+import re
 import sqlite3
 import sys
 import time
@@ -92,6 +93,16 @@ def traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
     return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
 
 
+TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
+
+
+def scrub(key: str, value):
+    """An attribute as it may be logged: text redacted, except a well-formed traceparent (only
+    hex, but its digit runs can pass Luhn and look like a card)."""
+    keep = not isinstance(value, str) or key == "traceparent" and TRACEPARENT.fullmatch(value)
+    return value if keep else redact(value)
+
+
 # ── 2. emission: contextvars, a Filter, a Formatter, a tail-sampling handler ────────────────────
 
 # The trace context of the code now running. contextvars follow the flow of control: asyncio
@@ -125,13 +136,13 @@ class JsonFormatter(logging.Formatter):
 
     The time is the record's `at` (seconds since the Unix epoch) when the caller gives one, as a
     replay from a simulated clock does; otherwise the moment the record was made. Every string
-    attribute is redacted. `json.dumps` escapes every line break, U+2028 and U+0085 included, so
+    attribute is redacted (see scrub). `json.dumps` escapes every line break, U+2028 and U+0085 included, so
     no attribute can split the line, whatever redaction missed.
     """
 
     def format(self, record: logging.LogRecord) -> str:
         text, number = severity(record.levelno)
-        attributes = {key: redact(value) if isinstance(value, str) else value
+        attributes = {key: scrub(key, value)
                       for key, value in getattr(record, "attributes", {}).items()}
         if record.exc_info:                     # OpenTelemetry semantic conventions: exception.*
             attributes["exception.type"] = record.exc_info[0].__name__

@@ -77,10 +77,25 @@ def neutralize(text: str) -> str:
     return text if text.isprintable() else _CONTROL.sub(_visible, text)
 
 
+def _cards(run: str) -> str:
+    """A run of digit groups with every stretch of whole groups that is a card (13 to 19 digits
+    passing Luhn) replaced, longest first: "4111 1111 1111 1111-01" still loses its card."""
+    parts = re.split(r"([ -])", run)                # digits, separator, digits, ...
+    i = 0
+    while i < len(parts):
+        for j in range(len(parts) - 1, i - 1, -2):
+            digits = "".join(parts[i:j + 1:2])
+            if 13 <= len(digits) <= 19 and luhn_ok(digits):
+                parts[i:j + 1] = ["[REDACTED:card]"]
+                break
+        i += 2
+    return "".join(parts)
+
+
 def _placeholder(kind: str):
     def replace(match: re.Match) -> str:
-        if kind == "card" and not luhn_ok(re.sub(r"\D", "", match.group())):
-            return match.group()
+        if kind == "card":
+            return _cards(match.group())
         if kind == "phone" and not 8 <= len(re.sub(r"\D", "", match.group())) <= 15:
             return match.group()
         return (match.groupdict().get("keep") or "") + f"[REDACTED:{kind}]"

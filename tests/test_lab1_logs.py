@@ -132,6 +132,29 @@ def test_the_gateway_line_carries_the_w3c_traceparent_and_the_stages_their_genai
         [61.5, 1432.4, 25.1]
 
 
+def test_a_traceparent_that_looks_like_a_card_is_logged_whole_and_a_forged_one_is_redacted():
+    # a span id of 16 decimal digits can pass Luhn: 4111 1111 1111 1111 is the test card
+    assert luhn_ok("4111111111111111")
+    card_span = "4111111111111111" + "a1" * 8 + "b2" * 8 + "c3" * 8
+    gateway = json.loads(log_lines([make_request("4bf92f3577b34da6a3ce929d0e0e4736", 0.0,
+                                                 span_ids=card_span)])[0])
+    assert gateway["attributes"]["traceparent"] == \
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01"
+    # a value under that name that is not a W3C traceparent is text like any other
+    assert lab.scrub("traceparent", "4111 1111 1111 1111") == "[REDACTED:card]"
+    assert lab.scrub("prompt", "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01") != \
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-4111111111111111-01"
+
+
+def test_every_gateway_line_of_the_burst_carries_its_traceparent_intact(burst, story):
+    lines = [json.loads(line) for line in burst.log.splitlines()]
+    received = [r for r in lines if r["body"] == "gateway.received"]
+    assert len(received) == sum(7200 <= r.ts < 8400 for r in story)
+    broken = [r["attributes"]["traceparent"] for r in received
+              if r["attributes"]["traceparent"] != f"00-{r['trace_id']}-{r['span_id']}-01"]
+    assert not broken, f"{len(broken)} traceparents were changed on the way to the log: {broken[:2]}"
+
+
 def test_python_levels_map_to_opentelemetry_severity_numbers():
     assert [lab.severity(level) for level in (10, 20, 30, 40, 50)] == \
         [("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21)]
@@ -229,6 +252,10 @@ def test_the_logger_leaves_no_handler_behind_and_never_reaches_the_root_logger(s
     ("Card 4111 1111 1111 1111 was charged.", "Card [REDACTED:card] was charged."),
     ("4111-1111-1111-1111 / 4111111111111111 / 378282246310005",    # Visa twice, then Amex
      "[REDACTED:card] / [REDACTED:card] / [REDACTED:card]"),
+    # digits glued on by a separator: the run of 18 fails Luhn, the card inside it does not
+    ("ref 4111111111111111-01", "ref [REDACTED:card]-01"),
+    ("12 4111 1111 1111 1111 paid", "12 [REDACTED:card] paid"),
+    ("5555555555554444 4111111111111111", "[REDACTED:card] [REDACTED:card]"),
 ])
 def test_secrets_and_personal_data_become_typed_placeholders(text, expected):
     assert lab.redact(text) == expected

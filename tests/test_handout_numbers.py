@@ -1,0 +1,352 @@
+"""Every bold number of every handout's "What to look for", recomputed from the story by plain code
+written for this file: loops over the requests, the formulas from their sources, no function of
+the lessons or of their toolbox. The story (solution/traffic.py) is the input, and so is the
+judge in lab 3 (its verdicts are what the lab aggregates; the judge itself is scored against the
+story's truth in test_lab3_online_eval.py).
+
+A number that cannot be recomputed in a few lines (a replay of the gateway's capacity model, the
+flywheel's twelve simulated weeks, the sequential detectors) is listed in CHECKED_ELSEWHERE with
+the test that checks it, or marked as a setting. Nothing bold is left unaccounted for, and an
+entry for a number the handout no longer shows fails too.
+"""
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from solution import traffic
+from solution.judges import judge
+
+ROOT = Path(__file__).resolve().parents[1]
+STORY = {i.name: i for i in traffic.STORY.incidents}
+STAGES = ("retrieval", "llm", "guardrail")
+Z95 = 1.959963984540054                   # the 97.5th percentile of the standard normal
+
+
+def bold_in_what_to_look_for(lab: str) -> list[str]:
+    text = next((ROOT / "labs").glob(f"{lab}_*.md")).read_text(encoding="utf-8")
+    section = re.search(r"^## What to look for\n(.*?)(?=^## )", text, re.M | re.S).group(1)
+    return [t for t in re.findall(r"\*\*(.+?)\*\*", section) if re.search(r"\d", t)]
+
+
+# ── plain helpers, each from its source ─────────────────────────────────────────────────────────
+
+def fraction(trace_id: str) -> float:
+    """OpenTelemetry's TraceIdRatioBased reads the trace id's low 8 bytes as a number."""
+    return int(trace_id[-16:], 16) / 2**64
+
+
+def nearest_rank(values, p: float) -> float:
+    """The p-th percentile by nearest rank: the value at rank ceil(p / 100 x n)."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
+
+
+# Python prometheus_client's Histogram.DEFAULT_BUCKETS (the upper bounds, +Inf implied)
+PROMETHEUS_PYTHON_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+                             7.5, 10.0)
+
+
+def bucket_quantile(q: float, values) -> float:
+    """Prometheus' histogram_quantile: find the bucket holding rank q x n, interpolate linearly
+    between its bounds (the lowest bucket starts at 0)."""
+    rank, lower, below = q * len(values), 0.0, 0
+    for upper in PROMETHEUS_PYTHON_BUCKETS:
+        count = sum(1 for v in values if v <= upper)
+        if count >= rank:
+            return lower + (upper - lower) * (rank - below) / (count - below)
+        lower, below = upper, count
+    return lower                                  # in the +Inf bucket: the highest finite bound
+
+
+def wilson(successes: float, n: float) -> tuple[float, float]:
+    """Wilson's score interval at 95 % (Wilson 1927; Newcombe 1998, method 3)."""
+    p, z2 = successes / n, Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return centre - half, centre + half
+
+
+def clock(seconds: float) -> str:
+    minutes = int(seconds // 60)                 # the minute it falls in, as a clock shows it
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def log_lines(r) -> int:
+    """Lab 1 logs a request as: received, one line per stage that ran, completed."""
+    return 2 + (STAGES.index(r.error_stage) + 1 if r.error_stage else len(STAGES))
+
+
+def burn_rule(bad, total, budget: float, long_m: int, short_m: int, factor: float):
+    """The SRE Workbook's multiwindow rule, evaluated at the end of every minute: fire when the
+    burn over both windows exceeds the factor. Returns the minutes it fired at and the highest
+    long-window burn."""
+    fired, highest = [], 0.0
+    for end in range(long_m, len(bad) + 1):
+        long_burn = sum(bad[end - long_m:end]) / sum(total[end - long_m:end]) / budget
+        short_burn = sum(bad[end - short_m:end]) / sum(total[end - short_m:end]) / budget
+        highest = max(highest, long_burn)
+        if long_burn > factor and short_burn > factor:
+            fired.append(end)
+    return fired, highest
+
+
+def bucket_refusals(times, rate: float, burst: float) -> list[float]:
+    """A token bucket (RFC 2697's committed bucket): refill rate x elapsed up to burst, one
+    token a request. No refunds: a request the gateway refuses further on gets its token back
+    there, so the gateway refuses at most this many."""
+    tokens, last, refused = burst, times[0], []
+    for t in times:
+        tokens, last = min(burst, tokens + (t - last) * rate), t
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            refused.append(t)
+    return refused
+
+
+def comma(n: int) -> str:
+    return f"{n:,}"
+
+
+# ── each lab's numbers, recomputed ──────────────────────────────────────────────────────────────
+
+def lab1(story) -> dict[str, str]:
+    window = STORY["upstream error burst"]
+    burst = [r for r in story if window.start_s <= r.ts < window.end_s]
+    failed = [r for r in burst if r.status >= 400]
+    planted = {"card": "4111 1111 1111 1111", "api key": "sk-test", "bearer": "Bearer ",
+               "phone": "+1 415 555", "aws": " AKIA", "email": "@example.com"}
+    leaks = {kind: sum(mark in r.prompt for r in burst) for kind, mark in planted.items()}
+    first = min(failed, key=lambda r: r.ts)
+    kept = [r for r in burst if r.status >= 400 or r.latency_ms >= traffic.SLOW_MS
+            or fraction(r.trace_id) < 0.1]
+    lines, kept_lines = sum(map(log_lines, burst)), sum(map(log_lines, kept))
+    return {
+        "requests": comma(len(burst)), "lines": comma(lines),
+        "forged": str(sum(any(c in r.prompt for c in "\r\n\u2028\x1b") for r in burst)),
+        "redacted": str(sum(leaks.values())), **{k: str(v) for k, v in leaks.items()},
+        "failed": comma(len(failed)), "failed %": f"{100 * len(failed) / len(burst):.1f} %",
+        "vector store": str(sum(r.error == "vector_store_unavailable" for r in failed)),
+        "timeout": str(sum(r.error == "timeout" for r in failed)),
+        "first failure": f"{first.latency_ms:.1f} ms", "its retrieval": f"{first.stage_ms[1]:.1f} ms",
+        "tail lines": comma(kept_lines), "saves": f"{100 * (1 - kept_lines / lines):.1f} %",
+        "tail failed": str(sum(r.status >= 400 for r in kept)),
+        "head failed": str(sum(fraction(r.trace_id) < 0.1 for r in failed)),
+    }
+
+
+def lab2(story) -> dict[str, str]:
+    interactive = [r for r in story if r.priority == "interactive"]
+    ok = [r.latency_ms / 1000 for r in interactive if r.status < 500]
+    bad = [r.latency_ms / 1000 for r in interactive if r.status >= 500]
+    last = [r.latency_ms / 1000 for r in interactive if r.status < 500 and r.ts >= 359 * 60]
+    good = sum(r.status < 500 for r in story) / len(story)
+    burn = (1 - good) / (1 - traffic.STORY.slo_availability)
+    minutes = 360
+    errors, total, slow, served = ([0] * minutes for _ in range(4))
+    for r in story:
+        m = int(r.ts // 60)
+        total[m] += 1
+        errors[m] += r.status >= 500
+        if r.status < 500 and r.priority == "interactive":
+            served[m] += 1
+            slow[m] += r.latency_ms > traffic.SLOW_MS
+    # SRE Workbook, table 5-8: 2 % of a 30-day budget in 1 h is a burn of 0.02 x 720 = 14.4
+    availability, peak_a = burn_rule(errors, total, 0.005, 60, 5, 0.02 * 720)
+    latency, peak_l = burn_rule(slow, served, 0.01, 60, 5, 0.02 * 720)
+    pages = [(clock(60 * fired[0]), clock(60 * fired[-1])) for fired in (availability, latency)]
+    # each fires once, inside its incident: 2 pages, both real; the noisy tenant burns no SLO
+    inside = [STORY["upstream error burst"].start_s <= 60 * availability[0] < STORY["upstream error burst"].end_s,
+              STORY["provider slowdown"].start_s <= 60 * latency[0] < STORY["provider slowdown"].end_s]
+    golden_signals = {"latency", "traffic", "errors", "saturation"}
+    moved = [i for i in traffic.STORY.incidents if i.page and golden_signals & set(i.signals)]
+    hour_exact, hour_estimate = nearest_rank(last, 99), bucket_quantile(0.99, last)
+    all_exact, all_estimate = nearest_rank(ok, 99), bucket_quantile(0.99, ok)
+    return {
+        "successes": " / ".join(f"{nearest_rank(ok, p):.2f}" for p in (50, 95, 99)) + " s",
+        "failures": " / ".join(f"{nearest_rank(bad, p):.2f}" for p in (50, 95, 99)) + " s",
+        "last p99": f"{hour_exact:.2f} vs {hour_estimate:.2f} s ({100 * (hour_estimate / hour_exact - 1):+.1f} %)",
+        "all p99": f"{all_exact:.2f} vs {all_estimate:.2f} s ({100 * (all_estimate / all_exact - 1):+.1f} %)",
+        "good": f"{100 * good:.2f} % good", "burn": f"{burn:.1f}x",
+        "budget": f"{100 * burn * 6 / 720:.1f} % of the 30-day budget",
+        "burst page": f"fired {pages[0][0]}-{pages[0][1]} ({peak_a:.1f}x)",
+        "slowdown page": f"fired {pages[1][0]}-{pages[1][1]} ({peak_l:.1f}x)",
+        # the 6 h / 30 min rule, judged once at 6:00: its long window is the whole day
+        "6h rule": f"quiet: {burn:.3f}x at 6:00",
+        "precision": f"{100 * sum(inside) / len(inside):.0f} %",
+        "recall": f"{100 * sum(inside) / len(moved):.0f} %",
+        "slowdown detected": str(round(latency[0] - STORY["provider slowdown"].start_s / 60)),
+    }
+
+
+def lab3(story) -> dict[str, str]:
+    launch = STORY["content drift"].start_s
+    answered = [r for r in story if r.status < 500]
+    kept = [(r, 1.0 if r.feedback == "down" else 10.0, fraction(r.trace_id) < 0.1) for r in answered
+            if fraction(r.trace_id) < 0.1 or r.feedback == "down"]
+    judged = [(r, w, judge(r.answer, r.retrieved_docs)) for r, w, _ in kept]
+
+    def weighted(items):               # the Hajek estimate, and Kish's effective sample size
+        total = sum(w for _, w, _ in items)
+        return (sum(w * v.passed for _, w, v in items) / total,
+                total * total / sum(w * w for _, w, _ in items))
+
+    before = [x for x in judged if x[0].ts < launch]
+    after = [x for x in judged if x[0].ts >= launch]
+    window = [x for x in after if x[0].ts < launch + 900]
+    rate, n = weighted(window)
+    low, high = wilson(rate * n, n)
+    # the golden set: 8 answered interactive questions per pre-launch topic, highest hash first
+    golden = []
+    for topic, _ in traffic.STORY.topics:
+        mine = [r for r in answered if r.ts < launch and r.topic == topic and r.priority == "interactive"]
+        golden += sorted(mine, key=lambda r: fraction(r.trace_id), reverse=True)[:8]
+    passed = sum(judge(r.answer, r.retrieved_docs).passed for r in golden)
+    gate_low, gate_high = wilson(passed, len(golden))
+    chance = [(r, judge(r.answer, r.retrieved_docs)) for r, _, by_chance in kept if by_chance]
+    flagged = [r for r, v in chance if not v.grounded]
+    truly_bad = [v for r, v in chance if not r.acceptable]
+    smartsync = [x for x in after if x[0].topic == traffic.STORY.launch_topic]
+    share = sum(w for _, w, _ in smartsync) / sum(w for _, w, _ in after)
+    return {
+        "golden": str(len(golden)), "gate": f"{100 * passed / len(golden):.1f} %",
+        "answers": comma(len(answered)), "judged": comma(len(kept)),
+        "by hash": comma(sum(c for *_, c in kept)), "thumbs-down": comma(sum(not c for *_, c in kept)),
+        "weight": f"{1 / 0.1:.1f}",
+        "weighted": f"{100 * weighted(after)[0]:.1f} %",
+        "unweighted": f"{100 * sum(v.passed for *_, v in after) / len(after):.1f} %",
+        "precision": f"{100 * sum(not r.grounded for r in flagged) / len(flagged):.1f} %",
+        "recall": f"{100 * sum(not r.grounded for r in flagged) / sum(not r.grounded for r, _ in chance):.1f} %",
+        "combined": f"{100 * sum(not v.passed for v in truly_bad) / len(truly_bad):.1f} %",
+        "window": f"{clock(launch)}-{clock(launch + 900)}", "window rate": f"{100 * rate:.1f} %",
+        "wilson": f"{100 * low:.1f}-{100 * high:.1f} %",
+        "gate wilson": f"{100 * gate_low:.1f}-{100 * gate_high:.1f} %",
+        "share": f"{100 * share:.0f} %", "slice rate": f"{100 * weighted(smartsync)[0]:.1f} %",
+        # the slice's part of the drop: share x (pass rate before - its pass rate after)
+        "points": f"{100 * share * (weighted(before)[0] - weighted(smartsync)[0]):.1f}",
+    }
+
+
+def lab4(story) -> dict[str, str]:
+    plans = {t.name: t.rate_rps for t in traffic.STORY.tenants}      # the plan: 2x usual, burst 10
+    refused = {name: bucket_refusals(sorted(r.ts for r in story if r.tenant == name), 2 * rate, 10)
+               for name, rate in plans.items()}
+    slowdown = STORY["provider slowdown"]
+    return {
+        "offered": comma(sum(r.tenant == "umbrella" for r in story)),
+        "flood": f"{clock(min(refused['umbrella']))}-{clock(max(refused['umbrella']))}",
+        "retry refusals": str(len(refused["globex"])),
+        "retry": f"{clock(min(refused['globex']))}-{clock(max(refused['globex']))}",
+        "slowdown": f"{clock(slowdown.start_s)}-{clock(slowdown.end_s)}",
+    }
+
+
+def lab5(story) -> dict[str, str]:
+    paging = [i for i in traffic.STORY.incidents if i.page]
+    allowed = (1 - 0.995) * 28 * 24 * 60          # SRE Workbook: (1 - SLO) x the 4-week period
+    return {
+        "incidents": str(len(paging)), "blips": str(sum(not i.page for i in traffic.STORY.incidents)),
+        "drift share": f"{100 * 54 / allowed:.0f} %",        # 54 bad minutes: the model's, below
+        "after fix": str(list(traffic.FIXED_INDEX[traffic.STORY.launch_topic])),
+    }
+
+
+RECOMPUTE = {"lab1": lab1, "lab2": lab2, "lab3": lab3, "lab4": lab4, "lab5": lab5}
+
+SETTING = "a setting the lab states, not a result"
+CHECKED_ELSEWHERE = {
+    "lab1": {"10 %": SETTING},
+    "lab2": {
+        **{f"{n} windows": "breaches against the lesson's own thresholds: "
+           "test_lab2_dashboard.py::test_outside_the_incidents_nothing_breaches_and_the_drift_is_invisible"
+           for n in (24, 21, 22, 40)},
+        "38 %": "the any-signal pages: test_lab2_dashboard.py::"
+                "test_any_signal_pages_on_every_blip_and_the_composite_only_on_real_incidents",
+        "not enough history (6h)": "test_lab2_dashboard.py::test_the_six_hour_and_three_day_rules_say_when_history_is_short",
+    },
+    "lab3": {
+        "90 %": SETTING, "10 %": SETTING, "15 min": SETTING, "95 %": SETTING, "0.25": SETTING,
+        "3:15": "the window tests: test_lab3_online_eval.py::test_offline_gate_passes_but_online_eval_catches_drift",
+        "3:01": "the scaled CUSUM: test_lab3_online_eval.py::test_bernoulli_cusum_alarms_after_the_worked_number_of_fails",
+        "1.0 min": "the scaled CUSUM, as 3:01",
+        "9": "test_lab3_online_eval.py::test_unscaled_detectors_misfire_or_lag",
+        "30.6 min": "test_lab3_online_eval.py::test_page_hinkley_scaled_is_fast_and_rivers_raw_threshold_is_slow",
+        "77 %": "a simulation: test_stattests.py::"
+                "test_fixed_psi_thresholds_misfire_on_small_samples_more_than_the_chi_square_says",
+        "50": "the simulation's sample size", "23 %": "as 77 %", "100": "the simulation's sample size",
+    },
+    "lab4": {
+        **{n: "the replay of the capacity model: test_lab4_limits.py::"
+              "test_conservation_offered_equals_accepted_plus_every_refusal_for_every_tenant and the tests "
+              "after it" for n in ("2,320", "51.8 s", "4.3 s", "0 to 51 s", "4.5 s at most", "78.0 %",
+                                   "100.0 %", "810", "1,039", "1,183", "248", "65 x 503 shed",
+                                   "acme 5 x 503 overload", "33.1 s", "10.0 s")},
+        "1,488": "at most the bucket without refunds: test_umbrellas_refusals_are_the_plain_bucket_less_the_refunds",
+    },
+    "lab5": {
+        **{n: "the twelve simulated weeks: test_lab5_flywheel.py::"
+              "test_the_flywheel_at_least_halves_repeats_on_the_default_seed and the budget tests"
+           for n in ("80 %", "54", "155 %", "7", "4F", "43 %", "0F",
+                     "14 without the flywheel, 3 with it: 79 % fewer", "11", "19", "54", "91",
+                     "half on 10 of 10")},
+        "150": "the drift's detection time, a model assumption: solution/failures.py STORY_FAILURES",
+        "5:30": "the drift's start (3:00) plus its detection time (150 min)",
+        "[700]": "test_lab5_flywheel.py::test_the_drift_regression_case_fails_before_the_fix_and_passes_after",
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def recomputed(story):
+    return {lab: make(story) for lab, make in RECOMPUTE.items()}
+
+
+@pytest.mark.parametrize("lab", sorted(RECOMPUTE))
+def test_every_number_recomputed_here_is_the_one_the_handout_shows(lab, recomputed):
+    shown = bold_in_what_to_look_for(lab)
+    wrong = {name: value for name, value in recomputed[lab].items() if value not in shown}
+    assert not wrong, f"{lab}'s handout does not show the recomputed {wrong}; it shows {shown}"
+
+
+@pytest.mark.parametrize("lab", sorted(RECOMPUTE))
+def test_every_bold_number_is_recomputed_or_says_where_it_is_checked(lab, recomputed):
+    shown = bold_in_what_to_look_for(lab)
+    elsewhere = CHECKED_ELSEWHERE[lab]
+    unaccounted = [n for n in shown if n not in recomputed[lab].values() and n not in elsewhere]
+    assert not unaccounted, f"{lab}: no independent check for {unaccounted}"
+    stale = [n for n in elsewhere if n not in shown]
+    assert not stale, f"{lab}: CHECKED_ELSEWHERE lists {stale}, which the handout no longer shows"
+
+
+@pytest.mark.parametrize("lab", sorted(CHECKED_ELSEWHERE))
+def test_every_test_named_as_the_check_exists(lab):
+    for reason in CHECKED_ELSEWHERE[lab].values():
+        for module, name in re.findall(r"(test_\w+)\.py::(test_\w+)", reason):
+            source = (ROOT / "tests" / f"{module}.py").read_text(encoding="utf-8")
+            assert f"def {name}(" in source, f"{module}.py has no {name}"
+        for name in re.findall(r"(?<![:\w])(test_\w+)\b(?!\.py)", reason):
+            assert f"def {name}(" in Path(__file__).read_text(encoding="utf-8"), name
+
+
+def test_umbrellas_refusals_are_the_plain_bucket_less_the_refunds(story):
+    # the gateway gives a request's token back when a later check refuses it, so it refuses a
+    # little less than a bucket without refunds: within 1 % of it, never more
+    plain = len(bucket_refusals(sorted(r.ts for r in story if r.tenant == "umbrella"), 0.2, 10))
+    shown = bold_in_what_to_look_for("lab4")
+    gateway = int(shown[shown.index("2,320") + 1].replace(",", ""))
+    assert 0.99 * plain <= gateway <= plain, (gateway, plain)
+
+
+def test_the_helpers_agree_with_worked_examples():
+    assert nearest_rank([15, 20, 35, 40, 50], 30) == 20          # Wikipedia's nearest-rank example
+    assert nearest_rank([15, 20, 35, 40, 50], 100) == 50
+    low, high = wilson(81, 263)                                  # Newcombe 1998, table I: 81/263
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+    # 10 values, 9 of them at or under 0.1 s: rank 9.9 lies in the 0.1-0.25 bucket, 0.9 of the way
+    assert bucket_quantile(0.99, [0.05] * 9 + [0.2]) == pytest.approx(0.1 + 0.15 * 0.9)
+    assert bucket_refusals([0, 0, 0, 1, 1], rate=1, burst=2) == [0, 1]
+    assert clock(7740) == "2:09" and fraction("0" * 16 + "8" + "0" * 15) == 0.5

@@ -69,6 +69,10 @@ def test_the_live_gateway_answers_429_with_retry_after_once_the_bucket_is_empty(
     assert first[0] == second[0] == 200 and first[2]["usage"]["completion_tokens"] == 20
     status, headers, body = third
     assert status == 429 and body["reason"] == "rate"
+    # the draft's problem details (RFC 9457), naming the policy as RateLimit-Policy does
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["type"] == "https://iana.org/assignments/http-problem-types#quota-exceeded"
+    assert body["status"] == 429 and body["violated-policies"] == ["requests"]
     assert headers["Retry-After"] == "1"           # 1 token at 1/s, nearly a whole second away
     assert re.fullmatch(r'"requests";r=0;t=\d+', headers["RateLimit"])
     assert headers["RateLimit-Policy"].startswith('"requests";q=2;w=2')
@@ -179,3 +183,16 @@ def test_the_headers_follow_the_ratelimit_draft_11_and_retry_after_never_comes_b
     never = dict(lab.response_headers(lesson.Admission(429, "tokens", math.inf,
                                                        limiters.Decision(False, math.inf, 10.0)), plan))
     assert "Retry-After" not in never
+
+
+def test_refusals_are_the_drafts_problem_types_and_a_503_blames_no_policy_of_the_tenant():
+    # draft-ietf-httpapi-ratelimit-headers-11, sections 5.1-5.2 and 10.2: the registered types
+    quota = lab.problem_details(lesson.Admission(429, "quota", 60.0, limiters.Decision(False, 60.0, 0)))
+    assert quota["type"] == "https://iana.org/assignments/http-problem-types#quota-exceeded"
+    assert (quota["title"], quota["status"], quota["violated-policies"]) == ("Quota Exceeded", 429, ["day"])
+    shed = lab.problem_details(lesson.Admission(503, "shed", 1.0, None))
+    assert shed["type"] == "https://iana.org/assignments/http-problem-types#temporary-reduced-capacity"
+    assert shed["title"] == "Temporary Reduced Capacity" and "violated-policies" not in shed
+    never = lab.problem_details(lesson.Admission(429, "tokens", math.inf,
+                                                 limiters.Decision(False, math.inf, 10.0)))
+    assert never["violated-policies"] == ["tokens"] and "never" in never["detail"]

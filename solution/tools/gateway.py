@@ -128,7 +128,29 @@ def parse_chat(body: bytes) -> tuple[str, str, int]:
     return tenant, prompt, max_tokens
 
 
-_ERRORS = {429: "the tenant is over its limits", 503: "the service is overloaded"}
+_PROBLEMS = {429: ("quota-exceeded", "Quota Exceeded", "the tenant is over its limits"),
+             503: ("temporary-reduced-capacity", "Temporary Reduced Capacity",
+                   "the service is overloaded")}
+
+
+def problem_details(verdict: Admission) -> dict:
+    """The body of a 429 or 503: an RFC 9457 problem, of the types the RateLimit draft (-11,
+    section 5) registers. A 429 names the policy it violated, as RateLimit-Policy names it; a
+    503 is about the service's capacity, which no policy of the tenant's describes. `reason` is
+    this gateway's own extension: the check that said no.
+
+    >>> from solution.limiters import Decision
+    >>> problem_details(Admission(429, "tokens", 12.0, Decision(False, 12.0, 300.0)))["violated-policies"]
+    ['tokens']
+    """
+    kind, title, detail = _PROBLEMS[verdict.status]
+    if math.isinf(verdict.retry_after_s):
+        detail = "the request can never fit the tenant's limits"
+    body = {"type": f"https://iana.org/assignments/http-problem-types#{kind}", "title": title,
+            "status": verdict.status, "detail": detail, "reason": verdict.reason}
+    if verdict.status == 429:
+        body["violated-policies"] = [_POLICY[verdict.reason]]
+    return body
 
 
 class ChatHandler(BaseHTTPRequestHandler):
@@ -165,9 +187,8 @@ class ChatHandler(BaseHTTPRequestHandler):
         verdict = gateway.admit(tenant, prompt_tokens, max_tokens)
         headers = response_headers(verdict, gateway.tenants[tenant].plan)
         if verdict.status != 200:
-            error = ("the request can never fit the tenant's limits"
-                     if math.isinf(verdict.retry_after_s) else _ERRORS[verdict.status])
-            return self._reply(verdict.status, {"error": error, "reason": verdict.reason}, headers)
+            return self._reply(verdict.status, problem_details(verdict), headers,
+                               "application/problem+json")
         unused = max_tokens
         try:
             time.sleep(self.server.model_delay_s)          # the fake model at work
@@ -193,10 +214,11 @@ class ChatHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._reply(405, {"error": "use POST /v1/chat"}, [("Allow", "POST")])
 
-    def _reply(self, status: int, payload: dict, headers: list[tuple[str, str]] = ()) -> None:
+    def _reply(self, status: int, payload: dict, headers: list[tuple[str, str]] = (),
+               content_type: str = "application/json") -> None:
         body = json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers:
             self.send_header(name, value)

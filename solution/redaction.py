@@ -102,10 +102,18 @@ def _placeholder(kind: str):
     return replace
 
 
+# A terminal escape sequence (ECMA-48: CSI "ESC [ ... final", OSC "ESC ] ... BEL", or ESC and one
+# byte) ends in a letter, which would glue it to the word after it: "\x1b[31msk-..." hides the key.
+_ESCAPE_SEQUENCE = re.compile(r"(\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_]))")
+
+
 def redact(text: str) -> str:
     """The text with secrets and personal data replaced by typed placeholders, and control
-    characters made visible: safe to write to a log."""
-    text = neutralize(text)
-    for kind, pattern in SECRETS:
-        text = pattern.sub(_placeholder(kind), text)
-    return text
+    characters made visible: safe to write to a log. The search reads the raw text, between
+    terminal escape sequences; escaping first would glue a newline's `\\n` onto the next word
+    ("\\nsk-...") and hide the key from the patterns' word boundaries."""
+    pieces = _ESCAPE_SEQUENCE.split(text)          # text, sequence, text, ...
+    for i in range(0, len(pieces), 2):
+        for kind, pattern in SECRETS:
+            pieces[i] = pattern.sub(_placeholder(kind), pieces[i])
+    return neutralize("".join(pieces))

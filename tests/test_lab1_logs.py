@@ -261,6 +261,23 @@ def test_secrets_and_personal_data_become_typed_placeholders(text, expected):
     assert lab.redact(text) == expected
 
 
+SECRETS = ("jane.doe@example.com", "+1 415 555 0199", "sk-testr9586hlabywe0dq51yx4eybb",
+           "4111 1111 1111 1111", "AKIA7TQONJQQNREXWZQE", "Bearer 1x9lz59ftt3a3bzibkw4scy2")
+NEIGHBOURS = ("\n", "\t", "\r\n", "\u2028", "\x85", "\x00", "\x1b[31m", "\x1b[1;31m",
+              "\x1b]0;title\x07", "\x1bM")
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_a_control_character_or_terminal_escape_beside_a_secret_never_lets_it_through(secret):
+    # escaping before searching turns "\nsk-..." into the letters "nsk-...": the key's word
+    # boundary is gone, and the key reaches the log; so does one after a colour code "\x1b[31m"
+    for before in NEIGHBOURS:
+        for after in ("", *NEIGHBOURS):
+            out = lab.redact(f"see{before}{secret}{after} and more")
+            assert secret.split()[-1] not in out, (before, after, out)
+            assert out.isprintable(), out
+
+
 @pytest.mark.parametrize("text", [
     "Where is my order 8136058643?",                       # ten digits: an order, not a phone
     "Summarize support ticket #1324279381 for the weekly report.",

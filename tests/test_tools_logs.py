@@ -177,3 +177,46 @@ def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story
     status, out, _ = cli(capsys, "query", str(path), "--sql",
                          "SELECT count(*) AS n FROM log WHERE body = 'request.completed'")
     assert status == 0 and out.split() == ["n", "--", str(len(window))]
+
+
+# ── logs as a practitioner has them: gzip'd, piped, on standard input ──────────────────────────
+
+def run_logs(*argv, stdin: bytes = b"") -> "subprocess.CompletedProcess":
+    import subprocess
+    import sys
+    script = Path(__file__).resolve().parents[1] / "solution" / "tools" / "logs.py"
+    return subprocess.run([sys.executable, str(script), *argv], input=stdin, capture_output=True,
+                          timeout=60)
+
+
+def test_a_gzipd_log_reads_as_the_plain_one_whatever_its_name(burst_file, burst, tmp_path, capsys):
+    import gzip
+    plain = cli(capsys, "query", str(burst_file), "--count-by", "body")
+    packed = tmp_path / "burst.log"                        # gzip'd, without the .gz to say so
+    packed.write_bytes(gzip.compress(burst_file.read_bytes()))
+    assert cli(capsys, "query", str(packed), "--count-by", "body") == plain
+    status, out, _ = cli(capsys, "story", str(packed), burst.example)
+    assert status == 0 and f"trace {burst.example}: 3 records, 2 spans, FAILED" in out
+
+
+def test_a_log_on_a_pipe_or_standard_input_is_read_like_a_file(burst_file, burst):
+    import gzip
+    data = burst_file.read_bytes()
+    piped = run_logs("story", "-", burst.example, stdin=data)             # mmap cannot map a pipe
+    assert piped.returncode == 0 and b"Traceback" not in piped.stderr
+    assert f"trace {burst.example}: 3 records".encode() in piped.stdout
+    zipped = run_logs("query", "-", "--where", "body=request.completed", "--count-by", "error.type",
+                      stdin=gzip.compress(data))
+    assert zipped.returncode == 0 and b"vector_store_unavailable    601" in zipped.stdout
+
+
+def test_a_truncated_or_corrupt_gzip_is_one_clear_error(burst_file, burst, tmp_path):
+    import gzip
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(burst_file.read_bytes())[:5000])
+    junk = tmp_path / "junk.gz"
+    junk.write_bytes(b"\x1f\x8bnot a gzip at all")
+    for argv in (["query", str(cut), "--count-by", "body"], ["story", str(junk), burst.example]):
+        out = run_logs(*argv)
+        assert out.returncode == 2 and b"Traceback" not in out.stderr
+        assert out.stderr.decode().count("\n") == 1 and "cannot read" in out.stderr.decode()

@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
                         help="the composite alert pages when N or more signals breach (default 2)")
     parser.add_argument("--from", dest="log", metavar="FILE",
-                        help="read the requests from a lab-1 JSON-lines log (its request.completed lines)")
+                        help="read the requests from a lab-1 JSON-lines log (its request.completed lines); "
+                             "gzip'd or not, - for standard input")
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
     parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
     args = parser.parse_args(argv)
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,
                               incidents=log.incidents, has_truth=log.from_story,
-                              source=f"{args.log} (0:00 = {log.clock_zero})")
+                              source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
         else:
             requests = traffic.generate(seed=args.seed)
             result = lab2.run(requests, **settings, composite=composite_alert,

@@ -15,7 +15,10 @@ One classifier, `classify`, decides for every reader (query, story, the dashboar
 
 from __future__ import annotations
 
+import gzip
 import json
+import sys
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -68,20 +71,34 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
     return record, None
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 @contextmanager
 def open_log_file(path: str):
-    """Open a log file for reading bytes; a missing, unreadable or directory path becomes one
-    LogReadError that says which and why, never a traceback."""
+    """Open a log for reading bytes: `-` is standard input, and a gzip'd log (known by its first
+    two bytes, whatever its name) is read decompressed. A missing, unreadable, corrupt or
+    directory path becomes one LogReadError that says which and why, never a traceback."""
     try:
-        stream = open(path, "rb")
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")
     except FileNotFoundError:
         raise LogReadError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise LogReadError(f"{path}: is a directory, not a log file") from None
     except OSError as exc:
         raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
-    with stream:
-        yield stream
+    try:
+        if stream.peek(2)[:2] == GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=stream) as unzipped:
+                yield unzipped
+        else:
+            yield stream
+    except (OSError, EOFError, zlib.error) as exc:       # a corrupt or truncated gzip, a read error
+        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc) or "truncated"
+        raise LogReadError(f"{path}: cannot read ({reason})") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
 
 
 def usable(lines: Iterable[bytes | str], required: Iterable[str],

@@ -14,11 +14,13 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import mmap
 import re
 import sqlite3
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
@@ -199,17 +201,23 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
 
 def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     """trace_records on a file, memory-mapped: the search runs over the page cache, and a log
-    bigger than memory works too. LogReadError if the file cannot be read, or if the trace is
-    not in it because no line of it is usable."""
+    bigger than memory works too. A pipe (`-`, /dev/stdin, process substitution) cannot be
+    mapped and is read whole instead. LogReadError if the file cannot be read, or if the trace
+    is not in it because no line of it is usable."""
     with open_log_file(path) as stream:
         try:
+            if isinstance(stream, gzip.GzipFile):
+                raise OSError("compressed: the bytes to search are not in the file")
             buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:                                  # an empty file cannot be mapped
             raise LogReadError(f"{path}: no usable line (the file is empty)") from None
-        with buffer:
+        except OSError:                                     # a pipe or a gzip: read it whole
+            buffer = stream.read()
+        with buffer if isinstance(buffer, mmap.mmap) else nullcontext():
             records, bad = trace_records(buffer, trace_id)
+            lines = iter(buffer.readline, b"") if isinstance(buffer, mmap.mmap) else buffer.splitlines()
             if not records and not any(classify(line, REQUIRED)[0] is not None
-                                       for line in iter(buffer.readline, b"") if line.strip()):
+                                       for line in lines if line.strip()):
                 raise LogReadError(f"{path}: no usable line")
     return records, bad
 
@@ -356,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log")
+    story.add_argument("file", metavar="FILE", help="a JSON-lines log, gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
 
@@ -369,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log")
+    ask.add_argument("file", metavar="FILE", help="a JSON-lines log, gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
     ask.add_argument("--count-by", action="append", default=[], metavar="KEY",

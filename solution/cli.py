@@ -1,5 +1,6 @@
 """Command-line helpers every script shares: argparse value types that refuse a bad setting with
-the reason, a kinder error for an option put before its command, and a clean exit.
+the reason, a kinder error for an option put before its command, a file written whole or not at
+all, and a clean exit.
 
     >>> fraction("0.25"), positive_int("3")
     (0.25, 3)
@@ -11,7 +12,10 @@ import argparse
 import math
 import os
 import sys
-from typing import Callable
+from pathlib import Path
+from typing import Callable, TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 def _typed(convert: Callable[[str], float], test: Callable[[float], bool], rule: str):
@@ -87,6 +91,40 @@ def fail(message: str) -> int:
     """Print a clear error to stderr; return the exit status for main() to return."""
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def write_file(path: str, write: Callable[[TextIO], T], force: bool = False) -> T:
+    """Write a text file whole or not at all, and never over an existing one unless forced.
+
+    The text goes to a temporary file beside the target, flushed to disk, then renamed into place
+    (a rename within a directory is atomic on POSIX): a full disk, an error or Ctrl-C leaves the
+    old file, or none, never a partial one under the target's name. A target that exists and is
+    not a regular file (/dev/stdout, a pipe) is written directly. Raises FileExistsError, or the
+    OSError that stopped the write."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise IsADirectoryError(21, "is a directory", path)
+        with open(target, "w", encoding="utf-8") as stream:
+            return write(stream)
+    if target.exists() and not force:
+        raise FileExistsError(17, "exists (add --force to overwrite it)", path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8") as stream:
+            result = write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def cannot_write(path: str, exc: OSError) -> int:
+    """fail() for a file that could not be written, in one line."""
+    return fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def run_cli(main: Callable[[], int]) -> None:

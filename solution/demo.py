@@ -23,7 +23,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import positive_int, run_cli
+from solution.cli import cannot_write, positive_int, run_cli, write_file
 from solution.extend import composite_alert
 from solution.tools.page import html_page
 from solution.tools.show import CHARTS, FINDINGS
@@ -112,15 +112,15 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--html", metavar="FILE",
                         help="also write one self-contained HTML page of all the labs")
+    parser.add_argument("--force", action="store_true", help="overwrite the --html file if it exists")
     args = parser.parse_args(argv)
     outcome = run(seed=args.seed, labs=(args.lab,) if args.lab else (1, 2, 3, 4, 5))
     print(render(outcome))
     if args.html:
         try:
-            Path(args.html).write_text(render_html(outcome), encoding="utf-8")
+            write_file(args.html, lambda stream: stream.write(render_html(outcome)), args.force)
         except OSError as exc:
-            print(f"error: cannot write {args.html}: {exc.strerror}", file=sys.stderr)
-            return 2
+            return cannot_write(args.html, exc)
         print(f"\nwrote {args.html}")
     return 0
 

@@ -83,3 +83,13 @@ def test_the_html_page_is_self_contained_and_holds_every_labs_charts(demo_output
 def test_an_unwritable_html_path_is_a_clear_error(tmp_path):
     out = run_demo("--lab", "1", "--html", str(tmp_path / "missing" / "show.html"))
     assert out.returncode == 2 and "cannot write" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_show_page_is_not_overwritten_unasked(tmp_path):
+    page = tmp_path / "show.html"
+    page.write_text("a page I edited by hand")
+    out = run_demo("--lab", "1", "--html", str(page))
+    assert out.returncode == 2 and "exists (add --force to overwrite it)" in out.stderr
+    assert page.read_text() == "a page I edited by hand"
+    out = run_demo("--lab", "1", "--html", str(page), "--force")
+    assert out.returncode == 0 and page.read_text().startswith("<!DOCTYPE html>")

@@ -220,3 +220,41 @@ def test_a_truncated_or_corrupt_gzip_is_one_clear_error(burst_file, burst, tmp_p
         out = run_logs(*argv)
         assert out.returncode == 2 and b"Traceback" not in out.stderr
         assert out.stderr.decode().count("\n") == 1 and "cannot read" in out.stderr.decode()
+
+
+# ── the writer loses nothing and overwrites nothing unasked ─────────────────────────────────────
+
+def test_write_never_overwrites_unasked_and_force_replaces_the_file_whole(tmp_path, capsys):
+    path = tmp_path / "mine.jsonl"
+    path.write_text("my own log, not to be lost\n")
+    status, _, err = cli(capsys, "write", "--out", str(path), "--minutes", "1")
+    assert status == 2 and "exists (add --force to overwrite it)" in err and err.count("\n") == 1
+    assert path.read_text() == "my own log, not to be lost\n"
+    status, out, _ = cli(capsys, "write", "--out", str(path), "--minutes", "1", "--force")
+    assert status == 0 and len(path.read_text().splitlines()) == int(out.split()[1].replace(",", ""))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.jsonl"]    # no temporary left
+
+
+def test_a_write_that_fails_midway_leaves_the_old_file_and_no_partial_one(tmp_path):
+    from solution.cli import write_file
+    path = tmp_path / "out.txt"
+    path.write_text("old\n")
+
+    def half_then_fail(stream, error):
+        stream.write("half of the new file\n")
+        raise error
+
+    for error in (OSError(28, "No space left on device"), KeyboardInterrupt()):
+        with pytest.raises(type(error)):
+            write_file(str(path), lambda stream: half_then_fail(stream, error), force=True)
+        assert path.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+    with pytest.raises(OSError):
+        write_file(str(tmp_path / "new.txt"), lambda stream: half_then_fail(stream, OSError(5, "I/O error")))
+    assert not (tmp_path / "new.txt").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="/dev/full is Linux's full disk")
+def test_a_full_disk_is_one_clear_line_and_a_failure(tmp_path):
+    out = run_logs("write", "--out", "/dev/full", "--minutes", "1")
+    assert out.returncode == 2 and b"Traceback" not in out.stderr and b"Logging error" not in out.stderr
+    assert out.stderr.decode() == "error: cannot write /dev/full: No space left on device\n"

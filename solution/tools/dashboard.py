@@ -26,7 +26,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import lab2_dashboard as lab2
 from solution import logschema as F
 from solution import traffic
-from solution.cli import fail, positive_int, run_cli
+from solution.cli import cannot_write, fail, positive_int, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
 from solution.logschema import Observation
@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                              "gzip'd or not, - for standard input")
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
     parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
+    parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
     args = parser.parse_args(argv)
     settings = lab2.settings(args)
     try:
@@ -247,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
                        (args.prom, lambda: exposition(requests, result))):
         if path:
             try:
-                Path(path).write_text(text(), encoding="utf-8")
+                write_file(path, lambda stream: stream.write(text()), args.force)
             except OSError as exc:
-                return fail(f"cannot write {path}: {exc.strerror}")
+                return cannot_write(path, exc)
             print(f"wrote {path}")
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import logging
 import mmap
 import re
 import sqlite3
@@ -28,8 +29,8 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import logschema as F
 from solution import traffic
-from solution.cli import (fail, fraction, non_negative_int, parse_command_line, positive_float,
-                          positive_int, run_cli)
+from solution.cli import (cannot_write, fail, fraction, non_negative_int, parse_command_line,
+                          positive_float, positive_int, run_cli, write_file)
 from solution.lab1_logs import SLOW_MS, keep_trace, write_log
 from solution.numeric import parse_rfc3339, trace_fraction
 from solution.redaction import neutralize
@@ -242,6 +243,42 @@ def _print_table(header: list[str], rows: list[tuple]) -> None:
         print(table(cells, header))
 
 
+class _Remembering:
+    """A stream that remembers the first error writing to it: logging's handlers swallow errors
+    (a log must never crash the service), but a file that is the whole point must not be short."""
+
+    def __init__(self, stream):
+        self.stream, self.error = stream, None
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as exc:
+            self.error = self.error or exc
+            raise
+
+
+def checked_write_log(requests, stream, **settings):
+    """lab 1's write_log, raising the first error writing the stream (a full disk) instead of
+    letting logging print a traceback per line and carry on."""
+    remembering, raising = _Remembering(stream), logging.raiseExceptions
+    logging.raiseExceptions = False             # logging's own tracebacks: not one per line
+    try:
+        written = write_log(requests, remembering, **settings)
+    finally:
+        logging.raiseExceptions = raising
+    if remembering.error:
+        raise remembering.error
+    return written
+
+
 def _cmd_write(args) -> int:
     requests = traffic.generate(seed=args.seed)
     start = args.from_minute * 60.0
@@ -252,10 +289,10 @@ def _cmd_write(args) -> int:
         return fail(f"no requests from minute {args.from_minute}{span}: the story runs "
                     f"{traffic.STORY.duration_s / 60:g} minutes")
     try:
-        with open(args.out, "w", encoding="utf-8") as stream:
-            written = write_log(window, stream, rate=args.sample, slow_ms=args.slow_ms)
+        written = write_file(args.out, lambda stream: checked_write_log(
+            window, stream, rate=args.sample, slow_ms=args.slow_ms), args.force)
     except OSError as exc:
-        return fail(f"cannot write {args.out}: {exc.strerror}")
+        return cannot_write(args.out, exc)
     until = traffic.clock(min(end, traffic.STORY.duration_s))
     print(f"wrote {written.lines_kept:,} lines ({len(window):,} requests, "
           f"{traffic.clock(start)}-{until}) to {args.out}")
@@ -351,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     write.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     write.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
                        help=f"seed of the story (default {traffic.DEFAULT_SEED})")
+    write.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     write.add_argument("--from-minute", type=non_negative_int, default=0, metavar="M",
                        help="first minute of the story to log (default 0)")
     write.add_argument("--minutes", type=positive_int, default=None, metavar="K",

@@ -170,3 +170,32 @@ def test_every_chart_of_the_show_page_names_its_dashed_line_and_its_shading(stor
         assert "(highest " in chart or "(no data)" in chart
         assert ("<rect" not in chart) or "shaded: " in chart
         assert ("stroke-dasharray" not in chart) or "dashed: the threshold" in chart
+
+
+# ── clocks that make no sense ───────────────────────────────────────────────────────────────────
+
+def test_one_line_from_1970_is_left_out_and_counted_not_charted_for_56_years(tmp_path):
+    # before: the windows ran from 1970 to 2026, 29 million of them, until memory ran out
+    path = tmp_path / "odd.jsonl"
+    minutes = [log_line(f"2025-03-01T12:{m:02d}:30Z", 800.0) for m in range(30)]
+    path.write_text("\n".join([log_line("1970-01-01T00:00:05Z", 800.0), *minutes]) + "\n")
+    log = lab.read_log(str(path))
+    assert len(log.observations) == 30 and log.clock_zero == "2025-03-01T12:00:29.200Z"
+    assert "left out 1 request line(s) that started far outside the bulk of the log" in log.warnings[-1]
+    assert len(run_log(path).windows) == 30
+
+
+def test_since_and_until_pick_the_span_and_a_span_too_long_is_refused_by_name(tmp_path, capsys):
+    path = tmp_path / "two.jsonl"
+    path.write_text("\n".join([log_line("2025-03-01T12:00:30Z", 500.0),
+                               log_line("2025-03-01T12:10:30Z", 500.0),
+                               log_line("2025-06-01T12:00:30Z", 500.0)]) + "\n")
+    log = lab.read_log(str(path), since=lab.timestamp("2025-03-01T12:05:00Z"),
+                       until=lab.timestamp("2025-03-02T00:00:00Z"))
+    assert len(log.observations) == 1 and "outside --since/--until" in log.warnings[-1]
+    # three months between the lines: the bulk is all of them, and 92 days is too long to chart
+    assert lab.main(["--from", str(path)]) == 2
+    assert "span 92.0 days, more than 7; give --since and --until" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        lab.main(["--from", str(path), "--since", "last tuesday"])
+    assert exit_.value.code == 2 and "not an RFC 3339 time" in capsys.readouterr().err

@@ -28,7 +28,7 @@ from solution import logschema as F
 from solution import traffic
 from solution.cli import cannot_write, fail, positive_int, run_cli, write_file
 from solution.extend import composite_alert
-from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
+from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
@@ -56,7 +56,31 @@ def _number(value) -> float:
     return float(value)
 
 
-def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
+MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
+
+
+def _in_span(starts: list[tuple[float, Observation]], since: float | None, until: float | None):
+    """The requests inside the span to chart, and a note on those left out. Given no span, it is
+    the bulk of the log: Tukey's fences for "far out" values (Exploratory Data Analysis, 1977),
+    3 interquartile ranges beyond the quartiles of the start times, and at least an hour. One
+    line dated 1970 in a log of today is a broken clock, not a reason to draw fifty-six years of
+    empty minutes."""
+    if since is None and until is None:
+        times = [start for start, _ in starts]
+        low, high = nearest_rank(times, 25), nearest_rank(times, 75)     # the quartiles
+        margin = max(3600.0, 3 * (high - low))
+        since, until, why = low - margin, high + margin, "far outside the bulk of the log"
+    else:
+        why = "outside --since/--until"
+    since = -math.inf if since is None else since
+    until = math.inf if until is None else until
+    inside = [pair for pair in starts if since <= pair[0] < until]
+    left_out = len(starts) - len(inside)
+    return inside, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
+
+
+def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
+             until: float | None = None) -> LogRead:
     """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
     ignored (they are not requests); lines that are not JSON, and request lines without a usable
     timestamp, latency or status, are skipped and counted. The timestamp is when the request
@@ -95,6 +119,15 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY) -> LogRead:
     if not starts:
         raise LogReadError(f"{path}: no usable request.completed lines")
     starts.sort(key=lambda pair: pair[0])
+    starts, note = _in_span(starts, since, until)
+    if note:
+        warnings.append(f"{path}: {note}")
+    if not starts:
+        raise LogReadError(f"{path}: no request started between --since and --until")
+    days = (starts[-1][0] - starts[0][0]) / 86_400
+    if days > MAX_SPAN_DAYS:
+        raise LogReadError(f"{path}: the requests span {days:,.1f} days, more than "
+                           f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     epoch = parse_rfc3339(scenario.epoch)
     first, last = starts[0][0], starts[-1][0]
     incidents: tuple[traffic.Incident, ...] = ()
@@ -207,6 +240,15 @@ def html_report(result: lab2.Result) -> str:
                      "\n".join(lab2_charts(result)) + f"\n<pre>{html.escape(lab2.report(result))}</pre>")
 
 
+def timestamp(text: str) -> float:
+    """An argparse type: an RFC 3339 timestamp, as seconds since the Unix epoch."""
+    try:
+        return parse_rfc3339(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone, such as "
+                                         "2026-11-02T11:00:00Z") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = lab2.add_flags(argparse.ArgumentParser(
         prog="dashboard.py",
@@ -218,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from", dest="log", metavar="FILE",
                         help="read the requests from a lab-1 JSON-lines log (its request.completed lines); "
                              "gzip'd or not, - for standard input")
+    for flag, side in (("--since", "before"), ("--until", "at or after")):
+        parser.add_argument(flag, type=timestamp, metavar="TIME",
+                            help=f"with --from: leave out requests that started {side} TIME, in "
+                                 "RFC 3339 (2026-11-02T11:00:00Z); by default, only lines far "
+                                 "outside the bulk of the log are left out, and counted")
     parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
     parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
     parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
@@ -225,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = lab2.settings(args)
     try:
         if args.log:
-            log = read_log(args.log)
+            log = read_log(args.log, since=args.since, until=args.until)
             requests = log.observations
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,

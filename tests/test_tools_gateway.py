@@ -5,12 +5,14 @@ import json
 import math
 import re
 import select
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,77 @@ def test_refusals_are_the_drafts_problem_types_and_a_503_blames_no_policy_of_the
     never = lab.problem_details(lesson.Admission(429, "tokens", math.inf,
                                                  limiters.Decision(False, math.inf, 10.0)))
     assert never["violated-policies"] == ["tokens"] and "never" in never["detail"]
+
+
+# ── what one client, or many, can hold ──────────────────────────────────────────────────────────
+
+def raw_server(**bounds):
+    gateway = lab.live_gateway(rate=1000.0, burst=1000, max_in_flight=50, shed_at=1.0)
+    server = lab.GatewayServer(("127.0.0.1", 0), gateway, 0.01, **bounds)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def status_of(sock) -> int:
+    sock.settimeout(30)
+    head = sock.recv(64)
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else -1
+
+
+CHAT = (b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s")
+
+
+def test_three_hundred_clients_at_once_each_get_an_http_answer():
+    # the default listen backlog (5) reset most of a burst of connections, uncounted
+    server = raw_server()
+    body = chat()
+    try:
+        socks = [socket.create_connection(server.server_address, timeout=30) for _ in range(300)]
+        for sock in socks:
+            sock.sendall(CHAT % (len(body), body))
+        statuses = Counter(status_of(sock) for sock in socks)
+        for sock in socks:
+            sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sum(statuses.values()) == 300 and set(statuses) <= {200, 429, 503}, statuses
+    # every answer is counted: refused by the gateway, or turned away for want of a thread
+    refused = sum(n for reasons in server.gateway.refused.values() for n in reasons.values())
+    assert statuses[429] + statuses[503] == refused + server.turned_away
+
+
+def test_a_client_that_trickles_its_body_is_cut_off_at_the_deadline():
+    server = raw_server(request_deadline_s=1.0)
+    try:
+        sock = socket.create_connection(server.server_address, timeout=30)
+        sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        started, answer = time.monotonic(), b""
+        for _ in range(100):                  # a byte every 0.3 s: 30 s if nobody stops it
+            try:
+                sock.sendall(b"{")
+            except OSError:
+                break
+            ready, _, _ = select.select([sock], [], [], 0.3)
+            if ready:
+                answer = sock.recv(200)
+                break
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.startswith(b"HTTP/1.0 408") and time.monotonic() - started < 25
+
+
+def test_beyond_the_connection_cap_a_client_is_answered_503_at_once():
+    server = raw_server(max_connections=2, request_deadline_s=10.0)
+    try:
+        idle = [socket.create_connection(server.server_address, timeout=30) for _ in range(2)]
+        time.sleep(0.2)                                          # both accepted, both holding
+        third = socket.create_connection(server.server_address, timeout=30)
+        assert status_of(third) == 503 and server.turned_away == 1
+        for sock in (*idle, third):
+            sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import email.utils
+import io
 import ipaddress
 import json
 import math
@@ -43,6 +44,9 @@ MAX_BODY_BYTES = 64 * 1024       # a request body larger than this is refused wi
 DRAIN_LIMIT_BYTES = 1024 * 1024  # ... and read away (not kept) if it is no larger than this
 MAX_TOKENS_CAP = 4096            # the largest max_tokens a request may ask for
 MODEL_DELAY_S = 0.2              # how long the fake model "thinks"
+REQUEST_DEADLINE_S = 30.0        # a whole request, from its first byte to the answer's last
+MAX_CONNECTIONS = 256            # open at once; beyond, an immediate 503 and close
+LISTEN_BACKLOG = 1024            # connections the kernel queues before accept (the default is 5)
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -153,11 +157,39 @@ def problem_details(verdict: Admission) -> dict:
     return body
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, read only until a deadline: every recv waits at most the time left, so a
+    client that trickles a byte a second cannot hold a thread longer than the whole-request
+    deadline (a per-read timeout alone would let it)."""
+
+    def __init__(self, sock: socket.socket, handler: "ChatHandler"):
+        self.sock, self.handler = sock, handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took longer than its deadline")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
 class ChatHandler(BaseHTTPRequestHandler):
     """POST /v1/chat: the gateway decides; an admitted request reaches the fake model."""
     server: GatewayServer
     server_version = "opslab-gateway/1"
     timeout = 10                      # a client that stalls mid-request does not hold a thread
+    deadline = 0.0                    # time.monotonic() by which this request must be read
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+
+    def handle_one_request(self) -> None:
+        self.deadline = time.monotonic() + self.server.request_deadline_s
+        super().handle_one_request()
 
     def do_POST(self) -> None:
         if urllib.parse.urlsplit(self.path).path != "/v1/chat":
@@ -175,7 +207,7 @@ class ChatHandler(BaseHTTPRequestHandler):
             body = self.rfile.read(length)
         except TimeoutError:
             self.close_connection = True
-            return self._reply(408, {"error": f"the body did not arrive within {self.timeout} s"})
+            return self._reply(408, {"error": "the body did not arrive in time"})
         try:
             tenant, prompt, max_tokens = parse_chat(body)
         except ValueError as exc:
@@ -217,6 +249,7 @@ class ChatHandler(BaseHTTPRequestHandler):
     def _reply(self, status: int, payload: dict, headers: list[tuple[str, str]] = (),
                content_type: str = "application/json") -> None:
         body = json.dumps(payload).encode()
+        self.connection.settimeout(self.timeout)           # the answer: its own bounded time
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -230,14 +263,41 @@ class ChatHandler(BaseHTTPRequestHandler):
 
 
 class GatewayServer(ThreadingHTTPServer):
-    """A standard-library threaded HTTP server that holds the gateway and the fake model's delay."""
+    """A standard-library threaded HTTP server that holds the gateway and the fake model's delay,
+    and bounds what clients can hold: a thread per connection, at most `max_connections` of them
+    (the next is answered 503 at once and closed), each for at most `request_deadline_s` a
+    request; a listen backlog that absorbs a burst of connections instead of resetting them."""
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
-    def __init__(self, address: tuple[str, int], gateway: Gateway, model_delay_s: float):
+    def __init__(self, address: tuple[str, int], gateway: Gateway, model_delay_s: float,
+                 request_deadline_s: float = REQUEST_DEADLINE_S,
+                 max_connections: int = MAX_CONNECTIONS):
         self.gateway, self.model_delay_s = gateway, model_delay_s
+        self.request_deadline_s = request_deadline_s
+        self.connections = threading.BoundedSemaphore(max_connections)
+        self.turned_away = 0                        # connections answered 503 for want of a thread
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, ChatHandler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self.connections.acquire(blocking=False):
+            self.turned_away += 1
+            try:
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
 
     def handle_error(self, request, client_address) -> None:
         """A client that hung up mid-answer is not the server's error: stay quiet about it."""

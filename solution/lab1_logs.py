@@ -49,7 +49,7 @@ from solution import logschema as F
 from solution import traffic
 from solution.cli import fraction, non_negative_int, positive_float, run_cli
 from solution.numeric import parse_rfc3339, percent, trace_fraction
-from solution.redaction import KINDS, redact
+from solution.redaction import KINDS, redact, redact_value
 from solution.spans import SpanRow, draw_waterfall, ms, waterfall
 from solution.terminal import table
 
@@ -97,10 +97,10 @@ TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
 
 
 def scrub(key: str, value):
-    """An attribute as it may be logged: text redacted, except a well-formed traceparent (only
-    hex, but its digit runs can pass Luhn and look like a card)."""
-    keep = not isinstance(value, str) or key == "traceparent" and TRACEPARENT.fullmatch(value)
-    return value if keep else redact(value)
+    """An attribute as it may be logged: redacted to its last string (solution/redaction.py),
+    except a well-formed traceparent (only hex, but its digit runs can look like a card)."""
+    keep = key == "traceparent" and isinstance(value, str) and TRACEPARENT.fullmatch(value)
+    return value if keep else redact_value(value)
 
 
 # ── 2. emission: contextvars, a Filter, a Formatter, a tail-sampling handler ────────────────────

@@ -35,20 +35,70 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def issuer_ok(digits: str) -> bool:
+    """Does a card number start as a real issuer's does, at a length that issuer uses (ISO/IEC
+    7812 IINs: Visa, Mastercard, American Express, Discover, JCB, Diners, UnionPay, Maestro)? An
+    epoch-millisecond timestamp (17...) or a long numeric id passes Luhn one time in ten, and no
+    issuer starts with 1, 7, 8 or 9.
+
+    >>> issuer_ok("4111111111111111"), issuer_ok("378282246310005"), issuer_ok("1793610003123")
+    (True, True, False)
+    """
+    n, two, four = len(digits), int(digits[:2]), int(digits[:4])
+    return ((digits[0] == "4" and n in (13, 16, 19))                            # Visa
+            or ((51 <= two <= 55 or 2221 <= four <= 2720) and n == 16)          # Mastercard
+            or (two in (34, 37) and n == 15)                                    # Amex
+            or ((two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305) and 14 <= n <= 19)
+            or (3528 <= four <= 3589 and 16 <= n <= 19)                          # JCB
+            or ((four == 6011 or 644 <= int(digits[:3]) <= 649 or two in (62, 65))
+                and 16 <= n <= 19)                                              # Discover, UnionPay
+            or ((two == 50 or 56 <= two <= 69) and 12 <= n <= 19))              # Maestro
+
+
+def iban_ok(text: str) -> bool:
+    """The IBAN check (ISO 13616): move the first four characters to the end, read letters as
+    numbers (A = 10 ... Z = 35), and the number leaves 1 when divided by 97.
+
+    >>> iban_ok("GB82 WEST 1234 5698 7654 32"), iban_ok("GB82 WEST 1234 5698 7654 33")
+    (True, False)
+    """
+    compact = re.sub(r"\s", "", text).upper()
+    return int("".join(str(int(ch, 36)) for ch in compact[4:] + compact[:4])) % 97 == 1
+
+
 # Each kind and its pattern. Order matters: a key is gone before the card pattern reads its digits.
+# A group named `keep` stays (the label before a secret), so a reader sees what was there.
 SECRETS = (
-    ("email", re.compile(r"(?<![\w.%+-])[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")),
+    ("private_key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?"
+                               r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)")),
+    ("url_credentials", re.compile(r"(?P<keep>\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#@:]+:[^\s/?#@]+(?=@)")),
+    ("webhook", re.compile(r"\bhttps://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+")),
+    ("email", re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")),
     # RFC 6750: "Bearer" then a b64token (with a digit, as real tokens have, so "bearer of bad
-    # news" stays; not ending in the sentence's full stop); the group `keep` stays, so a reader
-    # sees what was there
+    # news" stays; not ending in the sentence's full stop)
     ("bearer_token", re.compile(r"(?P<keep>\b(?i:bearer)\s+)"
                                 r"(?=[A-Za-z._~+/-]*\d)[A-Za-z0-9._~+/-]{7,}[A-Za-z0-9_~+/-]=*")),
-    # provider keys: sk-/sk_/rk_ (OpenAI, Anthropic sk-ant-, Stripe), GitHub, Google, Slack
-    ("api_key", re.compile(r"\b(?:[sr]k[-_][A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{36,}"
-                           r"|AIza[0-9A-Za-z_-]{35}|xox[abprs]-[A-Za-z0-9-]{10,})")),
+    # a JSON Web Token: two base64url JSON objects ({"... is eyJ) and a signature (RFC 7519)
+    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),
+    # an Authorization header's other schemes (Basic, Token, Digest...), and API-key headers
+    ("authorization", re.compile(r"(?P<keep>\b(?i:authorization|proxy-authorization)\s*[:=]\s*"
+                                 r"(?!(?:[A-Za-z]+\s+)?\[REDACTED)(?:[A-Za-z]+\s+)?)[^\s,;\"']{6,}")),
+    ("api_key", re.compile(r"(?P<keep>\b(?i:x-api-key|api[-_]?key|x-auth-token|apikey)[\"']?\s*[:=]\s*[\"']?)"
+                           r"(?!\[REDACTED)[A-Za-z0-9._~+/-]{8,}"
+                           # provider keys: sk-/sk_/rk_ (OpenAI, Anthropic sk-ant-, Stripe),
+                           # GitHub (ghp_..., github_pat_), Google, Slack
+                           r"|\b(?:[sr]k[-_][A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{36,}"
+                           r"|github_pat_[A-Za-z0-9_]{22,}|AIza[0-9A-Za-z_-]{35}"
+                           r"|xox[abprs]-[A-Za-z0-9-]{10,})")),
     ("aws_access_key_id", re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")),
-    # 13 to 19 digits, in groups or not; kept unless the Luhn check passes
-    ("card", re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?!\d)")),
+    ("aws_secret_access_key", re.compile(r"(?P<keep>\b(?i:aws_?secret(?:_?access)?_?key)[\"']?\s*[:=]\s*[\"']?)"
+                                         r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])")),
+    # ISO 13616: a country, two check digits, up to 30 letters and digits (grouped by fours)
+    ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")),
+    # 13 to 19 digits, in groups or not; kept unless Luhn and an issuer say card
+    ("card", re.compile(r"(?<![\w.])\d(?:[ \-.\u00a0]?\d){12,18}(?!\w)")),    # not inside a hash
+    # a US social security number: never area 000, 666 or 9xx, group 00, serial 0000 (SSA)
+    ("ssn", re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")),
     # international (+ and 8-15 digits, E.164) or North American with separators; ten digits
     # in a row are an order number, not a phone
     ("phone", re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?!\d)"
@@ -77,15 +127,20 @@ def neutralize(text: str) -> str:
     return text if text.isprintable() else _CONTROL.sub(_visible, text)
 
 
+def is_card(digits: str) -> bool:
+    """13 to 19 digits that pass Luhn and start as a real issuer's card does."""
+    return 13 <= len(digits) <= 19 and luhn_ok(digits) and issuer_ok(digits)
+
+
 def _cards(run: str) -> str:
-    """A run of digit groups with every stretch of whole groups that is a card (13 to 19 digits
-    passing Luhn) replaced, longest first: "4111 1111 1111 1111-01" still loses its card."""
-    parts = re.split(r"([ -])", run)                # digits, separator, digits, ...
+    """A run of digit groups with every stretch of whole groups that is a card replaced, longest
+    first: "4111 1111 1111 1111-01" still loses its card."""
+    parts = re.split(r"([ \-.\u00a0])", run)         # digits, separator, digits, ...
     i = 0
     while i < len(parts):
         for j in range(len(parts) - 1, i - 1, -2):
             digits = "".join(parts[i:j + 1:2])
-            if 13 <= len(digits) <= 19 and luhn_ok(digits):
+            if is_card(digits):
                 parts[i:j + 1] = ["[REDACTED:card]"]
                 break
         i += 2
@@ -96,6 +151,8 @@ def _placeholder(kind: str):
     def replace(match: re.Match) -> str:
         if kind == "card":
             return _cards(match.group())
+        if kind == "iban" and not iban_ok(match.group()):
+            return match.group()
         if kind == "phone" and not 8 <= len(re.sub(r"\D", "", match.group())) <= 15:
             return match.group()
         return (match.groupdict().get("keep") or "") + f"[REDACTED:{kind}]"
@@ -117,3 +174,17 @@ def redact(text: str) -> str:
         for kind, pattern in SECRETS:
             pieces[i] = pattern.sub(_placeholder(kind), pieces[i])
     return neutralize("".join(pieces))
+
+
+def redact_value(value):
+    """redact() for a structured attribute: every string inside lists and dicts (a GenAI
+    `messages` list), and an integer that is a card number; other values as they are."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool) and is_card(str(abs(value))):
+        return "[REDACTED:card]"
+    return value

@@ -261,6 +261,56 @@ def test_secrets_and_personal_data_become_typed_placeholders(text, expected):
     assert lab.redact(text) == expected
 
 
+@pytest.mark.parametrize("text,expected", [
+    # a PEM private key, whole, and one cut off before its END line
+    ("k: -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- ok",
+     "k: [REDACTED:private_key] ok"),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk", "[REDACTED:private_key]"),
+    ("postgres://admin:hunter2@db.internal:5432/app", "postgres://[REDACTED:url_credentials]@db.internal:5432/app"),
+    ("https://hooks.slack.com/services/T000/B000/XXXXXXXX", "[REDACTED:webhook]"),
+    ("mail renée@exämple.de", "mail [REDACTED:email]"),                   # internationalised
+    ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "jwt [REDACTED:jwt]"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED:authorization]"),
+    ("authorization=Token 9f8e7d6c5b4a", "authorization=Token [REDACTED:authorization]"),
+    ("X-Api-Key: 3f9a1c77e0b24d5c", "X-Api-Key: [REDACTED:api_key]"),
+    ('{"api_key": "abc123def456ghi"}', '{"api_key": "[REDACTED:api_key]"}'),
+    ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", "[REDACTED:api_key]"),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+     "aws_secret_access_key = [REDACTED:aws_secret_access_key]"),
+    ("IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000",     # ISO 13616's examples
+     "IBAN [REDACTED:iban] and [REDACTED:iban]"),
+    ("SSN 078-05-1120.", "SSN [REDACTED:ssn]."),
+    ("card 4111.1111.1111.1111 or 4111\u00a01111\u00a01111\u00a01111",
+     "card [REDACTED:card] or [REDACTED:card]"),
+])
+def test_the_kinds_a_security_review_asks_for_are_redacted(text, expected):
+    assert lab.redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "at 1793610003123 ms, then 1793610003125",         # epoch milliseconds: no issuer starts with 1
+    "id 9000000000000000008 and 8000000000000000006",   # Luhn-valid, no issuer
+    "trace 4bf92f3577b34da6a3ce929d0e0e4736, uuid 123e4567-e89b-12d3-a456-426614174000",
+    "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "md5 a4111111111111111b, commit 4111111111111111f00d",  # a card-like run inside hex
+    "version 1.2.3-rc.4, GB82 is a postcode area, 000-12-3456 is no SSN",
+    "the token expired; authorization failed; my api key rotated",
+    "GB82 WEST 1234 5698 7654 33",                      # one digit off: the IBAN check fails
+])
+def test_benign_look_alikes_survive(text):
+    assert lab.redact(text) == text
+
+
+def test_structured_attributes_are_redacted_to_their_last_string_and_card_integers_too():
+    messages = [{"role": "user", "content": "my card is 4111 1111 1111 1111"},
+                {"role": "assistant", "content": "noted", "tokens": 12}]
+    assert lab.scrub("gen_ai.input.messages", messages) == [
+        {"role": "user", "content": "my card is [REDACTED:card]"},
+        {"role": "assistant", "content": "noted", "tokens": 12}]
+    assert lab.scrub("card", 4111111111111111) == "[REDACTED:card]"
+    assert lab.scrub("ts_ms", 1793610003123) == 1793610003123 and lab.scrub("ok", True) is True
+
+
 SECRETS = ("jane.doe@example.com", "+1 415 555 0199", "sk-testr9586hlabywe0dq51yx4eybb",
            "4111 1111 1111 1111", "AKIA7TQONJQQNREXWZQE", "Bearer 1x9lz59ftt3a3bzibkw4scy2")
 NEIGHBOURS = ("\n", "\t", "\r\n", "\u2028", "\x85", "\x00", "\x1b[31m", "\x1b[1;31m",
@@ -400,3 +450,20 @@ def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burs
     module = subprocess.run([sys.executable, "-m", "solution.lab1_logs", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert module.returncode == 0 and "tools/logs.py" in module.stdout
+
+
+def test_every_secret_the_story_planted_is_redacted_and_nothing_else(story):
+    # counted from the prompts the story wrote (its LEAKS), not by the redactor: each kind of
+    # placeholder in the log equals the secrets planted, so no secret slipped through and no
+    # order number, trace id or timestamp was taken for one
+    part = [r for r in story if r.ts < 8400]                 # up to the end of the error burst
+    planted = {"card": "4111 1111 1111 1111", "api_key": "sk-test", "bearer_token": "Bearer ",
+               "phone": "+1 415 555", "aws_access_key_id": " AKIA", "email": "@example.com"}
+    stream = io.StringIO()
+    lab.write_log(part, stream)
+    found = dict.fromkeys(lab.KINDS, 0)
+    for kind in re.findall(r"\[REDACTED:(\w+)\]", stream.getvalue()):
+        found[kind] += 1
+    expected = dict.fromkeys(lab.KINDS, 0)
+    expected.update({kind: sum(mark in r.prompt for r in part) for kind, mark in planted.items()})
+    assert found == expected and sum(expected.values()) > 100

@@ -272,3 +272,40 @@ def test_beyond_the_connection_cap_a_client_is_answered_503_at_once():
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("head,body,status", [
+    (b"Content-Length: +52\r\n", None, 400),                       # RFC 9110: 1*DIGIT, no sign
+    (b"Content-Length: 52\r\nContent-Length: 10\r\n", None, 400),  # two lengths: which body?
+    (b"Content-Length: 52\r\nTransfer-Encoding: chunked\r\n", None, 400),   # the smuggling pair
+    (b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\n\r\n", 411),
+    (b"", b"", 411),
+    (b"Content-Length: 99999999999999999999999\r\n", b"", 413),     # huge: refused by its size
+    (b"Content-Length: 52\r\nContent-Length: 52\r\n", None, 200),   # the same value twice is one
+])
+def test_strict_http_one_content_length_of_digits_and_no_chunked_body(head, body, status):
+    server = raw_server()
+    body = b'{"tenant": "acme", "prompt": "hi", "max_tokens": 64}' if body is None else body  # 52
+    try:
+        sock = socket.create_connection(server.server_address, timeout=30)
+        sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\n" + head + b"Connection: close\r\n\r\n" + body)
+        assert status_of(sock) == status
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_body_shorter_than_its_content_length_is_a_bad_request():
+    server = raw_server()
+    body = chat()
+    try:
+        sock = socket.create_connection(server.server_address, timeout=30)
+        sock.sendall(b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(body) + 20, body))
+        sock.shutdown(socket.SHUT_WR)                     # the client is done: 20 bytes short
+        assert status_of(sock) == 400
+        sock.close()
+    finally:
+        server.shutdown()
+        server.server_close()

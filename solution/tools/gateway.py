@@ -17,6 +17,7 @@ import io
 import ipaddress
 import json
 import math
+import re
 import signal
 import socket
 import sys
@@ -132,6 +133,29 @@ def parse_chat(body: bytes) -> tuple[str, str, int]:
     return tenant, prompt, max_tokens
 
 
+def body_length(headers) -> tuple[int, tuple[int, dict] | None]:
+    """The body's length from the headers, strictly (RFC 9110 8.6, RFC 9112 6.3): one
+    Content-Length of digits only, or the same value repeated; no Transfer-Encoding, since this
+    server reads no chunked body (and the two together are how requests are smuggled). Returns
+    (length, None), or (0, (status, error body)).
+
+    >>> body_length({"Content-Length": "52"})
+    (52, None)
+    >>> body_length({"Content-Length": "+52"})[1][0]
+    400
+    """
+    values = headers.get_all("Content-Length", []) if hasattr(headers, "get_all") else \
+        [headers["Content-Length"]] if "Content-Length" in headers else []
+    if headers.get("Transfer-Encoding") is not None:
+        return 0, ((400, {"error": "Content-Length and Transfer-Encoding together"}) if values else
+                   (411, {"error": "a chunked body is not read here: send a Content-Length"}))
+    if not values:
+        return 0, (411, {"error": "a Content-Length header is required"})
+    if len({v.strip() for v in values}) != 1 or not re.fullmatch(r"[0-9]+", values[0].strip()):
+        return 0, (400, {"error": "Content-Length must be one whole number of digits"})
+    return int(values[0].strip()), None
+
+
 _PROBLEMS = {429: ("quota-exceeded", "Quota Exceeded", "the tenant is over its limits"),
              503: ("temporary-reduced-capacity", "Temporary Reduced Capacity",
                    "the service is overloaded")}
@@ -194,12 +218,10 @@ class ChatHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if urllib.parse.urlsplit(self.path).path != "/v1/chat":
             return self._reply(404, {"error": "not found: POST /v1/chat"})
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            return self._reply(411, {"error": "a Content-Length header is required"})
-        if length < 0:
-            return self._reply(400, {"error": "Content-Length must be 0 or more"})
+        length, problem = body_length(self.headers)
+        if problem:
+            self.close_connection = True             # what follows on this connection is unknown
+            return self._reply(*problem)
         if length > MAX_BODY_BYTES:
             self._discard(length)
             return self._reply(413, {"error": f"the body is over {MAX_BODY_BYTES:,} bytes"})
@@ -208,6 +230,9 @@ class ChatHandler(BaseHTTPRequestHandler):
         except TimeoutError:
             self.close_connection = True
             return self._reply(408, {"error": "the body did not arrive in time"})
+        if len(body) < length:                        # the client closed before the body ended
+            self.close_connection = True
+            return self._reply(400, {"error": f"the body ended after {len(body)} of {length} bytes"})
         try:
             tenant, prompt, max_tokens = parse_chat(body)
         except ValueError as exc:

@@ -258,3 +258,32 @@ def test_a_full_disk_is_one_clear_line_and_a_failure(tmp_path):
     out = run_logs("write", "--out", "/dev/full", "--minutes", "1")
     assert out.returncode == 2 and b"Traceback" not in out.stderr and b"Logging error" not in out.stderr
     assert out.stderr.decode() == "error: cannot write /dev/full: No space left on device\n"
+
+
+def test_a_byte_order_mark_is_not_a_bad_line(burst_file, tmp_path, capsys):
+    marked = tmp_path / "bom.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + burst_file.read_bytes())    # as some Windows tools save
+    assert cli(capsys, "query", str(marked), "--count-by", "body") == \
+        cli(capsys, "query", str(burst_file), "--count-by", "body")
+
+
+def test_an_endless_line_is_skipped_and_counted_not_held(burst_file, tmp_path, capsys):
+    from solution.tools import logread
+    huge = tmp_path / "huge.jsonl"
+    with huge.open("wb") as out:
+        out.write(b'{"body": "' + b"x" * (logread.MAX_LINE_BYTES + 10) + b'"}\n')
+        out.write(burst_file.read_bytes())
+    status, out, err = cli(capsys, "query", str(huge), "--count-by", "body")
+    assert status == 0 and "skipped 1 bad line(s) (1 too long); first at line 1" in err
+    # the line is read away in pieces of at most the bound: never one string of its whole size
+    pieces = list(logread.bounded_lines(huge.open("rb"), limit=1000))
+    assert pieces[0] is logread.TOO_LONG and len(pieces) == 1 + burst_file.read_bytes().count(b"\n")
+
+
+def test_a_device_that_never_ends_and_a_fifo_without_a_writer_end_in_a_clear_error(tmp_path):
+    import os
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, reason in (("/dev/zero", "is a device, not a log file"), (str(fifo), "no usable line")):
+        out = run_logs("query", path, "--count-by", "body")
+        assert out.returncode == 2 and reason in out.stderr.decode(), out.stderr

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
 import sys
 import zlib
 from contextlib import contextmanager
@@ -24,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
+MAX_LINE_BYTES = 1 << 20    # a longer line is read away in pieces and counted, never held whole
+TOO_LONG = b"<a line longer than MAX_LINE_BYTES>"
+BOM = "\ufeff"
 
 
 @dataclass
@@ -74,13 +79,29 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
 GZIP_MAGIC = b"\x1f\x8b"
 
 
+def _open(path: str):
+    """open(path, "rb"), but a FIFO without a writer does not wait forever (it reads as empty),
+    and a device that never ends (/dev/zero, /dev/urandom) is refused."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISCHR(mode) and not os.isatty(fd):
+            raise LogReadError(f"{path}: is a device, not a log file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 @contextmanager
 def open_log_file(path: str):
     """Open a log for reading bytes: `-` is standard input, and a gzip'd log (known by its first
     two bytes, whatever its name) is read decompressed. A missing, unreadable, corrupt or
     directory path becomes one LogReadError that says which and why, never a traceback."""
     try:
-        stream = sys.stdin.buffer if path == "-" else open(path, "rb")
+        stream = sys.stdin.buffer if path == "-" else _open(path)
     except FileNotFoundError:
         raise LogReadError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -101,12 +122,30 @@ def open_log_file(path: str):
             stream.close()
 
 
+def bounded_lines(stream, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """A binary stream's lines, none held longer than `limit` bytes: a longer one is read away
+    in pieces and stands as TOO_LONG (a log of one endless line cannot fill the memory)."""
+    while line := stream.readline(limit + 1):
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(limit)) and not rest.endswith(b"\n"):
+                pass
+            yield TOO_LONG
+        else:
+            yield line
+
+
 def usable(lines: Iterable[bytes | str], required: Iterable[str],
            bad: JsonLines) -> Iterator[tuple[int, bytes | str, dict]]:
     """(line number, raw line, record) for every usable line; every other line is counted in
-    `bad` with its reason. Blank lines are neither."""
+    `bad` with its reason. Blank lines are neither. A stream is read through bounded_lines; a
+    byte-order mark before the first line is not part of it."""
     required = tuple(required)
-    for number, raw in enumerate(lines, 1):
+    for number, raw in enumerate(bounded_lines(lines) if hasattr(lines, "readline") else lines, 1):
+        if raw is TOO_LONG:
+            bad.skip(number, "too long")
+            continue
+        if number == 1:
+            raw = raw[3:] if raw[:3] == BOM.encode() else raw.lstrip(BOM) if isinstance(raw, str) else raw
         if raw.strip():
             record, reason = classify(raw, required)
             if reason:

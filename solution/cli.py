@@ -98,9 +98,13 @@ def write_file(path: str, write: Callable[[TextIO], T], force: bool = False) -> 
 
     The text goes to a temporary file beside the target, flushed to disk, then renamed into place
     (a rename within a directory is atomic on POSIX): a full disk, an error or Ctrl-C leaves the
-    old file, or none, never a partial one under the target's name. A target that exists and is
-    not a regular file (/dev/stdout, a pipe) is written directly. Raises FileExistsError, or the
+    old file, or none, never a partial one under the target's name. `-` is standard output; a
+    target that exists and is not a regular file (/dev/stdout, a pipe) is written directly. Raises FileExistsError, or the
     OSError that stopped the write."""
+    if path == "-":                                        # standard output, as POSIX tools do
+        result = write(sys.stdout)
+        sys.stdout.flush()
+        return result
     target = Path(path)
     if target.exists() and not target.is_file():
         if target.is_dir():

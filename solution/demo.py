@@ -111,17 +111,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=positive_int, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--html", metavar="FILE",
-                        help="also write one self-contained HTML page of all the labs")
+                        help="also write one self-contained HTML page of all the labs (- for standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite the --html file if it exists")
     args = parser.parse_args(argv)
     outcome = run(seed=args.seed, labs=(args.lab,) if args.lab else (1, 2, 3, 4, 5))
-    print(render(outcome))
+    if args.html != "-":                            # else standard output is the page
+        print(render(outcome))
     if args.html:
         try:
             write_file(args.html, lambda stream: stream.write(render_html(outcome)), args.force)
         except OSError as exc:
             return cannot_write(args.html, exc)
-        print(f"\nwrote {args.html}")
+        print(f"wrote {'standard output' if args.html == '-' else args.html}", file=sys.stderr)
     return 0
 
 

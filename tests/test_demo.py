@@ -74,7 +74,7 @@ def test_bad_flags_are_refused_with_the_reason():
 
 
 def test_the_html_page_is_self_contained_and_holds_every_labs_charts(demo_output, show, html_tags):
-    assert demo_output.rstrip().endswith("wrote show.html")
+    assert "wrote" not in demo_output                  # status to stderr: stdout is the lesson
     tags, external = html_tags((show / "show.html").read_text(encoding="utf-8"))
     assert "script" not in tags and not external
     assert tags.count("h2") >= 7 and tags.count("svg") >= 4
@@ -93,3 +93,9 @@ def test_the_show_page_is_not_overwritten_unasked(tmp_path):
     assert page.read_text() == "a page I edited by hand"
     out = run_demo("--lab", "1", "--html", str(page), "--force")
     assert out.returncode == 0 and page.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_html_to_standard_output_is_the_page_alone():
+    out = run_demo("--lab", "1", "--html", "-")
+    assert out.returncode == 0 and out.stdout.startswith("<!DOCTYPE html>")
+    assert out.stdout.rstrip().endswith("</html>") and out.stderr == "wrote standard output\n"

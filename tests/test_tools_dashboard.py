@@ -138,7 +138,7 @@ def test_the_script_writes_html_and_prometheus_files_and_prints_no_colour_to_a_p
     out = subprocess.run([sys.executable, str(SCRIPT), "--html", str(tmp_path / "d.html"), "--prom", str(tmp_path / "m.prom")],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "\033[" not in out.stdout and "wrote" in out.stdout
+    assert "\033[" not in out.stdout and "wrote" not in out.stdout and "wrote" in out.stderr
     assert (tmp_path / "d.html").read_text().count("<svg") == 4
     assert "# TYPE opslab_request_duration_seconds histogram" in (tmp_path / "m.prom").read_text()
 
@@ -199,3 +199,10 @@ def test_since_and_until_pick_the_span_and_a_span_too_long_is_refused_by_name(tm
     with pytest.raises(SystemExit) as exit_:
         lab.main(["--from", str(path), "--since", "last tuesday"])
     assert exit_.value.code == 2 and "not an RFC 3339 time" in capsys.readouterr().err
+
+
+def test_metrics_to_standard_output_pipe_cleanly_and_alone(tmp_path):
+    out = subprocess.run([sys.executable, str(SCRIPT), "--prom", "-"], capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("# HELP ") and "Golden signals" not in out.stdout
+    assert not list(tmp_path.iterdir())                      # no file named "-"

@@ -170,10 +170,10 @@ def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):
 
 def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story):
     path = tmp_path / "slice.jsonl"
-    status, out, _ = cli(capsys, "write", "--out", str(path), "--from-minute", "120",
-                         "--minutes", "2")
+    status, out, err = cli(capsys, "write", "--out", str(path), "--from-minute", "120",
+                           "--minutes", "2")
     window = [r for r in story if 7200 <= r.ts < 7320]
-    assert status == 0 and f"({len(window):,} requests, 2:00-2:02)" in out
+    assert status == 0 and out == "" and f"({len(window):,} requests, 2:00-2:02)" in err
     status, out, _ = cli(capsys, "query", str(path), "--sql",
                          "SELECT count(*) AS n FROM log WHERE body = 'request.completed'")
     assert status == 0 and out.split() == ["n", "--", str(len(window))]
@@ -230,8 +230,8 @@ def test_write_never_overwrites_unasked_and_force_replaces_the_file_whole(tmp_pa
     status, _, err = cli(capsys, "write", "--out", str(path), "--minutes", "1")
     assert status == 2 and "exists (add --force to overwrite it)" in err and err.count("\n") == 1
     assert path.read_text() == "my own log, not to be lost\n"
-    status, out, _ = cli(capsys, "write", "--out", str(path), "--minutes", "1", "--force")
-    assert status == 0 and len(path.read_text().splitlines()) == int(out.split()[1].replace(",", ""))
+    status, _, err = cli(capsys, "write", "--out", str(path), "--minutes", "1", "--force")
+    assert status == 0 and len(path.read_text().splitlines()) == int(err.split()[1].replace(",", ""))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.jsonl"]    # no temporary left
 
 
@@ -287,3 +287,10 @@ def test_a_device_that_never_ends_and_a_fifo_without_a_writer_end_in_a_clear_err
     for path, reason in (("/dev/zero", "is a device, not a log file"), (str(fifo), "no usable line")):
         out = run_logs("query", path, "--count-by", "body")
         assert out.returncode == 2 and reason in out.stderr.decode(), out.stderr
+
+
+def test_write_to_standard_output_is_the_log_alone(capsys):
+    status, out, err = cli(capsys, "write", "--out", "-", "--minutes", "1")
+    lines = out.splitlines()
+    assert status == 0 and all(json.loads(line)["trace_id"] for line in lines)
+    assert err.startswith(f"wrote {len(lines):,} lines") and "to standard output" in err

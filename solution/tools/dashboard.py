@@ -265,8 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"with --from: leave out requests that started {side} TIME, in "
                                  "RFC 3339 (2026-11-02T11:00:00Z); by default, only lines far "
                                  "outside the bulk of the log are left out, and counted")
-    parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with charts")
-    parser.add_argument("--prom", metavar="FILE", help="also write the Prometheus text exposition")
+    parser.add_argument("--html", metavar="FILE",
+                        help="also write a self-contained HTML page with charts (- for standard output)")
+    parser.add_argument("--prom", metavar="FILE",
+                        help="also write the Prometheus text exposition (- for standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
     args = parser.parse_args(argv)
     settings = lab2.settings(args)
@@ -290,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         if log.bad:
             why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
             print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
-    print(lab2.report(result, color=use_color()))
+    if args.html == args.prom == "-":
+        return fail("--html and --prom cannot both go to standard output (-)")
+    if "-" not in (args.html, args.prom):          # else standard output is the page or metrics
+        print(lab2.report(result, color=use_color()))
     for path, text in ((args.html, lambda: html_report(result)),
                        (args.prom, lambda: exposition(requests, result))):
         if path:
@@ -298,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_file(path, lambda stream: stream.write(text()), args.force)
             except OSError as exc:
                 return cannot_write(path, exc)
-            print(f"wrote {path}")
+            print(f"wrote {'standard output' if path == '-' else path}", file=sys.stderr)
     return 0
 
 

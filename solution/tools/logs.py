@@ -295,11 +295,12 @@ def _cmd_write(args) -> int:
         return cannot_write(args.out, exc)
     until = traffic.clock(min(end, traffic.STORY.duration_s))
     print(f"wrote {written.lines_kept:,} lines ({len(window):,} requests, "
-          f"{traffic.clock(start)}-{until}) to {args.out}")
+          f"{traffic.clock(start)}-{until}) to {'standard output' if args.out == '-' else args.out}",
+          file=sys.stderr)
     if args.sample < 1:
         print(f"tail sampling at {args.sample * 100:g} %: kept {written.lines_kept:,} of "
               f"{written.lines:,} lines ({written.traces_kept:,} of {len(window):,} traces), "
-              f"{written.failed_kept} of {written.failed} failing traces")
+              f"{written.failed_kept} of {written.failed} failing traces", file=sys.stderr)
     return 0
 
 
@@ -385,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     write = commands.add_parser("write", help="write the story's logs as JSON lines",
                                 description="Replay the story through the logger into a "
                                             "JSON-lines file.")
-    write.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    write.add_argument("--out", required=True, metavar="FILE",
+                       help="the file to write; - for standard output (the counts go to stderr)")
     write.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
                        help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     write.add_argument("--force", action="store_true", help="overwrite FILE if it exists")

@@ -206,3 +206,23 @@ def test_metrics_to_standard_output_pipe_cleanly_and_alone(tmp_path):
                          text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.startswith("# HELP ") and "Golden signals" not in out.stdout
     assert not list(tmp_path.iterdir())                      # no file named "-"
+
+
+def test_epoch_timestamps_in_any_unit_read_as_rfc_3339_does_and_a_zoneless_one_is_refused(tmp_path):
+    from solution.tools.logread import parse_time
+    at = lab.timestamp("2025-03-01T12:00:02Z")                 # 1740830402
+    assert [parse_time(v) for v in (1740830402, 1740830402000, 1740830402000000,
+                                    1740830402000000000, "2025-03-01T13:00:02+01:00")] == [at] * 5
+    with pytest.raises(ValueError, match="without a time zone"):
+        parse_time("2025-03-01T12:00:02")
+    rfc, epoch = tmp_path / "rfc.jsonl", tmp_path / "epoch.jsonl"
+    rfc.write_text(log_line("2025-03-01T12:00:02Z", 2000.0) + "\n" + log_line("2025-03-01T12:02:30.250Z", 250.0) + "\n")
+    lines = [json.loads(line) for line in rfc.read_text().splitlines()]
+    for line, ms in zip(lines, (1740830402000, 1740830550250)):
+        line["timestamp"] = ms                                  # epoch milliseconds
+    epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert lab.read_log(str(epoch)).observations == lab.read_log(str(rfc)).observations
+    lines[0]["timestamp"] = "2025-03-01T12:00:02"              # whose clock?
+    epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    log = lab.read_log(str(epoch))
+    assert len(log.observations) == 1 and log.reasons == {"bad request fields": 1}

@@ -32,7 +32,7 @@ from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
-from solution.tools.logread import LogReadError, read_jsonl
+from solution.tools.logread import LogReadError, parse_time, read_jsonl
 from solution.tools.page import html_page
 from solution.tools.show import lab2_charts
 
@@ -103,7 +103,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
             if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
                 raise ValueError("bad status or latency")
             ttft = attrs.get(F.TTFT_MS)
-            start = parse_rfc3339(rec["timestamp"]) - latency / 1000.0
+            start = parse_time(rec["timestamp"]) - latency / 1000.0
             obs = Observation(0.0, latency, None if ttft is None else _number(ttft), status,
                               str(attrs.get(F.PRIORITY, "interactive")),
                               int(_number(attrs.get(F.INPUT_TOKENS, 0))),

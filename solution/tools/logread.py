@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import stat
 import sys
@@ -24,6 +25,8 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
+
+from solution.numeric import parse_rfc3339
 
 MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
 MAX_LINE_BYTES = 1 << 20    # a longer line is read away in pieces and counted, never held whole
@@ -93,6 +96,26 @@ def _open(path: str):
     except BaseException:
         os.close(fd)
         raise
+
+
+def parse_time(value) -> float:
+    """A log's timestamp as seconds since the Unix epoch: RFC 3339 text with a zone (a time
+    without one is refused: whose clock?), or a number of seconds, milliseconds, microseconds or
+    nanoseconds since the epoch, told apart by size (OpenTelemetry's timeUnixNano is the last).
+
+    >>> parse_time("2026-11-02T09:00:03.123Z"), parse_time(1793610003123), parse_time(1793610003.5)
+    (1793610003.123, 1793610003.123, 1793610003.5)
+    """
+    if isinstance(value, bool):
+        raise ValueError("a timestamp, not true or false")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"timestamp {value!r} is not a time")
+        for scale in (1, 1e3, 1e6, 1e9):              # seconds until the year 5138, and so on
+            if value < 1e11 * scale:
+                return round(value / scale, 6)
+        raise ValueError(f"timestamp {value!r} is too large")
+    return parse_rfc3339(str(value))
 
 
 @contextmanager

@@ -22,6 +22,7 @@ import re
 import sqlite3
 import sys
 from contextlib import nullcontext
+from datetime import datetime, timezone
 from pathlib import Path
 
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
@@ -36,7 +37,8 @@ from solution.numeric import parse_rfc3339, trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import JsonLines, LogReadError, classify, open_log_file, usable
+from solution.tools.logread import (JsonLines, LogReadError, classify, open_log_file, parse_time,
+                                    usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -190,7 +192,7 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
         record, reason = classify(raw, REQUIRED)
         if record is not None and record["trace_id"] == trace_id:
             try:
-                record["_at"] = parse_rfc3339(str(record["timestamp"]))
+                record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
             except ValueError:
                 reason = "bad timestamp"
@@ -228,7 +230,10 @@ def describe_record(record: dict, label: str, full_time: bool = False) -> str:
     trace id), attributes. Control characters from the file are shown, never obeyed."""
     attrs = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
     pairs = " ".join(f"{k}={json.dumps(v)}" for k, v in attrs.items())
-    stamp = str(record["timestamp"]) if full_time else str(record["timestamp"])[11:23]
+    at = record.get("_at")
+    stamp = str(record["timestamp"]) if not isinstance(at, float) else \
+        datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+    stamp = stamp if full_time else stamp[11:23]
     return neutralize(f"{stamp}  {str(record.get('severity_text', '')):<5}  "
                       f"{str(record['body']):<20} {label:<10} {pairs}")
 

@@ -122,8 +122,10 @@ def test_a_file_salted_with_bad_lines_gives_the_same_answers_and_counts_them(bur
         status, out, err = cli(capsys, "query", str(path), *args)
         assert status == 0 and out == clean
         # bad: line 1, the truncated copy (5), the binary line (6); after the G good lines, the
-        # array at G + 4 and the object without ids at G + 6 (the blank line is no line)
-        assert err == (f"{path}: skipped 5 bad line(s) (1 missing fields, 2 not JSON, "
+        # array at G + 4 and the object without ids at G + 6 (the blank line is no line),
+        # which lacks every required field but its body, named
+        assert err == (f"{path}: skipped 5 bad line(s) (1 missing fields (severity_number, "
+                       "span_id, timestamp, trace_id), 2 not JSON, "
                        "1 not UTF-8, 1 not an object); first at line 1, 5, 6, "
                        f"{len(good) + 4}, {len(good) + 6}\n")
     records, bad = lab.read_trace(str(path), burst.example)
@@ -294,3 +296,62 @@ def test_write_to_standard_output_is_the_log_alone(capsys):
     lines = out.splitlines()
     assert status == 0 and all(json.loads(line)["trace_id"] for line in lines)
     assert err.startswith(f"wrote {len(lines):,} lines") and "to standard output" in err
+
+
+# ── logs in the shapes OpenTelemetry writes ─────────────────────────────────────────────────────
+
+def as_otlp(records: list[dict]) -> dict:
+    """An OTLP/JSON logs export request, written by hand from the OpenTelemetry protocol's JSON
+    encoding: ids as hex, int64 as strings, attributes as key/value lists of AnyValue."""
+    from datetime import datetime
+
+    def any_value(v):
+        if isinstance(v, bool):
+            return {"boolValue": v}
+        if isinstance(v, int):
+            return {"intValue": str(v)}
+        if isinstance(v, float):
+            return {"doubleValue": v}
+        return {"stringValue": str(v)}
+
+    def nanos(stamp: str) -> str:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        return str(round(moment.timestamp() * 1000) * 1_000_000)
+
+    return {"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "opslab"}}]},
+        "scopeLogs": [{"scope": {"name": "opslab.lab1"}, "logRecords": [
+            {"timeUnixNano": nanos(r["timestamp"]), "severityNumber": r["severity_number"],
+             "severityText": r["severity_text"], "body": {"stringValue": r["body"]},
+             "traceId": r["trace_id"], "spanId": r["span_id"],
+             "attributes": [{"key": k, "value": any_value(v)} for k, v in r["attributes"].items()
+                            if v is not None]} for r in records]}]}]}
+
+
+def test_an_otlp_json_log_answers_as_the_json_lines_it_came_from(burst_file, burst, tmp_path, capsys):
+    records = [json.loads(line) for line in burst_file.read_text().splitlines()]
+    otlp = tmp_path / "collector.jsonl"                   # the Collector's file exporter: a request a line
+    otlp.write_text("\n".join(json.dumps(as_otlp(records[i:i + 100]))
+                              for i in range(0, len(records), 100)) + "\n")
+    for args in (["--count-by", "body"], ["--where", "tenant=acme", "--count-by", "error.type"],
+                 ["--where", "body=request.completed", "--sum", "gen_ai.usage.input_tokens"]):
+        assert cli(capsys, "query", str(otlp), *args) == cli(capsys, "query", str(burst_file), *args)
+    status, out, _ = cli(capsys, "story", str(otlp), burst.example)
+    assert status == 0 and f"trace {burst.example}: 3 records" in out and "vector_store_unavailable" in out
+    from solution.tools import dashboard
+    assert dashboard.read_log(str(otlp)).observations == dashboard.read_log(str(burst_file)).observations
+
+
+def test_the_otel_sdks_0x_ids_and_a_missing_field_named(burst_file, burst, tmp_path, capsys):
+    lines = burst_file.read_text().splitlines()
+    sdk = []
+    for line in lines:                                    # the Python SDK's console exporter: 0x ids
+        record = json.loads(line)
+        record["trace_id"], record["span_id"] = "0x" + record["trace_id"], "0x" + record["span_id"]
+        sdk.append(json.dumps(record))
+    path = tmp_path / "sdk.jsonl"
+    path.write_text("\n".join(sdk) + "\n" + json.dumps({"timestamp": "2026-11-02T11:00:00Z"}) + "\n")
+    status, out, err = cli(capsys, "story", str(path), burst.example)
+    assert status == 0 and f"trace {burst.example}: 3 records" in out
+    status, out, err = cli(capsys, "query", str(path), "--count-by", "body")
+    assert "1 missing fields (body, severity_number, span_id, trace_id)" in err

@@ -23,6 +23,7 @@ import stat
 import sys
 import zlib
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
@@ -77,6 +78,89 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
     if any(key not in record for key in required):
         return None, "missing fields"
     return record, None
+
+
+def _any_value(value: dict):
+    """An OTLP AnyValue as a plain value (int64 travels as a string in OTLP/JSON)."""
+    if not isinstance(value, dict):
+        return value
+    if "intValue" in value:
+        return int(value["intValue"])
+    if "arrayValue" in value:
+        return [_any_value(v) for v in value["arrayValue"].get("values", [])]
+    if "kvlistValue" in value:
+        return {kv["key"]: _any_value(kv.get("value")) for kv in value["kvlistValue"].get("values", [])}
+    for kind in ("stringValue", "boolValue", "doubleValue", "bytesValue"):
+        if kind in value:
+            return value[kind]
+    return None
+
+
+def _nanos_to_rfc3339(nanos) -> str | None:
+    nanos = int(nanos or 0)
+    if not nanos:
+        return None
+    moment = datetime.fromtimestamp(nanos // 1000 / 1e6, timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def otlp_records(request: dict) -> list[dict]:
+    """The log records of one OTLP/JSON export request (resourceLogs / scopeLogs / logRecords, as
+    the OpenTelemetry Collector's file exporter writes one per line), in this tool's shape:
+    timestamp (from timeUnixNano, else observedTimeUnixNano), severity, body, trace and span ids
+    (hex), attributes as a dict. ValueError if the request is not of that shape."""
+    records = []
+    try:
+        for resource in request["resourceLogs"]:
+            for scope in resource.get("scopeLogs", []):
+                for log in scope.get("logRecords", []):
+                    attributes = {kv["key"]: _any_value(kv.get("value")) for kv in log.get("attributes", [])}
+                    records.append({
+                        "timestamp": _nanos_to_rfc3339(log.get("timeUnixNano"))
+                        or _nanos_to_rfc3339(log.get("observedTimeUnixNano")),
+                        "severity_text": log.get("severityText"),
+                        "severity_number": log.get("severityNumber"),
+                        "body": _any_value(log.get("body")) if "body" in log else log.get("eventName"),
+                        "trace_id": (log.get("traceId") or "").lower() or None,
+                        "span_id": (log.get("spanId") or "").lower() or None,
+                        "parent_span_id": None,            # a log record does not carry it
+                        "attributes": attributes})
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"not an OTLP logs export ({exc})") from None
+    return [{**{key: value for key, value in rec.items() if value is not None or key == "parent_span_id"},
+             "_line": "otlp"} for rec in records]
+
+
+def _normal(record: dict) -> dict:
+    """A JSON-lines record with the OTel SDK's habits undone: ids written `0x...` (its console
+    exporter), and `event_name` standing in for an absent body."""
+    for key in ("trace_id", "span_id", "parent_span_id"):
+        value = record.get(key)
+        if isinstance(value, str) and value[:2] in ("0x", "0X"):
+            record[key] = value[2:].lower()
+    if "body" not in record and "event_name" in record:
+        record["body"] = record["event_name"]
+    return record
+
+
+def records_in(raw: bytes | str, required: Iterable[str] = ()) -> tuple[list[dict], str | None]:
+    """The records one line holds, or ([], reason): a line of this tool's JSON lines (or the OTel
+    SDK's), one record; an OTLP/JSON export request, all of its log records. A missing field
+    is named in the reason."""
+    record, reason = classify(raw)
+    if reason:
+        return [], reason
+    if "resourceLogs" in record:
+        try:
+            records = otlp_records(record)
+        except ValueError:
+            return [], "not an OTLP logs export"
+    else:
+        records = [_normal(record)]
+    missing = sorted({key for rec in records for key in required if key not in rec})
+    if missing:
+        return [], f"missing fields ({', '.join(missing)})"
+    return records, None
 
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -170,11 +254,15 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
         if number == 1:
             raw = raw[3:] if raw[:3] == BOM.encode() else raw.lstrip(BOM) if isinstance(raw, str) else raw
         if raw.strip():
-            record, reason = classify(raw, required)
+            records, reason = records_in(raw, required)
             if reason:
                 bad.skip(number, reason)
-            else:
-                yield number, raw, record
+            elif len(records) == 1 and records[0].get("_line") is None:
+                yield number, raw, records[0]
+            else:                                  # an OTLP request: one line, many records
+                for record in records:
+                    record.pop("_line", None)
+                    yield number, json.dumps(record), record
 
 
 def read_lines(lines: Iterable[bytes | str], required: Iterable[str] = (),

@@ -37,7 +37,7 @@ from solution.numeric import parse_rfc3339, trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (JsonLines, LogReadError, classify, open_log_file, parse_time,
+from solution.tools.logread import (JsonLines, LogReadError, open_log_file, parse_time, records_in,
                                     usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
@@ -47,10 +47,11 @@ TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
 def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
-    line (tools/logread.classify decides), the rest counted by reason. `log` has the top-level
-    fields as columns, `attributes` as JSON text, `line` as written and `n` its line number."""
+    record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
+    fields as columns, `attributes` as JSON text, `line` as written and `n` its line number
+    (the records of one OTLP/JSON line share it)."""
     db = sqlite3.connect(":memory:")
-    db.execute(f"CREATE TABLE log (n INTEGER PRIMARY KEY, {', '.join(TOP_LEVEL)}, line TEXT)")
+    db.execute(f"CREATE TABLE log (n INTEGER, {', '.join(TOP_LEVEL)}, line TEXT)")
     bad = JsonLines()
 
     def rows():
@@ -168,10 +169,10 @@ def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
 # ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
 
 def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
-    """The (offset, line) of every line that holds the text "<trace_id>" (with its quotes),
+    """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
     found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
     of a big log are skipped at the speed of a memory search: that is the whole trick."""
-    needle = f'"{trace_id}"'.encode()
+    needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
     found, at = [], buffer.find(needle)
     while at != -1:
         start = buffer.rfind(b"\n", 0, at) + 1
@@ -189,8 +190,9 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
     for offset, raw in lines_naming(buffer, trace_id):
-        record, reason = classify(raw, REQUIRED)
-        if record is not None and record["trace_id"] == trace_id:
+        found, reason = records_in(raw, REQUIRED)
+        for record in (r for r in found if r["trace_id"] == trace_id):
+            record.pop("_line", None)
             try:
                 record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
@@ -219,7 +221,7 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
         with buffer if isinstance(buffer, mmap.mmap) else nullcontext():
             records, bad = trace_records(buffer, trace_id)
             lines = iter(buffer.readline, b"") if isinstance(buffer, mmap.mmap) else buffer.splitlines()
-            if not records and not any(classify(line, REQUIRED)[0] is not None
+            if not records and not any(records_in(line, REQUIRED)[0]
                                        for line in lines if line.strip()):
                 raise LogReadError(f"{path}: no usable line")
     return records, bad
@@ -409,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log, gzip'd or not; - for standard input")
+    story.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+                            "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
 
@@ -422,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log, gzip'd or not; - for standard input")
+    ask.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+                            "gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
     ask.add_argument("--count-by", action="append", default=[], metavar="KEY",

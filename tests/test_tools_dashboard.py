@@ -226,3 +226,67 @@ def test_epoch_timestamps_in_any_unit_read_as_rfc_3339_does_and_a_zoneless_one_i
     epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     log = lab.read_log(str(epoch))
     assert len(log.observations) == 1 and log.reasons == {"bad request fields": 1}
+
+
+# ── the page, as a practitioner reads it ────────────────────────────────────────────────────────
+
+class ChartReader:
+    """Every <svg> of a page: its <title>, and the texts of its ticks (x axis) and value axis."""
+
+    def __init__(self, page: str):
+        from html.parser import HTMLParser
+        self.charts: list[dict] = []
+        reader = self
+
+        class Parser(HTMLParser):
+            def __init__(self):
+                super().__init__()
+                self.inside, self.anchor = None, None
+
+            def handle_starttag(self, tag, attrs):
+                attrs = dict(attrs)
+                if tag == "svg":
+                    reader.charts.append({"title": "", "texts": [], "viewBox": attrs.get("viewbox")})
+                self.inside = tag
+                self.anchor = attrs.get("text-anchor")
+
+            def handle_data(self, data):
+                if reader.charts and self.inside == "title":
+                    reader.charts[-1]["title"] += data
+                elif reader.charts and self.inside == "text":
+                    reader.charts[-1]["texts"].append((self.anchor, data))
+
+        Parser().feed(page)
+
+
+def test_every_chart_has_a_time_axis_a_value_axis_with_units_and_a_title(result):
+    charts = ChartReader(lab.html_report(result)).charts
+    assert len(charts) == 4
+    for chart, unit in zip(charts, ("s", "req/s", "%", "%")):
+        ticks = [text for anchor, text in chart["texts"] if anchor == "middle"]
+        assert ticks == ["0:00", "1:00", "2:00", "3:00", "4:00", "5:00"], ticks      # h:mm, hourly
+        values = [text for anchor, text in chart["texts"] if anchor == "end" and text[0].isdigit()]
+        assert values[0] == f"0 {unit}" and all(v.endswith(unit) for v in values), values
+        assert any(text.startswith("threshold") and text.endswith(unit) for _, text in chart["texts"])
+        assert "(highest " in chart["title"] and chart["viewBox"]
+
+
+def test_the_page_has_a_dark_scheme_scales_to_a_phone_and_names_no_absolute_path(tmp_path):
+    log = tmp_path / "deep" / "private" / "app.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(log_line("2025-03-01T12:00:02Z", 2000.0) + "\n" +
+                   log_line("2025-03-01T12:02:30.250Z", 250.0) + "\n")
+    page = lab.html_report(run_log(log), str(log))
+    assert str(tmp_path) not in page and "app.jsonl" in page
+    assert "@media (prefers-color-scheme: dark)" in page and 'name="viewport"' in page
+    assert "svg.chart{display:block;margin:0.5em 0;width:100%;height:auto" in page
+    assert "@media print{svg.chart,pre,table{break-inside:avoid}}" in page
+
+
+def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
+    # the burst's failures counted by the minute each request started: 20 whole minutes, and
+    # together every failure (602), so no last, nearly empty minute drawn as a drop to zero
+    from solution import lab1_logs
+    burst = lab1_logs.run()
+    per_minute = show.failed_per_minute(burst.log)
+    assert len(per_minute) == 20 and sum(per_minute) == burst.failed and min(per_minute) > 5

@@ -13,6 +13,7 @@ tool wing's one reader (tools/logread.py): broken lines are skipped and counted,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import html
 import math
 import sys
@@ -235,7 +236,11 @@ def exposition(requests, result: lab2.Result) -> str:
 
 # ── the page and the command line ───────────────────────────────────────────────────────────────
 
-def html_report(result: lab2.Result) -> str:
+def html_report(result: lab2.Result, log: str | None = None) -> str:
+    """The dashboard as a page to post: its charts and its text. A log is named by its file name
+    only: a page that travels should not carry the path of somebody's home directory."""
+    if log and log != "-":
+        result = dataclasses.replace(result, source=result.source.replace(log, Path(log).name, 1))
     return html_page("opslab lab 2: the golden signals and SLO burn",
                      "\n".join(lab2_charts(result)) + f"\n<pre>{html.escape(lab2.report(result))}</pre>")
 
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--html and --prom cannot both go to standard output (-)")
     if "-" not in (args.html, args.prom):          # else standard output is the page or metrics
         print(lab2.report(result, color=use_color()))
-    for path, text in ((args.html, lambda: html_report(result)),
+    for path, text in ((args.html, lambda: html_report(result, args.log)),
                        (args.prom, lambda: exposition(requests, result))):
         if path:
             try:

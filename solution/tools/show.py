@@ -19,16 +19,19 @@ from solution import traffic
 from solution.numeric import parse_rfc3339, percent
 from solution.paging import caught
 from solution.terminal import squeeze
-from solution.tools.page import svg_chart
+from solution.tools.page import clock_ticks, svg_chart
 
 
 def failed_per_minute(log: str) -> list[int]:
-    """Failed requests per minute of a JSON-lines log, counted from its request.completed lines."""
+    """Failed requests per minute of a JSON-lines log, counted from its request.completed lines,
+    by the minute each request started (its completion less its latency): a request that began
+    at 2:19 and ended at 2:20 does not make a last, nearly empty minute that looks like a cliff."""
     minutes: dict[int, int] = {}
     for line in log.splitlines():
         record = json.loads(line)
         if record["body"] == F.REQUEST_COMPLETED:
-            minute = int(parse_rfc3339(record["timestamp"]) // 60)
+            started = parse_rfc3339(record["timestamp"]) - record["attributes"][F.LATENCY_MS] / 1000
+            minute = int(started // 60)
             minutes[minute] = minutes.get(minute, 0) + (record["severity_number"] >= F.ERROR_SEVERITY)
     return [minutes[m] for m in sorted(minutes)]
 
@@ -53,10 +56,11 @@ def lab1_charts(result: lab1.Result) -> list[str]:
     per_minute = failed_per_minute(result.log)
     if not per_minute:
         return []
+    start = result.window[0]
     return [svg_chart(per_minute,
                       "failed requests per minute, from the JSON logs", unit=" req",
-                      x_label=f"minutes {traffic.clock(result.window[0])}-"
-                              f"{traffic.clock(result.window[1])}")]
+                      x_label="the story's clock, a point a minute",
+                      x_ticks=clock_ticks([start + 60 * i for i in range(len(per_minute))], 300))]
 
 
 # ── lab 2 ──
@@ -89,7 +93,8 @@ def lab2_charts(result: lab2.Result) -> list[str]:
         charts.append(svg_chart([None if v is None else v * factor for v in values],
                                 f"Lab 2: {label} per window", threshold=limit if math.isfinite(limit) else None,
                                 shade=[i for i, b in enumerate(result.breached) if signal in b],
-                                unit=unit, x_label=f"0:00 to {traffic.clock(result.span_h * 3600)}",
+                                unit=unit, x_label="h:mm on the log's clock",
+                                x_ticks=clock_ticks([w.start_s for w in result.windows]),
                                 shaded="the windows where it breached"))
     return charts
 
@@ -123,7 +128,7 @@ def lab3_charts(result: lab3.Result) -> list[str]:
             if result.windows else "")
     title = f"Lab 3: weighted pass rate per {result.window_s / 60:g}-min window"
     charts = [svg_chart(rates, title, threshold=100 * result.gate_pass_rate, shade=shaded,
-                        unit=" %", x_label=span,
+                        unit=" %", x_label=span, x_ticks=clock_ticks([w.start_s for w in result.windows]),
                         shaded="windows whose pass rate is below the gate's (z-test, 1 %)")]
     if result.sequential_levels:
         title = f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream"
@@ -153,15 +158,16 @@ def lab4_charts(result: lab4.Result) -> list[str]:
     shade = range(int(start // 60), int(end // 60))
     burst = f"the noisy tenant's burst, {traffic.clock(start)}-{traffic.clock(end)}"
     charts = [svg_chart(rep.worst_wait_s, f"Lab 4: longest wait for a slot per minute, {label}",
-                        threshold=lab4.DEADLINE_S, shade=shade, unit=" s", x_label="minutes since 0:00",
-                        shaded=burst)
+                        threshold=lab4.DEADLINE_S, shade=shade, unit=" s", x_label="a point a minute",
+                        shaded=burst, x_ticks=clock_ticks([60 * i for i in range(len(rep.worst_wait_s))]))
               for label, rep in (("without limits", result.without),
                                  ("with limits", result.limited))]
     per_minute = [0] * len(result.limited.worst_wait_s)
     for ts, _, _ in result.limited.refusals:
         per_minute[int(ts // 60)] += 1
     charts.append(svg_chart(per_minute, "Lab 4: requests refused per minute, with limits",
-                            shade=shade, x_label="minutes since 0:00", shaded=burst, unit=" req"))
+                            shade=shade, x_label="a point a minute", shaded=burst, unit=" req",
+                            x_ticks=clock_ticks([60 * i for i in range(len(per_minute))])))
     return charts
 
 
@@ -195,7 +201,8 @@ def lab5_charts(result: lab5.Result) -> list[str]:
             charts.append(svg_chart([math.floor(100 * w.budget) for w in run_.weeks],   # as printed
                                     f"Four-week error budget spent, {label}", threshold=100.0,
                                     shade=[n for n, w in enumerate(run_.weeks) if w.frozen],
-                                    unit=" %", x_label="weeks", shaded="weeks with releases frozen"))
+                                    unit=" %", x_label="weeks", shaded="weeks with releases frozen",
+                                    x_ticks=[(n, f"week {n + 1}") for n in range(0, len(run_.weeks), 2)]))
     return charts
 
 

@@ -275,12 +275,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prom", metavar="FILE",
                         help="also write the Prometheus text exposition (- for standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
+    parser.add_argument("--capacity", type=positive_int, metavar="N",
+                        help="with --from: requests your service serves at once, for saturation "
+                             f"(default: the story's {traffic.STORY.capacity})")
     args = parser.parse_args(argv)
     settings = lab2.settings(args)
     try:
         if args.log:
             log = read_log(args.log, since=args.since, until=args.until)
             requests = log.observations
+            if args.capacity:
+                settings["scenario"] = dataclasses.replace(traffic.STORY, capacity=args.capacity)
+            elif not log.from_story:
+                log.warnings.append(f"saturation assumes {traffic.STORY.capacity} requests at once "
+                                    "(the story's service); give --capacity N for yours")
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,
                               incidents=log.incidents, has_truth=log.from_story,

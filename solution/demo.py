@@ -26,7 +26,7 @@ from solution import traffic
 from solution.cli import cannot_write, positive_int, run_cli, write_file
 from solution.extend import composite_alert
 from solution.tools.page import html_page
-from solution.tools.show import CHARTS, FINDINGS
+from solution.tools.show import CHARTS, FINDINGS, show_card
 
 # Each lab module offers the same two calls: run(requests=..., seed=...) -> result and
 # report(result) -> the screen; tools/show.py says what each found (FINDINGS) and draws it (CHARTS).
@@ -57,7 +57,7 @@ def run(seed: int = traffic.DEFAULT_SEED, labs: tuple[int, ...] = (1, 2, 3, 4, 5
             module = importlib.import_module(f"solution.{name}")
             extra = {"composite": composite_alert} if number == 2 else {}   # the challenge, answered
             results[number] = (module, module.run(requests=requests, seed=seed, **extra))
-    return {"requests": requests, "labs": results}
+    return {"seed": seed, "requests": requests, "labs": results}
 
 
 def timeline(outcome: dict) -> str:
@@ -91,7 +91,9 @@ def render(outcome: dict) -> str:
 
 def render_html(outcome: dict) -> str:
     """One self-contained page of every lab, with its charts: the thing to post in "Show"."""
-    body = [f"<h2>The story</h2><pre>{html.escape(traffic.describe(outcome['requests']))}</pre>"]
+    card = show_card(outcome["labs"][3][1], outcome["seed"]) if 3 in outcome["labs"] else None
+    body = ([card] if card else []) + \
+        [f"<h2>The story</h2><pre>{html.escape(traffic.describe(outcome['requests']))}</pre>"]
     for number, name, title, extends in LABS:
         if number in outcome["labs"]:
             module, result = outcome["labs"][number]

@@ -280,7 +280,7 @@ def test_the_page_has_a_dark_scheme_scales_to_a_phone_and_names_no_absolute_path
     assert str(tmp_path) not in page and "app.jsonl" in page
     assert "@media (prefers-color-scheme: dark)" in page and 'name="viewport"' in page
     assert "svg.chart{display:block;margin:0.5em 0;width:100%;height:auto" in page
-    assert "@media print{svg.chart,pre,table{break-inside:avoid}}" in page
+    assert "@media print{svg.chart,pre,table,.show{break-inside:avoid}}" in page
 
 
 def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
@@ -308,3 +308,19 @@ def test_a_foreign_log_says_what_capacity_saturation_assumes_and_takes_its_own(t
                               scenario=dataclasses.replace(traffic.STORY, capacity=c)).windows[0]
                    for c in (10, 20))
     assert ten.saturation == pytest.approx(118 / 60 / 10) and twenty.saturation == pytest.approx(118 / 60 / 20)
+
+
+def test_shading_stays_inside_the_plot_and_the_show_card_tells_the_drift():
+    import re as re_
+    from solution import lab3_online_eval as lab3
+    from solution.tools.page import svg_chart
+    chart = svg_chart([1.0, 2.0, 3.0], "t", shade=[0, 2], width=300)
+    for x, width in re_.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"', chart):
+        assert 44 <= float(x) and float(x) + float(width) <= 300 - 30 + 1e-9
+    card = show.show_card(lab3.run(), 7)
+    text = re_.sub(r"<[^>]+>", " ", card.split("<svg")[0])
+    # the handout's numbers (lab 3, What to look for), and the command that reproduces them
+    for fact in ("passed 93.8 %", "alarmed at 3:01, 1.0 min after it began at 3:00", "to 69.5 %",
+                 "smartsync (27 % of the answers, passing 0.0 %)"):
+        assert fact in " ".join(text.split()), fact
+    assert "python3 solution/lab3_online_eval.py --seed 7" in card and card.count("<svg") == 1

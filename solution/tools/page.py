@@ -56,8 +56,9 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
                      f'class="grid"/><text x="{x(i):.1f}" y="{height + axis - 3:.1f}" font-size="9" '
                      f'text-anchor="middle" class="ink">{html.escape(label)}</text>')
     step = (width - left - pad) / max(1, n - 1)
-    for i in shade:
-        parts.append(f'<rect x="{x(i) - step / 2:.1f}" y="{pad * 0.7:.1f}" width="{max(step, 1):.1f}" '
+    for i in shade:                              # a column around the point, inside the plot
+        x0, x1 = max(left, x(i) - step / 2), min(width - pad, x(i) + step / 2)
+        parts.append(f'<rect x="{x0:.1f}" y="{pad * 0.7:.1f}" width="{max(x1 - x0, 1):.1f}" '
                      f'height="{height - pad * 1.2:.1f}" class="shade"/>')
     segment: list[str] = []
     segments = []
@@ -99,7 +100,8 @@ STYLE = ("body{font-family:sans-serif;margin:2em auto;padding:0 1em;max-width:60
          "pre{background:#242424;color:#e8e8e8}.ink{fill:#e8e8e8}.grid{stroke:#555}"
          ".data{stroke:#7fb2f0}.shade{fill:#7a2e2e;opacity:0.7}.limit{stroke:#f08a7e}"
          ".limit-ink{fill:#f08a7e}}"
-         "@media print{svg.chart,pre,table{break-inside:avoid}}")
+         ".show{border:2px solid #1f5fa8;border-radius:6px;padding:0 1em 0.5em}"
+         "@media print{svg.chart,pre,table,.show{break-inside:avoid}}")
 
 
 def html_page(title: str, body: str) -> str:

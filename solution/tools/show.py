@@ -6,6 +6,7 @@ and `labN_charts(result)` -> [inline SVG]. FINDINGS and CHARTS map lab numbers t
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -118,6 +119,28 @@ def lab3_findings(result: lab3.Result) -> list[tuple[float | None, str]]:
     if result.regression:
         out.append((None, f"{len(result.regression)} regression cases for the golden set: {topic}"))
     return out
+
+
+def show_card(result: lab3.Result, seed: int) -> str | None:
+    """The one finding to post in "Show": the drift online evaluation caught and the offline
+    gate missed, in two sentences, its chart, and the command that reproduces it. None when
+    the lab caught no drift."""
+    chosen, _ = result.chosen
+    if chosen.first_alarm_s is None or result.drift_start_s is None or not result.slices:
+        return None
+    worst = result.slices[0]
+    first = (f"The offline gate passed {percent(result.gate_pass_rate)}, yet online evaluation of "
+             f"a {percent(result.sample_rate, 0)} sample of live answers caught a drift: the "
+             f"{chosen.name} alarmed at {traffic.clock(chosen.first_alarm_s)}, "
+             f"{chosen.delay_s(result.drift_start_s) / 60:.1f} min after it began at "
+             f"{traffic.clock(result.drift_start_s)}.")
+    second = (f"The weighted pass rate fell from {percent(result.online_before)} to "
+              f"{percent(result.online_after)}; the slice behind it is {worst.topic} "
+              f"({percent(worst.share, 0)} of the answers, passing {percent(worst.pass_rate)}).")
+    command = f"python3 solution/lab3_online_eval.py --seed {seed}"
+    return (f'<section class="show"><h2>Show: the finding to post</h2>'
+            f"<p>{html.escape(first)} {html.escape(second)}</p>{lab3_charts(result)[0]}"
+            f"<p>Reproduce it (seed {seed}): <code>{html.escape(command)}</code></p></section>")
 
 
 def lab3_charts(result: lab3.Result) -> list[str]:

@@ -355,3 +355,29 @@ def test_the_otel_sdks_0x_ids_and_a_missing_field_named(burst_file, burst, tmp_p
     assert status == 0 and f"trace {burst.example}: 3 records" in out
     status, out, err = cli(capsys, "query", str(path), "--count-by", "body")
     assert "1 missing fields (body, severity_number, span_id, trace_id)" in err
+
+
+# ── questions in one pass, in bounded memory ────────────────────────────────────────────────────
+
+@pytest.mark.parametrize("where,count_by,sums,limit", [
+    ([], ["body"], [], 20),
+    (["severity_text=ERROR"], ["body", "error.type"], [], 20),
+    (["body=request.completed"], ["tenant"], ["gen_ai.usage.input_tokens", "latency_ms"], 20),
+    (["body=request.completed"], [], ["latency_ms"], 20),
+    (["latency_ms>1000"], [], [], 5),
+    (["tenant=acme", "http.response.status_code!=200"], [], [], 0),
+    (["tenant=nobody"], ["body"], [], 20),
+])
+def test_streaming_in_small_batches_answers_as_the_whole_table_does(burst_file, monkeypatch,
+                                                                    where, count_by, sums, limit):
+    # batches of 7 lines: the partial answers of ~680 batches combined must be the one answer
+    with burst_file.open("rb") as stream:
+        db, _ = lab.load_log(stream)
+    header, rows = lab.query(db, where, count_by, sums, limit)
+    monkeypatch.setattr(lab, "BATCH", 7)
+    with burst_file.open("rb") as stream:
+        got_header, got_rows, matching, bad = lab.stream_query(stream, where, count_by, sums, limit)
+    clause, params = lab.where_clause(where)
+    assert (got_header, bad.bad) == (header, 0)
+    assert [tuple(pytest.approx(v) if isinstance(v, float) else v for v in row) for row in got_rows] == rows
+    assert matching == db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import logging
 import mmap
@@ -50,20 +51,75 @@ def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
     fields as columns, `attributes` as JSON text, `line` as written and `n` its line number
     (the records of one OTLP/JSON line share it)."""
+    db, bad = _empty_log(), JsonLines()
+    db.executemany(INSERT, _rows(raw_lines, bad))
+    return db, bad
+
+
+INSERT = f"INSERT INTO log VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})"
+
+
+def _empty_log() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE TABLE log (n INTEGER, {', '.join(TOP_LEVEL)}, line TEXT)")
-    bad = JsonLines()
-
-    def rows():
-        for number, raw, record in usable(raw_lines, REQUIRED, bad):
-            values = [record.get(key) for key in TOP_LEVEL]
-            values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
-            yield [number, *values, raw if isinstance(raw, str) else raw.decode("utf-8")]
-
-    db.executemany(f"INSERT INTO log VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})", rows())
     db.create_function("keep_trace", 5, keep_trace, deterministic=True)
     db.create_function("trace_fraction", 1, trace_fraction, deterministic=True)
-    return db, bad
+    return db
+
+
+def _rows(raw_lines, bad: JsonLines):
+    """The table rows of the usable records; the other lines counted in `bad`."""
+    for number, raw, record in usable(raw_lines, REQUIRED, bad):
+        values = [record.get(key) for key in TOP_LEVEL]
+        values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
+        yield [number, *values, raw if isinstance(raw, str) else raw.decode("utf-8")]
+
+
+BATCH = 20_000          # lines in memory at once when a question streams over a log
+
+
+def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
+                 limit: int = 20) -> tuple[list[str], list[tuple], int, JsonLines]:
+    """query(), in one pass over the lines with memory bounded by a batch and the answer (the
+    groups, or the first `limit` lines), never the whole log: each batch of lines is loaded,
+    asked the same SQL, and dropped; the partial answers are then combined (counts and sums add
+    up). Returns (header, rows, matching lines, bad lines)."""
+    db, bad = _empty_log(), JsonLines()
+    clause, params = where_clause(list(where))
+    paths = [json_path(key) for key in [*count_by, *sums]]
+    groups = [f"v{i}" for i in range(len(count_by))]
+    totals = [f"s{i}" for i in range(len(sums))]
+    aggregate = bool(count_by or sums)
+    if aggregate:
+        columns = [f"json_extract(line, ?) AS {g}" for g in groups] + ["count(*) AS lines"] + \
+                  [f"sum(json_extract(line, ?)) AS {s}" for s in totals]
+        db.execute(f"CREATE TABLE part ({', '.join([*groups, 'lines', *totals])})")
+        step = (f"INSERT INTO part SELECT {', '.join(columns)} FROM log{clause}"
+                + (f" GROUP BY {', '.join(groups)}" if groups else ""), paths + params)
+    else:
+        db.execute("CREATE TABLE part (n, timestamp, line)")
+        step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{clause}", params)
+    rows, seen, matching = _rows(raw_lines, bad), 0, 0
+    while batch := list(itertools.islice(rows, BATCH)):
+        seen += len(batch)
+        db.executemany(INSERT, batch)
+        matching += db.execute(f"SELECT count(*) FROM log{clause}", params).fetchone()[0]
+        db.execute(*step)
+        db.execute("DELETE FROM log")
+        if not aggregate and limit:                 # keep only the first `limit` in time order
+            db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
+                       "ORDER BY timestamp, n LIMIT ?)", (limit,))
+    if not seen:
+        raise LogReadError("no usable line" + (f" ({bad.summary('the log')})" if bad.bad else ""))
+    if aggregate:
+        combined = [*groups, "coalesce(sum(lines), 0)" if not groups else "sum(lines) AS total",
+                    *(f"sum({s})" for s in totals)]
+        order = f" GROUP BY {', '.join(groups)} ORDER BY total DESC, {', '.join(groups)}" if groups else ""
+        answer = db.execute(f"SELECT {', '.join(combined)} FROM part{order}").fetchall()
+        return [*count_by, "lines", *(f"sum {key}" for key in sums)], answer, matching, bad
+    order = " ORDER BY timestamp, n" + (" LIMIT ?" if limit else "")
+    answer = db.execute(f"SELECT line FROM part{order}", (limit,) if limit else ()).fetchall()
+    return ["line"], answer, matching, bad
 
 
 def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
@@ -354,20 +410,21 @@ def _cmd_query(args) -> int:
     except ValueError as exc:
         return fail(str(exc))
     try:
-        db, bad = open_log(args.file)
-    except LogReadError as exc:
-        return fail(str(exc))
-    _report_bad(args.file, bad)
-    try:
         if args.sql:
+            db, bad = open_log(args.file)
             header, rows = run_sql(db, args.sql)
         else:
-            header, rows = query(db, args.where, args.count_by, args.sum, args.limit)
+            with open_log_file(args.file) as stream:
+                header, rows, total, bad = stream_query(stream, args.where, args.count_by,
+                                                        args.sum, args.limit)
+    except LogReadError as exc:
+        message = str(exc)
+        return fail(message if message.startswith(args.file) else
+                    f"{args.file}: {message.replace('the log', args.file)}")
     except sqlite3.Error as exc:
         return fail(f"SQL: {exc}")
+    _report_bad(args.file, bad)
     if header == ["line"]:
-        clause, params = where_clause(args.where)
-        total = db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]
         for (line,) in rows:
             record = json.loads(line)
             print(json.dumps(record) if args.json

@@ -67,7 +67,9 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     """Grading a folder of submissions and running the handouts' commands are slow subprocesses:
     once the tests are collected, start them in the background (if their tests were selected), so
-    they run while the rest of the suite does."""
+    they run while the rest of the suite does. Not when only collecting: nothing will run."""
+    if session.config.option.collectonly:
+        return
     handouts = [item.module for item in session.items if item.path.name == "test_handouts.py"
                 and item.originalname.startswith(("test_every_quoted", "test_every_number"))]
     grader = [item.module for item in session.items if item.path.name == "test_grader.py"

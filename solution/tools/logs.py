@@ -80,10 +80,11 @@ BATCH = 20_000          # lines in memory at once when a question streams over a
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
                  limit: int = 20) -> tuple[list[str], list[tuple], int, JsonLines]:
-    """query(), in one pass over the lines with memory bounded by a batch and the answer (the
-    groups, or the first `limit` lines), never the whole log: each batch of lines is loaded,
-    asked the same SQL, and dropped; the partial answers are then combined (counts and sums add
-    up). Returns (header, rows, matching lines, bad lines)."""
+    """The answer to --where, --count-by and --sum: the lines and sums per value of the count-by
+    keys (the busiest first), or else the matching lines in time order (the first `limit`).
+    In one pass over the lines, with memory bounded by a batch and the answer, never the whole
+    log: each batch of lines is loaded, asked the same SQL, and dropped; the partial answers are
+    then combined (counts and sums add up). Returns (header, rows, matching lines, bad lines)."""
     db, bad = _empty_log(), JsonLines()
     clause, params = where_clause(list(where))
     paths = [json_path(key) for key in [*count_by, *sums]]
@@ -188,29 +189,6 @@ def where_clause(conditions: list[str]) -> tuple[str, list]:
         typed = {"true": 1, "false": 0}.get(value, value if number is None else number)
         params += [path, typed, value]
     return (" WHERE " + " AND ".join(sql)) if sql else "", params
-
-
-def query(db: sqlite3.Connection, where: list[str] = (), count_by: list[str] = (),
-          sums: list[str] = (), limit: int = 20) -> tuple[list[str], list[tuple]]:
-    """(header, rows) for --where, --count-by and --sum: the lines and sums per value of the
-    count-by keys (the busiest first), or else the matching lines in time order."""
-    clause, params = where_clause(list(where))
-    if count_by or sums:
-        paths = [json_path(key) for key in [*count_by, *sums]]
-        groups = [f"v{i}" for i in range(len(count_by))]
-        columns = [f"json_extract(line, ?) AS {g}" for g in groups] + ["count(*) AS lines"] + \
-                  ["sum(json_extract(line, ?))" for _ in sums]
-        grouping = f" GROUP BY {', '.join(groups)} ORDER BY lines DESC, {', '.join(groups)}" \
-            if groups else ""
-        rows = db.execute(f"SELECT {', '.join(columns)} FROM log{clause}{grouping}",
-                          paths + params).fetchall()
-        return [*count_by, "lines", *(f"sum {key}" for key in sums)], rows
-    if limit:
-        clause, params = clause + " ORDER BY timestamp, n LIMIT ?", params + [limit]
-    else:
-        clause += " ORDER BY timestamp, n"
-    rows = db.execute(f"SELECT line FROM log{clause}", params).fetchall()
-    return ["line"], rows
 
 
 def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:

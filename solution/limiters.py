@@ -30,6 +30,17 @@ from typing import NamedTuple
 
 # ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
 
+
+def _time(now: float | None, clock) -> float:
+    """`now`, or the clock's reading when None; a time that is not a finite number (inf, NaN)
+    is refused: it would mint a full bucket, or open a period that never ends."""
+    if now is None:
+        return clock()
+    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
+        raise ValueError(f"now must be a finite number of seconds, not {now!r}")
+    return now
+
+
 class Decision(NamedTuple):
     """What a limiter answered. `retry_after_s` is 0 when allowed; when refused, the seconds after
     which the same request would be allowed (math.inf if it never can be: it asks for more than
@@ -77,10 +88,9 @@ class TokenBucket:
 
     def try_acquire(self, cost: float = 1, now: float | None = None) -> Decision:
         """Spend `cost` tokens if the bucket holds them: Decision(allowed, retry_after_s, remaining)."""
-        if not cost >= 0:
+        if not (cost >= 0 and math.isfinite(cost)):
             raise ValueError(f"cost must be 0 or more, not {cost!r}")
-        if now is None:
-            now = time.monotonic()
+        now = _time(now, time.monotonic)
         with self._lock:
             tokens = self._tokens
             if now > self._last:                 # only time moving forward adds tokens
@@ -98,10 +108,9 @@ class TokenBucket:
 
     def refund(self, amount: float, now: float | None = None) -> None:
         """Give back tokens that were taken but not used (never above burst)."""
-        if not amount >= 0:
+        if not (amount >= 0 and math.isfinite(amount)):
             raise ValueError(f"a refund must be 0 or more, not {amount!r}")
-        if now is None:
-            now = time.monotonic()
+        now = _time(now, time.monotonic)
         with self._lock:
             tokens = self._tokens + amount
             if now > self._last:
@@ -155,10 +164,9 @@ class Quota:
         self._lock = threading.Lock()
 
     def try_consume(self, amount: int = 1, now: float | None = None) -> Decision:
-        if not amount >= 0:
+        if not (amount >= 0 and math.isfinite(amount)):
             raise ValueError(f"amount must be 0 or more, not {amount!r}")
-        if now is None:
-            now = time.time()
+        now = _time(now, time.time)
         with self._lock:
             if now >= self._resets_at:        # a new period: the allowance is whole again
                 self._left = self.limit
@@ -172,8 +180,9 @@ class Quota:
 
     def refund(self, amount: int, now: float | None = None) -> None:
         """Give back units taken by a request that was refused further on (within the period)."""
-        if now is None:
-            now = time.time()
+        if not (amount >= 0 and math.isfinite(amount)):
+            raise ValueError(f"a refund must be 0 or more, not {amount!r}")
+        now = _time(now, time.time)
         with self._lock:
             if now < self._resets_at:
                 self._left = min(self.limit, self._left + amount)
@@ -198,7 +207,7 @@ class ConcurrencyLimiter:
     """
 
     def __init__(self, max_in_flight: int):
-        if not (isinstance(max_in_flight, int) and max_in_flight > 0):
+        if isinstance(max_in_flight, bool) or not (isinstance(max_in_flight, int) and max_in_flight > 0):
             raise ValueError(f"max_in_flight must be a whole number greater than 0, "
                              f"not {max_in_flight!r}")
         self.max_in_flight = max_in_flight

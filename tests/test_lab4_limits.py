@@ -295,3 +295,19 @@ def test_waiting_exactly_retry_after_finds_the_token_after_days_of_uptime(uptime
         refused += not bucket.try_acquire(1, now + wait).allowed
         assert not limiters.TokenBucket(rate, burst).try_acquire(burst + 1, now).allowed
     assert refused == 0
+
+
+@pytest.mark.parametrize("call,reason", [
+    (lambda: limiters.Quota(10).refund(-5, now=0.0), "a refund must be 0 or more"),
+    (lambda: limiters.Quota(10).refund(float("nan"), now=0.0), "a refund must be 0 or more"),
+    (lambda: limiters.Quota(10).try_consume(now=float("inf")), "now must be a finite number"),
+    (lambda: limiters.TokenBucket(1, 3).try_acquire(now=float("inf")), "now must be a finite number"),
+    (lambda: limiters.TokenBucket(1, 3).try_acquire(now=float("nan")), "now must be a finite number"),
+    (lambda: limiters.TokenBucket(1, 3).refund(float("inf"), now=0.0), "a refund must be 0 or more"),
+    (lambda: limiters.ConcurrencyLimiter(True), "a whole number greater than 0"),
+])
+def test_the_limiters_refuse_impossible_inputs_with_the_reason(call, reason):
+    # before: an infinite `now` filled a bucket or opened a period that never ended, a NaN one
+    # answered "retry after -1 s", and ConcurrencyLimiter(True) made a limiter of one slot
+    with pytest.raises(ValueError, match=reason):
+        call()

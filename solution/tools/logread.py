@@ -62,6 +62,11 @@ class LogReadError(Exception):
     """The log cannot be read at all: missing, unreadable, or without one usable line."""
 
 
+def _not_json(constant: str):
+    """NaN and Infinity are Python's, not JSON's (RFC 8259): SQLite's JSON functions refuse them."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | None, str | None]:
     """(record, None) for a usable line, (None, reason) for a bad one: the one rule every reader
     follows."""
@@ -70,7 +75,7 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
     except UnicodeDecodeError:
         return None, "not UTF-8"
     try:
-        record = json.loads(text)
+        record = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return None, "not JSON"
     if not isinstance(record, dict):
@@ -160,6 +165,9 @@ def records_in(raw: bytes | str, required: Iterable[str] = ()) -> tuple[list[dic
     missing = sorted({key for rec in records for key in required if key not in rec})
     if missing:
         return [], f"missing fields ({', '.join(missing)})"
+    if any(not isinstance(rec.get(key, ""), str) for rec in records for key in ("trace_id", "span_id")) \
+            or any(not isinstance(rec.get("parent_span_id"), (str, type(None))) for rec in records):
+        return [], "ids not text"
     return records, None
 
 

@@ -1,0 +1,103 @@
+"""Hostile lines for every log reader (query, story, the dashboard's --from): whatever a line holds,
+no reader raises; a bad line is counted with its reason; the answers about the good lines do not
+change. The lines are the ones a security review threw at the readers, and a few more."""
+
+from collections import Counter
+
+import pytest
+
+from solution import lab1_logs as lesson
+from solution.tools import dashboard, logs
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+HOSTILE = [
+    b'{"timestamp": 1793610003, "body": "request.completed", "trace_id": "%s"}' % TRACE.encode(),
+    b'[' * 100_000 + b']' * 100_000,                                     # nesting past recursion
+    b'{"body": "' + b'\\ud800' + b'", "trace_id": "%s"}' % TRACE.encode(),  # a lone surrogate
+    b'{"timestamp": "2026-11-02T11:00:01Z", "severity_number": 9, "body": "x", '
+    b'"trace_id": "%s", "span_id": ["a", "list"]}' % TRACE.encode(),
+    b'{"timestamp": "2026-11-02T11:00:01Z", "severity_number": "nine", "body": {"an": "object"}, '
+    b'"trace_id": "%s", "span_id": 7}' % TRACE.encode(),
+    b'{"timestamp": "not a time", "severity_number": 9, "body": "request.completed", '
+    b'"trace_id": "%s", "span_id": "00f067aa0ba902b7", "attributes": {"latency_ms": 1e999}}' % TRACE.encode(),
+    b'{"timestamp": "2026-11-02T11:00:01", "severity_number": 9, "body": "request.completed", '
+    b'"trace_id": "x", "span_id": "y", "attributes": {"latency_ms": NaN, "http.response.status_code": true}}',
+    b'{"body": "a", "body": "b"}',                                      # a duplicate key
+    b'\x00\x01\x02 binary',
+    b'\xff\xfe not UTF-8',
+    b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": 5}]}]}]}',   # OTLP, wrong types
+    b'{"resourceLogs": "not a list"}',
+    b'"just a string"',
+    b'12345',
+    b'{"timestamp": "2026-11-02T11:00:01Z", "severity_number": 9, "body": "request.completed", '
+    b'"trace_id": "%s", "span_id": "00f067aa0ba902b7", "attributes": "not a dict"}' % TRACE.encode(),
+]
+
+
+@pytest.fixture(scope="module")
+def logs_(story, tmp_path_factory):
+    burst = lesson.run(requests=story)
+    folder = tmp_path_factory.mktemp("fuzz")
+    clean, salted, alone = folder / "clean.jsonl", folder / "salted.jsonl", folder / "alone.jsonl"
+    clean.write_text(burst.log, encoding="utf-8")
+    good = clean.read_bytes().splitlines(keepends=True)
+    mixed, hostile = [], []
+    for i, line in enumerate(good):                  # a hostile line after every 300 good ones
+        mixed.append(line)
+        if i % 300 == 0:
+            hostile.append(HOSTILE[(i // 300) % len(HOSTILE)] + b"\n")
+            mixed.append(hostile[-1])
+    hostile += [line + b"\n" for line in HOSTILE]
+    mixed += [line + b"\n" for line in HOSTILE]
+    salted.write_bytes(b"".join(mixed))
+    alone.write_bytes(b"".join(hostile))             # the same hostile lines, and nothing else
+    return burst, clean, salted, alone
+
+
+def counts(path) -> tuple[Counter, object]:
+    with open(path, "rb") as stream:
+        _, rows, _, bad = logs.stream_query(stream, ["body=request.completed"], ["error.type"])
+    return Counter(dict(rows)), bad
+
+
+def test_query_reads_every_hostile_line_or_counts_it_and_the_good_answers_stand(logs_):
+    # the salted log's answer is the clean log's plus what the hostile lines say on their own:
+    # a hostile line is either a record like any other, or a bad line counted by its reason
+    burst, clean, salted, alone = logs_
+    (plain, _), (mixed, bad), (extra, _) = counts(clean), counts(salted), counts(alone)
+    assert mixed == plain + extra and plain[None] == burst.requests - burst.failed
+    assert bad.bad > 0 and sum(bad.reasons.values()) == bad.bad
+    assert {"not JSON", "not UTF-8", "not an object", "ids not text"} <= set(bad.reasons)
+
+
+def test_story_reads_every_hostile_line_or_counts_it_and_the_trace_stands(logs_):
+    burst, clean, salted, _ = logs_
+    records, _ = logs.read_trace(str(clean), burst.example)
+    salted_records, bad = logs.read_trace(str(salted), burst.example)
+    assert [r["span_id"] for r in salted_records] == [r["span_id"] for r in records]
+    # a trace the hostile lines name: read or counted, never a crash, and drawn if it has spans
+    hostile_records, hostile_bad = logs.read_trace(str(salted), TRACE)
+    lesson.waterfall([r for r in hostile_records if isinstance(r.get("span_id"), str)])
+    assert hostile_bad.bad + len(hostile_records) > 0
+
+
+def test_the_dashboard_reads_every_hostile_line_or_counts_it_and_the_requests_stand(logs_):
+    burst, clean, salted, _ = logs_
+    plain, hostile = dashboard.read_log(str(clean)), dashboard.read_log(str(salted))
+    assert hostile.clock_zero == plain.clock_zero and hostile.bad > 0
+    kept, every = Counter(plain.observations), Counter(hostile.observations)
+    assert all(every[o] >= n for o, n in kept.items())          # every good request still there
+    assert len(hostile.observations) - len(plain.observations) <= len(HOSTILE)
+
+
+@pytest.mark.parametrize("line", HOSTILE, ids=range(len(HOSTILE)))
+def test_every_reader_takes_each_hostile_line_alone_without_raising(line, tmp_path, capsys):
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(line + b"\n")
+    for argv in (["query", str(path), "--count-by", "body"], ["story", str(path), TRACE]):
+        status = logs.main(argv)
+        assert status in (0, 1, 2), argv
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+    assert dashboard.main(["--from", str(path)]) in (0, 2)
+    assert "Traceback" not in capsys.readouterr().err

@@ -309,3 +309,25 @@ def test_a_body_shorter_than_its_content_length_is_a_bad_request():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_every_slot_comes_back_when_clients_vanish_mid_request():
+    # 40 clients send a whole request and hang up before the fake model (0.2 s) answers: the
+    # gateway still frees each admitted request's slot when its work ends
+    gateway = lab.live_gateway(rate=1000.0, burst=1000, max_in_flight=50, shed_at=1.0)
+    server = lab.GatewayServer(("127.0.0.1", 0), gateway, 0.2)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    body, busiest = chat(), 0
+    try:
+        for _ in range(40):
+            sock = socket.create_connection(server.server_address, timeout=30)
+            sock.sendall(CHAT % (len(body), body))
+            sock.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (busiest == 0 or gateway.concurrency.in_flight):
+            busiest = max(busiest, gateway.concurrency.in_flight)
+            time.sleep(0.01)
+        assert busiest > 0 and gateway.concurrency.in_flight == 0     # they were held, then freed
+    finally:
+        server.shutdown()
+        server.server_close()

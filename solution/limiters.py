@@ -31,6 +31,12 @@ from typing import NamedTuple
 # ── the token bucket: a rate and a burst ───────────────────────────────────────────────────────
 
 
+def _amount(value: float, what: str) -> None:
+    """A cost, an amount or a refund must be a finite number, 0 or more."""
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{what} must be 0 or more, not {value!r}")
+
+
 def _time(now: float | None, clock) -> float:
     """`now`, or the clock's reading when None; a time that is not a finite number (inf, NaN)
     is refused: it would mint a full bucket, or open a period that never ends."""
@@ -88,8 +94,7 @@ class TokenBucket:
 
     def try_acquire(self, cost: float = 1, now: float | None = None) -> Decision:
         """Spend `cost` tokens if the bucket holds them: Decision(allowed, retry_after_s, remaining)."""
-        if not (cost >= 0 and math.isfinite(cost)):
-            raise ValueError(f"cost must be 0 or more, not {cost!r}")
+        _amount(cost, "cost")
         now = _time(now, time.monotonic)
         with self._lock:
             tokens = self._tokens
@@ -108,8 +113,7 @@ class TokenBucket:
 
     def refund(self, amount: float, now: float | None = None) -> None:
         """Give back tokens that were taken but not used (never above burst)."""
-        if not (amount >= 0 and math.isfinite(amount)):
-            raise ValueError(f"a refund must be 0 or more, not {amount!r}")
+        _amount(amount, "a refund")
         now = _time(now, time.monotonic)
         with self._lock:
             tokens = self._tokens + amount
@@ -164,8 +168,7 @@ class Quota:
         self._lock = threading.Lock()
 
     def try_consume(self, amount: int = 1, now: float | None = None) -> Decision:
-        if not (amount >= 0 and math.isfinite(amount)):
-            raise ValueError(f"amount must be 0 or more, not {amount!r}")
+        _amount(amount, "amount")
         now = _time(now, time.time)
         with self._lock:
             if now >= self._resets_at:        # a new period: the allowance is whole again
@@ -180,8 +183,7 @@ class Quota:
 
     def refund(self, amount: int, now: float | None = None) -> None:
         """Give back units taken by a request that was refused further on (within the period)."""
-        if not (amount >= 0 and math.isfinite(amount)):
-            raise ValueError(f"a refund must be 0 or more, not {amount!r}")
+        _amount(amount, "a refund")
         now = _time(now, time.time)
         with self._lock:
             if now < self._resets_at:

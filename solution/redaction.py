@@ -185,14 +185,12 @@ def _search_and_replace(text: str) -> str:
         return text
     digits = _THREE_DIGITS.search(text) is not None
     for kind, pattern in SECRETS:
-        clues = CLUES.get(kind)
-        if clues is None:
-            clues = ("+",) if kind == "phone" else ()
-            if not digits and not any(clue in lower for clue in clues):
-                continue
-        elif not any(clue in lower for clue in clues):
-            continue
-        text = pattern.sub(_REPLACE[kind], text)
+        if kind in CLUES:
+            wanted = any(clue in lower for clue in CLUES[kind])
+        else:                                          # the numbers: iban, card, ssn, phone
+            wanted = digits or kind == "phone" and "+" in text
+        if wanted:
+            text = pattern.sub(_REPLACE[kind], text)
     return text
 
 

@@ -12,7 +12,6 @@ entry for a number the handout no longer shows fails too.
 
 import math
 import re
-import sys
 from pathlib import Path
 
 import pytest

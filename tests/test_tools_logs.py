@@ -1,7 +1,11 @@
 """Lab 1's tool (solution/tools/logs.py): write, query and story on real files, bad lines and all."""
 
+import gzip
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,16 +192,13 @@ def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story
 
 # ── logs as a practitioner has them: gzip'd, piped, on standard input ──────────────────────────
 
-def run_logs(*argv, stdin: bytes = b"") -> "subprocess.CompletedProcess":
-    import subprocess
-    import sys
+def run_logs(*argv, stdin: bytes = b"") -> subprocess.CompletedProcess:
     script = Path(__file__).resolve().parents[1] / "solution" / "tools" / "logs.py"
     return subprocess.run([sys.executable, str(script), *argv], input=stdin, capture_output=True,
                           timeout=60)
 
 
 def test_a_gzipd_log_reads_as_the_plain_one_whatever_its_name(burst_file, burst, tmp_path, capsys):
-    import gzip
     plain = cli(capsys, "query", str(burst_file), "--count-by", "body")
     packed = tmp_path / "burst.log"                        # gzip'd, without the .gz to say so
     packed.write_bytes(gzip.compress(burst_file.read_bytes()))
@@ -207,7 +208,6 @@ def test_a_gzipd_log_reads_as_the_plain_one_whatever_its_name(burst_file, burst,
 
 
 def test_a_log_on_a_pipe_or_standard_input_is_read_like_a_file(burst_file, burst):
-    import gzip
     data = burst_file.read_bytes()
     piped = run_logs("story", "-", burst.example, stdin=data)             # mmap cannot map a pipe
     assert piped.returncode == 0 and b"Traceback" not in piped.stderr
@@ -218,7 +218,6 @@ def test_a_log_on_a_pipe_or_standard_input_is_read_like_a_file(burst_file, burst
 
 
 def test_a_truncated_or_corrupt_gzip_is_one_clear_error(burst_file, burst, tmp_path):
-    import gzip
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(gzip.compress(burst_file.read_bytes())[:5000])
     junk = tmp_path / "junk.gz"
@@ -288,7 +287,6 @@ def test_an_endless_line_is_skipped_and_counted_not_held(burst_file, tmp_path, c
 
 
 def test_a_device_that_never_ends_and_a_fifo_without_a_writer_end_in_a_clear_error(tmp_path):
-    import os
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for path, reason in (("/dev/zero", "is a device, not a log file"), (str(fifo), "no usable line")):

@@ -132,8 +132,8 @@ def otlp_records(request: dict) -> list[dict]:
                         "attributes": attributes})
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
         raise ValueError(f"not an OTLP logs export ({exc})") from None
-    return [{**{key: value for key, value in rec.items() if value is not None or key == "parent_span_id"},
-             "_line": "otlp"} for rec in records]
+    return [{key: value for key, value in rec.items() if value is not None or key == "parent_span_id"}
+            for rec in records]
 
 
 def _normal(record: dict) -> dict:
@@ -260,16 +260,15 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
             bad.skip(number, "too long")
             continue
         if number == 1:
-            raw = raw[3:] if raw[:3] == BOM.encode() else raw.lstrip(BOM) if isinstance(raw, str) else raw
+            raw = raw.removeprefix(BOM.encode() if isinstance(raw, bytes) else BOM)
         if raw.strip():
             records, reason = records_in(raw, required)
             if reason:
                 bad.skip(number, reason)
-            elif len(records) == 1 and records[0].get("_line") is None:
+            elif (b'"resourceLogs"' if isinstance(raw, bytes) else '"resourceLogs"') not in raw:
                 yield number, raw, records[0]
             else:                                  # an OTLP request: one line, many records
                 for record in records:
-                    record.pop("_line", None)
                     yield number, json.dumps(record), record
 
 

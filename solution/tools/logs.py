@@ -34,7 +34,7 @@ from solution import traffic
 from solution.cli import (cannot_write, fail, fraction, non_negative_int, parse_command_line,
                           positive_float, positive_int, run_cli, write_file)
 from solution.lab1_logs import SLOW_MS, keep_trace, write_log
-from solution.numeric import parse_rfc3339, trace_fraction
+from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
@@ -79,7 +79,7 @@ BATCH = 20_000          # lines in memory at once when a question streams over a
 
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
-                 limit: int = 20) -> tuple[list[str], list[tuple], int, JsonLines]:
+                 limit: int = 20, name: str = "the log") -> tuple[list[str], list[tuple], int, JsonLines]:
     """The answer to --where, --count-by and --sum: the lines and sums per value of the count-by
     keys (the busiest first), or else the matching lines in time order (the first `limit`).
     In one pass over the lines, with memory bounded by a batch and the answer, never the whole
@@ -111,7 +111,7 @@ def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sum
             db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
                        "ORDER BY timestamp, n LIMIT ?)", (limit,))
     if not seen:
-        raise LogReadError("no usable line" + (f" ({bad.summary('the log')})" if bad.bad else ""))
+        raise LogReadError(f"{name}: no usable line" + (f" ({bad.summary(name)})" if bad.bad else ""))
     if aggregate:
         combined = [*groups, "coalesce(sum(lines), 0)" if not groups else "sum(lines) AS total",
                     *(f"sum({s})" for s in totals)]
@@ -226,7 +226,6 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
     for offset, raw in lines_naming(buffer, trace_id):
         found, reason = records_in(raw, REQUIRED)
         for record in (r for r in found if r["trace_id"] == trace_id):
-            record.pop("_line", None)
             try:
                 record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
@@ -238,23 +237,28 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
     return records, bad
 
 
+def _mapped(stream, path: str):
+    """The file's bytes to search: memory-mapped (the search runs over the page cache, and a log
+    bigger than memory works too), or, for a gzip or a pipe, which cannot be mapped, read whole."""
+    if isinstance(stream, gzip.GzipFile):
+        return stream.read()
+    try:
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except ValueError:                                      # an empty file cannot be mapped
+        raise LogReadError(f"{path}: no usable line (the file is empty)") from None
+    except OSError:                                         # a pipe, /dev/stdin, <(...)
+        return stream.read()
+
+
 def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
-    """trace_records on a file, memory-mapped: the search runs over the page cache, and a log
-    bigger than memory works too. A pipe (`-`, /dev/stdin, process substitution) cannot be
-    mapped and is read whole instead. LogReadError if the file cannot be read, or if the trace
-    is not in it because no line of it is usable."""
+    """trace_records on a file (`-`, a pipe or a gzip too). LogReadError if the file cannot be
+    read, or if the trace is not in it because no line of it is usable."""
     with open_log_file(path) as stream:
-        try:
-            if isinstance(stream, gzip.GzipFile):
-                raise OSError("compressed: the bytes to search are not in the file")
-            buffer = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:                                  # an empty file cannot be mapped
-            raise LogReadError(f"{path}: no usable line (the file is empty)") from None
-        except OSError:                                     # a pipe or a gzip: read it whole
-            buffer = stream.read()
-        with buffer if isinstance(buffer, mmap.mmap) else nullcontext():
+        buffer = _mapped(stream, path)
+        mapped = isinstance(buffer, mmap.mmap)
+        with buffer if mapped else nullcontext():
             records, bad = trace_records(buffer, trace_id)
-            lines = iter(buffer.readline, b"") if isinstance(buffer, mmap.mmap) else buffer.splitlines()
+            lines = iter(buffer.readline, b"") if mapped else buffer.splitlines()
             if not records and not any(records_in(line, REQUIRED)[0]
                                        for line in lines if line.strip()):
                 raise LogReadError(f"{path}: no usable line")
@@ -394,11 +398,9 @@ def _cmd_query(args) -> int:
         else:
             with open_log_file(args.file) as stream:
                 header, rows, total, bad = stream_query(stream, args.where, args.count_by,
-                                                        args.sum, args.limit)
+                                                        args.sum, args.limit, args.file)
     except LogReadError as exc:
-        message = str(exc)
-        return fail(message if message.startswith(args.file) else
-                    f"{args.file}: {message.replace('the log', args.file)}")
+        return fail(str(exc))
     except sqlite3.Error as exc:
         return fail(f"SQL: {exc}")
     _report_bad(args.file, bad)

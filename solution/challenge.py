@@ -14,7 +14,7 @@ import functools
 
 from solution import lab2_dashboard as lab2
 from solution import traffic
-from solution.cli import fail, non_negative_int, positive_int
+from solution.cli import at_most, fail, non_negative_int, positive_int
 from solution.paging import caught
 
 
@@ -22,8 +22,8 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
     parser = lab2.add_flags(argparse.ArgumentParser(
         prog=prog, description="The any-signal alert and your composite alert on the story's "
                                "breaches, scored against the ground truth."))
-    parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
-                        help="the composite alert pages when N or more signals breach (default 2)")
+    parser.add_argument("--min-signals", type=at_most(positive_int, 4), default=2, metavar="N",
+                        help="the composite alert pages when N or more of the 4 signals breach (1-4, default 2)")
     parser.add_argument("--gap-windows", type=non_negative_int, default=0, metavar="G",
                         help="going further: windows at most G quiet windows apart are one page "
                              "(default 0: the core contract)")

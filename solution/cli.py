@@ -9,13 +9,17 @@ all, and a clean exit.
 from __future__ import annotations
 
 import argparse
-import math
+import copy
 import os
 import sys
 from pathlib import Path
 from typing import Callable, TextIO, TypeVar
 
 T = TypeVar("T")
+
+
+LARGEST = 1_000_000_000                # the top of every open-ended numeric flag: no run overflows
+SEEDS = 2 ** 32                        # a seed is a whole number from 0 to 2**32 - 1, in every script
 
 
 def _typed(convert: Callable[[str], float], test: Callable[[float], bool], rule: str):
@@ -32,9 +36,14 @@ def _typed(convert: Callable[[str], float], test: Callable[[float], bool], rule:
 
 
 fraction = _typed(float, lambda v: 0.0 <= v <= 1.0, "must be between 0 and 1")
-positive_float = _typed(float, lambda v: v > 0 and math.isfinite(v), "must be greater than 0")
-positive_int = _typed(int, lambda v: v > 0, "must be a whole number greater than 0")
-non_negative_int = _typed(int, lambda v: v >= 0, "must be a whole number, 0 or more")
+positive_float = _typed(float, lambda v: 0 < v <= LARGEST,
+                        f"must be greater than 0 and at most {LARGEST:.0e}")
+positive_int = _typed(int, lambda v: 0 < v <= LARGEST,
+                      f"must be a whole number greater than 0 and at most {LARGEST:,}")
+non_negative_int = _typed(int, lambda v: 0 <= v <= LARGEST,
+                          f"must be a whole number, 0 or more and at most {LARGEST:,}")
+seed_value = _typed(int, lambda v: 0 <= v < SEEDS, f"a seed is a whole number from 0 to {SEEDS - 1:,}")
+port_value = _typed(int, lambda v: 0 <= v <= 65_535, "a port is a whole number from 0 to 65535")
 
 
 def slo_value(text: str) -> float:
@@ -85,6 +94,35 @@ def parse_command_line(parser: argparse.ArgumentParser, commands, argv: list[str
             parser.error(f"{option} is an option of the {' and '.join(owners)} command: put it "
                          f"after the command, e.g. {parser.prog} {owners[0]} {option} ...")
     return parser.parse_args(argv)
+
+
+def given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
+    """The options the command line sets itself (their dests), defaults left out: so that a flag
+    that would be ignored is refused, not silently dropped. A parse with every default suppressed."""
+    probe = copy.deepcopy(parser)
+    for action in _all_actions(probe):
+        if action.option_strings:
+            action.default = argparse.SUPPRESS
+    return set(vars(probe.parse_args(sys.argv[1:] if argv is None else argv)))
+
+
+def refuse_ignored(parser: argparse.ArgumentParser, argv: list[str] | None,
+                   rules: list[tuple[str, bool, str]]) -> None:
+    """parser.error for the first rule (flag, applies, why) whose flag is given where it does not
+    apply: `lab1 --sample 1 --slow-ms 500` would otherwise keep everything and say nothing."""
+    chosen = given(parser, argv)
+    dests = {option: action.dest for action in _all_actions(parser) for option in action.option_strings}
+    for flag, applies, why in rules:
+        if dests[flag] in chosen and not applies:
+            parser.error(f"{flag} {why}")
+
+
+def _all_actions(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
 
 
 def fail(message: str) -> int:

@@ -23,7 +23,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import cannot_write, positive_int, run_cli, write_file
+from solution.cli import cannot_write, refuse_ignored, run_cli, seed_value, write_file
 from solution.extend import composite_alert
 from solution.tools.page import html_page
 from solution.tools.show import CHARTS, FINDINGS, show_card
@@ -110,12 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the shared story and the five operations labs in sequence.")
     parser.add_argument("--lab", type=int, choices=range(1, 6), metavar="N",
                         help="run only lab N (1-5)")
-    parser.add_argument("--seed", type=positive_int, default=traffic.DEFAULT_SEED,
+    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--html", metavar="FILE",
                         help="also write one self-contained HTML page of all the labs (- for standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite the --html file if it exists")
     args = parser.parse_args(argv)
+    refuse_ignored(parser, argv, [("--force", bool(args.html), "only applies with --html FILE")])
     outcome = run(seed=args.seed, labs=(args.lab,) if args.lab else (1, 2, 3, 4, 5))
     if args.html != "-":                            # else standard output is the page
         print(render(outcome))

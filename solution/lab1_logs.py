@@ -47,7 +47,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import logschema as F
 from solution import traffic
-from solution.cli import fraction, non_negative_int, positive_float, run_cli
+from solution.cli import fraction, positive_float, refuse_ignored, run_cli, seed_value
 from solution.numeric import parse_rfc3339, percent, trace_fraction
 from solution.redaction import KINDS, redact, redact_value
 from solution.spans import SpanRow, draw_waterfall, ms, waterfall
@@ -431,17 +431,17 @@ def report(result: Result) -> str:
 # ── main(): the what-if flags ───────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="The story's error burst, logged as structured JSON lines and queried: what "
-                    "failed, where, one failing request's whole story, and what tail sampling "
-                    "keeps. To write, query or read your own logs: solution/tools/logs.py.")
-    parser.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+    parser = argparse.ArgumentParser(description=(
+        "The story's error burst, logged as structured JSON lines and queried: what failed, where, "
+        "one failing request's whole story, and what tail sampling keeps. Your own logs: solution/tools/logs.py."))
+    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--sample", type=fraction, default=SAMPLE_RATE,
                         help=f"tail sampling: share of healthy, fast traces kept (default {SAMPLE_RATE})")
     parser.add_argument("--slow-ms", type=positive_float, default=SLOW_MS,
                         help=f"tail sampling: traces at least this slow (ms) are kept (default {SLOW_MS:g})")
     args = parser.parse_args(argv)
+    refuse_ignored(parser, argv, [("--slow-ms", args.sample < 1, "only matters when --sample is below 1")])
     print(report(run(seed=args.seed, sample=args.sample, slow_ms=args.slow_ms)))
     return 0
 

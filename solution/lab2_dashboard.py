@@ -33,7 +33,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import positive_float, positive_int, run_cli, slo_value, window_value
+from solution.cli import positive_float, positive_int, run_cli, seed_value, slo_value, window_value
 from solution.logschema import Observation
 from solution.numeric import (DEFAULT_BUCKETS, cumulative_buckets, histogram_quantile, nearest_rank,
                               percent)
@@ -404,7 +404,7 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
 
 def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The dashboard's what-if flags (the lab, its tool and the challenge share them)."""
-    parser.add_argument("--seed", type=positive_int, default=traffic.DEFAULT_SEED,
+    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--window", type=window_value, default=60.0, metavar="SECONDS",
                         help="length of one dashboard window (default 60)")

@@ -41,7 +41,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import fraction, non_negative_int, positive_int, run_cli
+from solution.cli import fraction, positive_int, refuse_ignored, run_cli, seed_value
 from solution.judges import JudgeScore, RegressionCase, judge_all, regression_cases, score_judges
 from solution.numeric import percent
 from solution.paging import Detection, score_alarms
@@ -436,9 +436,11 @@ def main(argv: list[str] | None = None) -> int:
                              "-normal and -river ones are unscaled, to show the trap")
     parser.add_argument("--reservoir", type=positive_int, metavar="N",
                         help="sample N answers an hour by reservoir sampling (Algorithm R)")
-    parser.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story and the reservoir (default {traffic.DEFAULT_SEED})")
     args = parser.parse_args(argv)
+    refuse_ignored(parser, argv, [("--sample-rate", args.reservoir is None,
+                                   "is the hash sampler's; --reservoir samples instead: give one or the other")])
     print(report(run(seed=args.seed, sample_rate=args.sample_rate, window_min=args.window,
                      detector=args.detector, reservoir_per_hour=args.reservoir)))
     return 0

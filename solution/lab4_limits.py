@@ -38,7 +38,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.cli import fraction, non_negative_int, positive_float, positive_int, run_cli
+from solution.cli import fraction, positive_float, positive_int, run_cli, seed_value
 from solution.limiters import (ConcurrencyLimiter, Decision, Quota, TokenBucket, TokenRateLimit,
                                 sheds)
 from solution.numeric import nearest_rank, percent
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                "  %(prog)s --headroom 15 --tpm 1000000    only shedding protects the service\n"
                "  %(prog)s --rpd 3000                     the daily quota runs out")
     for flag, kind, default, what in (
-            ("--seed", non_negative_int, traffic.DEFAULT_SEED, "seed of the story"),
+            ("--seed", seed_value, traffic.DEFAULT_SEED, "seed of the story"),
             ("--headroom", positive_float, defaults.headroom, "each tenant may send this multiple of its usual rate"),
             ("--burst", positive_int, defaults.burst, "requests a tenant may send at once"),
             ("--tpm", positive_int, defaults.tokens_per_minute,

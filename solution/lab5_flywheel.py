@@ -42,7 +42,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX, answer_from
-from solution.cli import at_most, non_negative_int, positive_int, run_cli
+from solution.cli import at_most, positive_int, run_cli, seed_value
 from solution.failures import STORY_FAILURES, FailureClass, failure_classes
 from solution.judges import CHECKS, RegressionCase, grounded
 from solution.numeric import percent
@@ -436,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weeks", type=at_most(positive_int, 104), default=12,
                         help="weeks to simulate, week 1 being the story's day (default 12, "
                              "at most 104)")
-    parser.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the weekly model (default {traffic.DEFAULT_SEED}); "
                              f"the spread uses the ten seeds after it")
     parser.add_argument("--no-flywheel", action="store_true",

@@ -70,7 +70,7 @@ def test_bad_flags_are_refused_with_the_reason():
     out = run_demo("--lab", "9")
     assert out.returncode == 2 and "invalid choice" in out.stderr and "Traceback" not in out.stderr
     out = run_demo("--seed", "-1")
-    assert out.returncode == 2 and "greater than 0" in out.stderr
+    assert out.returncode == 2 and "a seed is a whole number from 0" in out.stderr
 
 
 def test_the_html_page_is_self_contained_and_holds_every_labs_charts(demo_output, show, html_tags):

@@ -261,7 +261,7 @@ def test_the_output_is_the_same_bytes_in_any_process(result, tmp_path):
     (["--weeks", "0"], "greater than 0"),
     (["--weeks", "1000"], "at most 104"),
     (["--weeks", "many"], "not a number"),
-    (["--seed", "-3"], "0 or more"),
+    (["--seed", "-3"], "a seed is a whole number from 0"),
 ])
 def test_bad_flags_are_refused_with_the_reason(args, reason):
     out = _cli(str(SCRIPT), *args)

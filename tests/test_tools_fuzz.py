@@ -23,6 +23,8 @@ HOSTILE = [
     b'{"timestamp": "2026-11-02T11:00:01", "severity_number": 9, "body": "request.completed", '
     b'"trace_id": "x", "span_id": "y", "attributes": {"latency_ms": NaN, "http.response.status_code": true}}',
     b'{"body": "a", "body": "b"}',                                      # a duplicate key
+    b'{"timestamp": "2026-11-02T11:00:01Z", "severity_number": 100000000000000000000000, '
+    b'"body": "request.completed", "trace_id": "%s", "span_id": "00f067aa0ba902b7"}' % TRACE.encode(),
     b'\x00\x01\x02 binary',
     b'\xff\xfe not UTF-8',
     b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": 5}]}]}]}',   # OTLP, wrong types
@@ -67,7 +69,7 @@ def test_query_reads_every_hostile_line_or_counts_it_and_the_good_answers_stand(
     (plain, _), (mixed, bad), (extra, _) = counts(clean), counts(salted), counts(alone)
     assert mixed == plain + extra and plain[None] == burst.requests - burst.failed
     assert bad.bad > 0 and sum(bad.reasons.values()) == bad.bad
-    assert {"not JSON", "not UTF-8", "not an object", "ids not text"} <= set(bad.reasons)
+    assert {"not JSON", "not UTF-8", "not an object", "ids not text", "number too large"} <= set(bad.reasons)
 
 
 def test_story_reads_every_hostile_line_or_counts_it_and_the_trace_stands(logs_):
@@ -101,3 +103,28 @@ def test_every_reader_takes_each_hostile_line_alone_without_raising(line, tmp_pa
         assert "Traceback" not in err
     assert dashboard.main(["--from", str(path)]) in (0, 2)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_key_given_twice_has_its_last_value_in_every_reader(tmp_path):
+    """One rule for duplicate keys (RFC 8259 leaves it open): the last value, as Python's json,
+    JavaScript's JSON.parse and jq read it; SQLite's json_extract alone would take the first."""
+    line = ('{"timestamp": "2026-11-02T11:00:01Z", "severity_number": 9, "severity_text": "INFO", '
+            '"body": "decoy", "body": "request.completed", "trace_id": "%s", "trace_id": "%s", '
+            '"span_id": "00f067aa0ba902b7", "attributes": {"tenant": "first", "tenant": "last", '
+            '"latency_ms": 9000, "latency_ms": 250, "http.response.status_code": 200}}\n')
+    path = tmp_path / "twice.jsonl"
+    path.write_text(line % ("0" * 32, TRACE), encoding="utf-8")
+    assert ask_sql(path, "SELECT body, trace_id, json_extract(line, '$.body'), "
+                         "json_extract(line, '$.attributes.tenant') FROM log") == \
+        [("request.completed", TRACE, "request.completed", "last")]
+    assert counts(path)[0] == Counter({None: 1})
+    with open(path, "rb") as stream:
+        assert dict(logs.stream_query(stream, ["tenant=last"], ["body"])[1]) == {"request.completed": 1}
+    assert [r["attributes"]["tenant"] for r in logs.read_trace(str(path), TRACE)[0]] == ["last"]
+    assert logs.read_trace(str(path), "0" * 32)[0] == []
+    assert [r.latency_ms for r in dashboard.read_log(str(path)).observations] == [250]
+
+
+def ask_sql(path, sql):
+    db, _ = logs.open_log(str(path))
+    return logs.run_sql(db, sql)[1]

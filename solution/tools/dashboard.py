@@ -27,7 +27,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import lab2_dashboard as lab2
 from solution import logschema as F
 from solution import traffic
-from solution.cli import cannot_write, fail, positive_int, run_cli, write_file
+from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
 from solution.logschema import Observation
@@ -260,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Lab 2's golden-signals dashboard, with the composite alert scored beside the "
                     "others, on the story or on a JSON-lines log; as text, an HTML page, or "
                     "Prometheus metrics."))
-    parser.add_argument("--min-signals", type=positive_int, default=2, metavar="N",
-                        help="the composite alert pages when N or more signals breach (default 2)")
+    parser.add_argument("--min-signals", type=at_most(positive_int, 4), default=2, metavar="N",
+                        help="the composite alert pages when N or more of the 4 signals breach (1-4, default 2)")
     parser.add_argument("--from", dest="log", metavar="FILE",
                         help="read the requests from a lab-1 JSON-lines log (its request.completed lines); "
                              "gzip'd or not, - for standard input")
@@ -279,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --from: requests your service serves at once, for saturation "
                              f"(default: the story's {traffic.STORY.capacity})")
     args = parser.parse_args(argv)
+    from_log = "only applies with --from FILE (the story knows its own)"
+    refuse_ignored(parser, argv, [
+        ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
+        ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
+        ("--capacity", bool(args.log), from_log),
+        ("--force", bool(args.html or args.prom), "only applies with --html or --prom FILE")])
     settings = lab2.settings(args)
     try:
         if args.log:

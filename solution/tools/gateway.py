@@ -36,7 +36,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from solution import traffic
-from solution.cli import (at_most, fail, non_negative_int, parse_command_line, positive_float,
+from solution.cli import (at_most, fail, parse_command_line, port_value, positive_float,
                           positive_int, run_cli)
 from solution.lab4_limits import STATUS, Admission, Gateway, Limits, Plan
 from solution.terminal import table
@@ -477,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "POST /v1/chat with JSON {tenant, prompt, max_tokens}.")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=non_negative_int, default=8000,
+    serve.add_argument("--port", type=port_value, default=8000,
                        help="port (default 8000; 0 picks a free one)")
     serve.add_argument("--rate", dest="live_rate", metavar="R", type=positive_float, default=5.0,
                        help="requests per second per tenant (default 5)")

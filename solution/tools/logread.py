@@ -5,7 +5,11 @@ One classifier, `classify`, decides for every reader (query, story, the dashboar
     not UTF-8        the bytes are not text
     not JSON         a truncated line, a stray blob, a NUL byte
     not an object    valid JSON, but a list, a string or a number
+    number too large beyond a double (1e999, read as infinity) or a 64-bit integer
     missing fields   an object without one of the fields the reader needs
+
+A key given twice in one object has its last value, in every reader (as Python's json,
+JavaScript's JSON.parse and jq have it).
 
     >>> classify(b'{"body": "x"}', ("body",))
     ({'body': 'x'}, None)
@@ -67,6 +71,27 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not JSON")
 
 
+class _TooLarge(ValueError):
+    pass
+
+
+def _finite(text: str) -> float:
+    """A JSON number a double holds (RFC 8259 section 6 lets a reader refuse one beyond it):
+    1e999 would be read as infinity, and that is no latency or token count."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise _TooLarge(text)
+    return value
+
+
+def _int64(text: str) -> int:
+    """A JSON integer a 64-bit signed integer holds, as SQLite's and OTLP's do."""
+    value = int(text)
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise _TooLarge(text)
+    return value
+
+
 def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | None, str | None]:
     """(record, None) for a usable line, (None, reason) for a bad one: the one rule every reader
     follows."""
@@ -75,7 +100,10 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
     except UnicodeDecodeError:
         return None, "not UTF-8"
     try:
-        record = json.loads(text, parse_constant=_not_json)
+        record = json.loads(text, parse_constant=_not_json, parse_float=_finite,
+                            parse_int=_int64)
+    except _TooLarge:
+        return None, "number too large"
     except (ValueError, RecursionError):
         return None, "not JSON"
     if not isinstance(record, dict):
@@ -250,10 +278,13 @@ def bounded_lines(stream, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
 
 
 def usable(lines: Iterable[bytes | str], required: Iterable[str],
-           bad: JsonLines) -> Iterator[tuple[int, bytes | str, dict]]:
-    """(line number, raw line, record) for every usable line; every other line is counted in
-    `bad` with its reason. Blank lines are neither. A stream is read through bounded_lines; a
-    byte-order mark before the first line is not part of it."""
+           bad: JsonLines) -> Iterator[tuple[int, str, dict]]:
+    """(line number, record as JSON text, record) for every usable record; every other line is
+    counted in `bad` with its reason. Blank lines are neither. A stream is read through
+    bounded_lines; a byte-order mark before the first line is not part of it. The JSON text is
+    the record as read, not the line as written: an OTLP line holds many records, the OTel SDK's
+    ids lose their 0x, and a key given twice in one object has its last value, as in Python's
+    json, JavaScript's JSON.parse and jq (SQLite's json_extract would take the first)."""
     required = tuple(required)
     for number, raw in enumerate(bounded_lines(lines) if hasattr(lines, "readline") else lines, 1):
         if raw is TOO_LONG:
@@ -265,11 +296,8 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
             records, reason = records_in(raw, required)
             if reason:
                 bad.skip(number, reason)
-            elif (b'"resourceLogs"' if isinstance(raw, bytes) else '"resourceLogs"') not in raw:
-                yield number, raw, records[0]
-            else:                                  # an OTLP request: one line, many records
-                for record in records:
-                    yield number, json.dumps(record), record
+            for record in records:                 # an OTLP request: one line, many records
+                yield number, json.dumps(record), record
 
 
 def read_lines(lines: Iterable[bytes | str], required: Iterable[str] = (),

@@ -32,7 +32,8 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import logschema as F
 from solution import traffic
 from solution.cli import (cannot_write, fail, fraction, non_negative_int, parse_command_line,
-                          positive_float, positive_int, run_cli, write_file)
+                          positive_float, positive_int, refuse_ignored, run_cli, seed_value,
+                          write_file)
 from solution.lab1_logs import SLOW_MS, keep_trace, write_log
 from solution.numeric import trace_fraction
 from solution.redaction import neutralize
@@ -49,8 +50,8 @@ TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
     record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
-    fields as columns, `attributes` as JSON text, `line` as written and `n` its line number
-    (the records of one OTLP/JSON line share it)."""
+    fields as columns, `attributes` as JSON text, `line` the record as read (logread.usable) and
+    `n` its line number (the records of one OTLP/JSON line share it)."""
     db, bad = _empty_log(), JsonLines()
     db.executemany(INSERT, _rows(raw_lines, bad))
     return db, bad
@@ -72,7 +73,7 @@ def _rows(raw_lines, bad: JsonLines):
     for number, raw, record in usable(raw_lines, REQUIRED, bad):
         values = [record.get(key) for key in TOP_LEVEL]
         values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
-        yield [number, *values, raw if isinstance(raw, str) else raw.decode("utf-8")]
+        yield [number, *values, raw]
 
 
 BATCH = 20_000          # lines in memory at once when a question streams over a log
@@ -413,6 +414,10 @@ def _cmd_query(args) -> int:
             shown = f", first {len(rows)} shown" if len(rows) < total else ""
             print(f"{total:,} matching line(s){shown}")
         return 0
+    if args.json:                                  # one object per row: jq reads it
+        for row in rows:
+            print(json.dumps(dict(zip(header, row))))
+        return 0
     _print_table(header, rows)
     if not rows:
         print("no rows")
@@ -432,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "JSON-lines file.")
     write.add_argument("--out", required=True, metavar="FILE",
                        help="the file to write; - for standard output (the counts go to stderr)")
-    write.add_argument("--seed", type=non_negative_int, default=traffic.DEFAULT_SEED,
+    write.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                        help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     write.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     write.add_argument("--from-minute", type=non_negative_int, default=0, metavar="M",
@@ -473,9 +478,14 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
-    ask.add_argument("--json", action="store_true", help="print matching lines as JSON")
+    ask.add_argument("--json", action="store_true",
+                     help="print JSON lines: the matching records, or one object per row")
 
     args = parse_command_line(parser, commands, argv)
+    refuse_ignored(parser, argv, [
+        ("--slow-ms", args.command != "write" or args.sample < 1, "only matters when --sample is below 1"),
+        ("--limit", args.command != "query" or not (args.count_by or args.sum or args.sql),
+         "limits the lines printed; --count-by, --sum and --sql print every row")])
     if args.command == "write":
         return _cmd_write(args)
     if args.command == "story":

@@ -26,7 +26,7 @@ from solution import traffic
 from solution.cli import cannot_write, refuse_ignored, run_cli, seed_value, write_file
 from solution.extend import composite_alert
 from solution.tools.page import html_page
-from solution.tools.show import CHARTS, FINDINGS, show_card
+from solution.tools.show import CHARTS, FINDINGS, TABLES, show_card, story_tables, timeline_chart
 
 # Each lab module offers the same two calls: run(requests=..., seed=...) -> result and
 # report(result) -> the screen; tools/show.py says what each found (FINDINGS) and draws it (CHARTS).
@@ -90,18 +90,18 @@ def render(outcome: dict) -> str:
 
 
 def render_html(outcome: dict) -> str:
-    """One self-contained page of every lab, with its charts: the thing to post in "Show"."""
+    """One self-contained page of every lab, its charts and its tables: the thing to post in
+    "Show", with the finding to post on top."""
     card = show_card(outcome["labs"][3][1], outcome["seed"]) if 3 in outcome["labs"] else None
-    body = ([card] if card else []) + \
-        [f"<h2>The story</h2><pre>{html.escape(traffic.describe(outcome['requests']))}</pre>"]
+    body = ([card] if card else []) + ["<h2>The story</h2>", *story_tables(outcome["requests"])]
     for number, name, title, extends in LABS:
         if number in outcome["labs"]:
-            module, result = outcome["labs"][number]
+            _, result = outcome["labs"][number]
             body.append(f"<h2>Lab {number}: {html.escape(title)} (extends {extends})</h2>")
-            body += CHARTS[number](result)
-            body.append(f"<pre>{html.escape(module.report(result))}</pre>")
+            body += CHARTS[number](result) + TABLES[number](result)
     if len(outcome["labs"]) > 1:
-        body.append(f"<h2>On one clock</h2><pre>{html.escape(timeline(outcome))}</pre>")
+        found = {n: FINDINGS[n](result) for n, (_, result) in outcome["labs"].items()}
+        body += ["<h2>On one clock</h2>", timeline_chart(found, traffic.STORY.duration_s)]
     return html_page("opslab: five operations labs on one story", "\n".join(body))
 
 

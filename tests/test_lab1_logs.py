@@ -438,7 +438,7 @@ def test_the_screen_fits_80_columns_and_the_timeline_texts_fit_60(burst):
     assert all(len(text) <= 60 for _, text in show.lab1_findings(burst))
     assert "602 of 1,193 requests failed" in screen
     charts = show.lab1_charts(burst)
-    assert len(charts) == 1 and charts[0].startswith("<svg")
+    assert len(charts) == 1 and charts[0].startswith('<div class="wide"><svg')
 
 
 def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):

@@ -241,7 +241,7 @@ def test_findings_are_notes_without_a_time(result):
 
 def test_charts_are_inline_svg(result):
     charts = show.lab5_charts(result)
-    assert len(charts) == 2 and all(c.startswith("<svg") and c.endswith("</svg>") for c in charts)
+    assert len(charts) == 2 and all(c.startswith('<div class="wide"><svg') and c.endswith("</svg></div>") for c in charts)
 
 
 def _cli(*args, cwd=ROOT, hashseed="0"):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import html
 import math
+import shlex
 import sys
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -35,7 +35,7 @@ from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
 from solution.tools.logread import LogReadError, parse_time, read_jsonl
 from solution.tools.page import html_page
-from solution.tools.show import lab2_charts
+from solution.tools.show import breach_card, lab2_charts, lab2_tables
 
 
 # ── reading a lab-1 log ─────────────────────────────────────────────────────────────────────────
@@ -236,13 +236,35 @@ def exposition(requests, result: lab2.Result) -> str:
 
 # ── the page and the command line ───────────────────────────────────────────────────────────────
 
-def html_report(result: lab2.Result, log: str | None = None) -> str:
-    """The dashboard as a page to post: its charts and its text. A log is named by its file name
-    only: a page that travels should not carry the path of somebody's home directory."""
+def html_report(result: lab2.Result, log: str | None = None, command: str = "") -> str:
+    """The dashboard as a page to post: the breach to post on top, the charts, the tables. A log
+    is named by its file name only: a page that travels should not carry the path of somebody's
+    home directory."""
     if log and log != "-":
         result = dataclasses.replace(result, source=result.source.replace(log, Path(log).name, 1))
+    card = breach_card(result, command or "python3 solution/tools/dashboard.py")
     return html_page("opslab lab 2: the golden signals and SLO burn",
-                     "\n".join(lab2_charts(result)) + f"\n<pre>{html.escape(lab2.report(result))}</pre>")
+                     "\n".join(([card] if card else []) + lab2_charts(result) + lab2_tables(result)))
+
+
+def reproduce(argv: list[str]) -> str:
+    """The command line that draws the same dashboard, for the page: without the output files,
+    and with a log named by its file name only."""
+    kept, skip = [], False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        option = arg.split("=", 1)[0]
+        if option in ("--html", "--prom", "--force"):
+            skip = "=" not in arg and option != "--force"
+            continue
+        if i and argv[i - 1] == "--from" and arg != "-":
+            arg = Path(arg).name
+        elif option == "--from" and "=" in arg:
+            arg = "--from=" + Path(arg.split("=", 1)[1]).name
+        kept.append(arg)
+    return shlex.join(["python3", "solution/tools/dashboard.py", *kept])
 
 
 def timestamp(text: str) -> float:
@@ -315,7 +337,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--html and --prom cannot both go to standard output (-)")
     if "-" not in (args.html, args.prom):          # else standard output is the page or metrics
         print(lab2.report(result, color=use_color()))
-    for path, text in ((args.html, lambda: html_report(result, args.log)),
+    command = reproduce(sys.argv[1:] if argv is None else argv)
+    for path, text in ((args.html, lambda: html_report(result, args.log, command)),
                        (args.prom, lambda: exposition(requests, result))):
         if path:
             try:

@@ -64,8 +64,8 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
              f'<title>{html.escape(heading)}</title>'
              f'<desc>{html.escape("; ".join([x_label, *legend]))}</desc>',
              f'<text x="{left}" y="14" font-size="12" class="ink">{html.escape(heading)}</text>']
-    # the value axis: 0 and the top, with the unit; a faint grid line at each
-    for value in (0.0, top):
+    # the value axis: 0, half way and the top, with the unit; a faint grid line at each
+    for value in (0.0, top / 2, top):
         parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                      f'class="grid"/><text x="{left - 3}" y="{y(value) + 3:.1f}" font-size="9" '
                      f'text-anchor="end" class="ink value">{value:.3g}{html.escape(unit.strip() and " " + unit.strip())}</text>')

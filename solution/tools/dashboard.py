@@ -34,6 +34,7 @@ from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
 from solution.tools.logread import LogReadError, parse_time, read_jsonl
+from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
 
@@ -189,49 +190,31 @@ def histogram(name: str, labels: dict[str, str], values_s: list[float]) -> Histo
     return Histogram(name, tuple(labels.items()), tuple(cumulative_buckets(values_s)), sum(values_s))
 
 
-def _le(bound: float) -> str:
-    """A bucket bound as client_python writes it: 0.005, 1.0, +Inf."""
-    return "+Inf" if bound == math.inf else repr(float(bound))
-
-
-def _labels(pairs) -> str:
-    """Label pairs as the text format wants them: backslash, double quote and newline escaped."""
-    escape = lambda v: str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
-    return ",".join(f'{k}="{escape(v)}"' for k, v in pairs)
-
-
 def exposition(requests, result: lab2.Result) -> str:
-    """The counters and histograms in the Prometheus text format (version 0.0.4): a `# HELP` and a
-    `# TYPE` line per metric, then its samples; a histogram's `_bucket` series are cumulative, end
-    at `le="+Inf"` (equal to `_count`), and are followed by `_sum` and `_count`."""
+    """The counters and histograms in the Prometheus text format (tools/promtext.py)."""
     latency_s, ttft_s, codes, tokens = span_totals(requests)
     histograms = [histogram("opslab_request_duration_seconds", {"priority": p, "outcome": o}, values)
                   for (p, o), values in sorted(latency_s.items())]
     histograms += [histogram("opslab_time_to_first_token_seconds", {"priority": p}, values)
                    for p, values in sorted(ttft_s.items())]
-    out = ["# HELP opslab_requests_total Requests answered, by priority and HTTP status code.",
-           "# TYPE opslab_requests_total counter"]
-    out += [f"opslab_requests_total{{{_labels((('priority', p), ('code', s)))}}} {n}"
-            for (p, s), n in sorted(codes.items())]
-    out += ["# HELP opslab_tokens_total Tokens processed (gen_ai.usage.*_tokens), by type.",
-            "# TYPE opslab_tokens_total counter",
-            f'opslab_tokens_total{{type="input"}} {tokens[0]}',
-            f'opslab_tokens_total{{type="output"}} {tokens[1]}']
+    out = [prom.family("opslab_requests_total", "counter",
+                       "Requests answered, by priority and HTTP status code.",
+                       [((("priority", p), ("code", s)), n) for (p, s), n in sorted(codes.items())]),
+           prom.family("opslab_tokens_total", "counter",
+                       "Tokens processed (gen_ai.usage.*_tokens), by type.",
+                       [((("type", "input"),), tokens[0]), ((("type", "output"),), tokens[1])])]
     helps = {"opslab_request_duration_seconds":
              "End-to-end latency in seconds; successes and failures apart (SRE book).",
              "opslab_time_to_first_token_seconds": "Time to first token of successful requests, seconds."}
     for name, text in helps.items():
         out += [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
         for h in (h for h in histograms if h.name == name):
-            labels = _labels(h.labels)
-            out += [f'{name}_bucket{{{labels},le="{_le(b)}"}} {c}' for b, c in zip(DEFAULT_BUCKETS, h.counts)]
-            out += [f"{name}_sum{{{labels}}} {h.total_s:.3f}", f"{name}_count{{{labels}}} {h.count}"]
+            out += prom.histogram_samples(name, h.labels, DEFAULT_BUCKETS, h.counts, h.total_s)
     last = result.windows[-1]
-    out += ["# HELP opslab_saturation_ratio Mean requests in flight over capacity, last window.",
-            "# TYPE opslab_saturation_ratio gauge", f"opslab_saturation_ratio {last.saturation:.4f}"]
+    out.append(prom.family("opslab_saturation_ratio", "gauge",
+                           "Mean requests in flight over capacity, last window.",
+                           [((), f"{last.saturation:.4f}")]))
     return "\n".join(out) + "\n"
-
-
 
 
 # ── the page and the command line ───────────────────────────────────────────────────────────────

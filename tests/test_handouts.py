@@ -45,8 +45,9 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
     results = {}
     with tempfile.TemporaryDirectory(prefix="opslab-newcomer-") as tmp:
         copy = Path(tmp) / "opslab"
-        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", "*.jsonl", "*.html", "*.prom"))
+        shutil.copytree(ROOT, copy, ignore=lambda folder, names: [   # what a run leaves behind,
+            n for n in names if n in (".git", "__pycache__") or         # but not the fixtures
+            n.endswith((".jsonl", ".html", ".prom")) and "fixtures" not in folder])
         env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "PYTHONHASHSEED": "0",
                "HOME": tmp, "LANG": "C.UTF-8"}
         for command in commands(doc):

@@ -386,3 +386,55 @@ def test_streaming_in_small_batches_answers_as_the_whole_table_does(burst_file, 
     assert (got_header, bad.bad) == (header, 0)
     assert [tuple(pytest.approx(v) if isinstance(v, float) else v for v in row) for row in got_rows] == rows
     assert matching == db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]
+
+
+# ── the log shapes people have: committed fixtures (tests/fixtures/log_shapes/make.py) ──────────
+
+SHAPES = Path(__file__).resolve().parent / "fixtures" / "log_shapes"
+MAPS = {"native.jsonl": [], "otlp_lines.jsonl": [], "otlp_request.json": [], "otel_sdk.jsonl": [],
+        "structlog.jsonl": ["body=event", "severity_text=level", "attributes=*"],
+        "python_json_logger.jsonl": ["body=message", "severity_text=levelname", "trace_id=otelTraceID",
+                                     "span_id=otelSpanID", "attributes=*"]}
+FAILED_TRACE = "20b9813df032a136eb29c670a3b0a289"          # the first failing request of the burst
+
+
+def test_the_fixtures_are_what_their_writer_makes(tmp_path):
+    # make.py derives every shape from native.jsonl: run again, it writes the same bytes
+    subprocess.run([sys.executable, str(SHAPES / "make.py"), str(tmp_path)], check=True, timeout=60)
+    committed = {p.name: p.read_bytes() for p in SHAPES.iterdir() if p.suffix in (".json", ".jsonl")}
+    assert set(committed) == set(MAPS)
+    assert all((tmp_path / name).read_bytes() == data for name, data in committed.items() if name != "native.jsonl")
+
+
+@pytest.mark.parametrize("shape", sorted(set(MAPS) - {"native.jsonl"}))
+def test_every_log_shape_answers_as_the_native_log_does(shape, capsys):
+    native, other = str(SHAPES / "native.jsonl"), str(SHAPES / shape)
+    maps = [arg for pair in MAPS[shape] for arg in ("--map", pair)]
+    for question in (["--count-by", "body", "--count-by", "severity_number"],   # (its text is as written)
+                     ["--where", "tenant=acme", "--count-by", "error.type"],
+                     ["--where", "body=request.completed", "--count-by", "http.response.status_code",
+                      "--sum", "gen_ai.usage.input_tokens", "--sum", "latency_ms"],
+                     ["--where", "severity_number>=17", "--json", "--limit", "0"]):
+        status, out, err = cli(capsys, "query", other, *question, *maps)
+        answer = cli(capsys, "query", native, *question)
+        if "--json" in question:        # the records themselves: the same fields and values
+            assert status == 0 and len(out.splitlines()) == len(answer[1].splitlines()) == 58
+            rows = [json.loads(line) for line in out.splitlines()]
+            assert {(r["trace_id"], r["span_id"], r["body"], r["attributes"].get("error.type"))
+                    for r in rows} == {(r["trace_id"], r["span_id"], r["body"], r["attributes"].get("error.type"))
+                                       for r in map(json.loads, answer[1].splitlines())}
+        else:
+            assert (status, out) == answer[:2], (shape, question, err)
+    status, out, _ = cli(capsys, "story", other, FAILED_TRACE, *maps)
+    assert status == 0 and f"trace {FAILED_TRACE}: 3 records" in out and "failed here" in out
+    from solution.tools import dashboard
+    from solution.tools.logread import field_map, parse_field_map
+    with field_map(parse_field_map(MAPS[shape])):
+        assert dashboard.read_log(other).observations == dashboard.read_log(native).observations
+
+
+def test_a_foreign_log_without_its_map_says_which_fields_are_missing(capsys):
+    status, _, err = cli(capsys, "query", str(SHAPES / "structlog.jsonl"), "--count-by", "body")
+    assert status == 2 and "87 missing fields (body, severity_number)" in err
+    status, _, err = cli(capsys, "query", str(SHAPES / "native.jsonl"), "--map", "colour=red")
+    assert status == 2 and "--map colour=red: NAME=PATH" in err

@@ -33,7 +33,7 @@ from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
-from solution.tools.logread import LogReadError, parse_time, read_jsonl
+from solution.tools.logread import LogReadError, field_map, parse_field_map, parse_time, read_jsonl
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
@@ -275,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"with --from: leave out requests that started {side} TIME, in "
                                  "RFC 3339 (2026-11-02T11:00:00Z); by default, only lines far "
                                  "outside the bulk of the log are left out, and counted")
+    parser.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
+                        help="with --from: map a field of your log onto one this tool reads, e.g. "
+                             "body=event, attributes=* (see logs.py query --help); repeat")
     parser.add_argument("--html", metavar="FILE",
                         help="also write a self-contained HTML page with charts (- for standard output)")
     parser.add_argument("--prom", metavar="FILE",
@@ -288,12 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     refuse_ignored(parser, argv, [
         ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
-        ("--capacity", bool(args.log), from_log),
+        ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
         ("--force", bool(args.html or args.prom), "only applies with --html or --prom FILE")])
     settings = lab2.settings(args)
     try:
         if args.log:
-            log = read_log(args.log, since=args.since, until=args.until)
+            with field_map(parse_field_map(args.map)):
+                log = read_log(args.log, since=args.since, until=args.until)
             requests = log.observations
             if args.capacity:
                 settings["scenario"] = dataclasses.replace(traffic.STORY, capacity=args.capacity)

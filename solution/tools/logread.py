@@ -20,6 +20,7 @@ JavaScript's JSON.parse and jq have it).
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import os
@@ -27,6 +28,7 @@ import stat
 import sys
 import zlib
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -164,15 +166,102 @@ def otlp_records(request: dict) -> list[dict]:
             for rec in records]
 
 
+# `--map NAME=PATH`: where a foreign log keeps a field this tool reads. NAME is one of this tool's
+# fields (timestamp, severity_text, severity_number, body, trace_id, span_id, parent_span_id) or
+# `attributes.KEY`; PATH names the foreign field, dotted for a nested one (`extra.tenant`), or `*`
+# for `attributes=*`: every top-level field not mapped elsewhere becomes an attribute. Set for a
+# whole command by `field_map()`; every reader applies it through records_in.
+FIELD_MAP: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("FIELD_MAP", default=())
+TARGETS = ("timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
+           "parent_span_id", "attributes")
+# OpenTelemetry's severity numbers for the level names loggers write (logs data model, "Mapping
+# of SeverityNumber"); a foreign log often has only the name
+SEVERITY_NUMBERS = {"trace": 1, "debug": 5, "info": 9, "notice": 10, "warn": 13, "warning": 13,
+                    "error": 17, "exception": 17, "critical": 21, "fatal": 21}
+
+
+def parse_field_map(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """The --map pairs, checked: ValueError with the reason for one that cannot be.
+
+    >>> parse_field_map(["body=event", "attributes.tenant=extra.tenant", "attributes=*"])
+    (('body', 'event'), ('attributes.tenant', 'extra.tenant'), ('attributes', '*'))
+    """
+    out = []
+    for pair in pairs:
+        target, _, source = pair.partition("=")
+        target, source = target.strip(), source.strip()
+        if not source or target.split(".", 1)[0] not in TARGETS or (target == "attributes") != (source == "*"):
+            raise ValueError(f"--map {pair}: NAME=PATH, NAME one of {', '.join(TARGETS[:-1])} or "
+                             "attributes.KEY (or attributes=* for every field not mapped)")
+        out.append((target, source))
+    return tuple(out)
+
+
+@contextmanager
+def field_map(pairs: Iterable[tuple[str, str]]):
+    """Read with this field map for the length of the block."""
+    token = FIELD_MAP.set(tuple(pairs))
+    try:
+        yield
+    finally:
+        FIELD_MAP.reset(token)
+
+
+def _lookup(record: dict, path: str):
+    """record[path], or the dotted path into nested objects; KeyError if it is not there."""
+    if path in record:
+        return record[path]
+    value = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(path)
+        value = value[part]
+    return value
+
+
+def _mapped_fields(record: dict, pairs: tuple[tuple[str, str], ...]) -> dict:
+    """The record with the field map applied: mapped fields moved to their names."""
+    out, used = dict(record), set()
+    attributes = dict(record["attributes"]) if isinstance(record.get("attributes"), dict) else {}
+    for target, source in pairs:
+        if source == "*":
+            continue
+        try:
+            value = _lookup(record, source)
+        except KeyError:
+            continue
+        used.add(source.split(".", 1)[0])
+        if target.startswith("attributes."):
+            attributes[target.removeprefix("attributes.")] = value
+        else:
+            out[target] = value
+    if ("attributes", "*") in pairs:
+        named = {t for t, _ in pairs} | used
+        attributes.update({k: v for k, v in record.items()
+                           if k not in named and k not in TARGETS})
+    for key in used - set(TARGETS):
+        out.pop(key, None)
+    if attributes or "attributes" in out:
+        out["attributes"] = attributes
+    return out
+
+
 def _normal(record: dict) -> dict:
-    """A JSON-lines record with the OTel SDK's habits undone: ids written `0x...` (its console
-    exporter), and `event_name` standing in for an absent body."""
+    """A JSON-lines record with the field map applied (--map) and the OTel SDK's habits undone:
+    ids written `0x...` (its console exporter), `event_name` standing in for an absent body; a
+    level name alone gives its OpenTelemetry severity number."""
+    if pairs := FIELD_MAP.get():
+        record = _mapped_fields(record, pairs)
     for key in ("trace_id", "span_id", "parent_span_id"):
         value = record.get(key)
         if isinstance(value, str) and value[:2] in ("0x", "0X"):
             record[key] = value[2:].lower()
     if "body" not in record and "event_name" in record:
         record["body"] = record["event_name"]
+    if "severity_number" not in record and isinstance(record.get("severity_text"), str):
+        number = SEVERITY_NUMBERS.get(record["severity_text"].lower())
+        if number:
+            record["severity_number"] = number
     return record
 
 
@@ -254,15 +343,49 @@ def open_log_file(path: str):
     try:
         if stream.peek(2)[:2] == GZIP_MAGIC:
             with gzip.GzipFile(fileobj=stream) as unzipped:
-                yield unzipped
+                yield _one_request(unzipped, path) or unzipped
         else:
-            yield stream
+            yield _one_request(stream, path) or stream
     except (OSError, EOFError, zlib.error) as exc:       # a corrupt or truncated gzip, a read error
         reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc) or "truncated"
         raise LogReadError(f"{path}: cannot read ({reason})") from None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+MAX_REQUEST_BYTES = 256 << 20     # a file that is one OTLP request is read whole: up to this
+
+
+def _one_request(stream, path: str) -> io.BytesIO | None:
+    """A file that is one OTLP/JSON export request, pretty-printed over many lines (as a request
+    saved by hand, or by curl), as JSON lines: one small export request a log record, which
+    every reader takes as it takes the Collector's request a line. None for any other file (its
+    first line is JSON by itself, or it names no resourceLogs): read it as lines."""
+    head = stream.peek(1 << 16)[:1 << 16]
+    if not head.lstrip().startswith(b"{") or b'"resourceLogs"' not in head:
+        return None
+    try:
+        json.loads(head.split(b"\n", 1)[0])
+        return None                                   # JSON lines, a request a line
+    except ValueError:
+        pass
+    data = stream.read(MAX_REQUEST_BYTES + 1)
+    if len(data) > MAX_REQUEST_BYTES:
+        raise LogReadError(f"{path}: one OTLP request over {MAX_REQUEST_BYTES >> 20} MB: "
+                           "export a request a line (the Collector's file exporter does)")
+    request, _ = classify(data)
+    if not isinstance(request, dict) or not isinstance(request.get("resourceLogs"), list):
+        return io.BytesIO(data)                       # not one request: its lines, counted
+    lines = []
+    for resource in request["resourceLogs"]:
+        for scope in (resource.get("scopeLogs") or []) if isinstance(resource, dict) else [resource]:
+            for record in (scope.get("logRecords") or []) if isinstance(scope, dict) else [scope]:
+                lines.append(json.dumps({"resourceLogs": [{
+                    "resource": resource.get("resource", {}) if isinstance(resource, dict) else {},
+                    "scopeLogs": [{"scope": scope.get("scope", {}) if isinstance(scope, dict) else {},
+                                   "logRecords": [record]}]}]}))
+    return io.BytesIO("\n".join(lines).encode() + b"\n")
 
 
 def bounded_lines(stream, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:

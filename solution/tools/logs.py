@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 import itertools
 import json
 import logging
@@ -39,8 +40,8 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (JsonLines, LogReadError, open_log_file, parse_time, records_in,
-                                    usable)
+from solution.tools.logread import (JsonLines, LogReadError, field_map, open_log_file,
+                                    parse_field_map, parse_time, records_in, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -241,7 +242,7 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
 def _mapped(stream, path: str):
     """The file's bytes to search: memory-mapped (the search runs over the page cache, and a log
     bigger than memory works too), or, for a gzip or a pipe, which cannot be mapped, read whole."""
-    if isinstance(stream, gzip.GzipFile):
+    if isinstance(stream, (gzip.GzipFile, io.BytesIO)):    # gzip'd, or one OTLP request re-cut
         return stream.read()
     try:
         return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
@@ -457,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
+    story.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
+                       help="map a field of your log onto one this tool reads, e.g. body=event, "
+                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
+                            "(every other top-level field); repeat")
 
     ask = commands.add_parser("query", help="ask a JSON-lines log with SQLite",
                               description="Query a JSON-lines log. KEY is a top-level field "
@@ -478,6 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
+    ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
+                     help="map a field of your log onto one this tool reads, e.g. body=event, "
+                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
+                            "(every other top-level field); repeat")
     ask.add_argument("--json", action="store_true",
                      help="print JSON lines: the matching records, or one object per row")
 
@@ -488,9 +497,12 @@ def main(argv: list[str] | None = None) -> int:
          "limits the lines printed; --count-by, --sum and --sql print every row")])
     if args.command == "write":
         return _cmd_write(args)
-    if args.command == "story":
-        return _cmd_story(args)
-    return _cmd_query(args)
+    try:
+        pairs = parse_field_map(args.map)
+    except ValueError as exc:
+        return fail(str(exc))
+    with field_map(pairs):
+        return _cmd_story(args) if args.command == "story" else _cmd_query(args)
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ class Window:
     failed_p95_s: float | None
     failed_p99_s: float | None
     ttft_p95_s: float | None        # time to first token of interactive successes
-    saturation: float               # mean requests in flight / capacity
+    saturation: float | None        # mean requests in flight / capacity; None: capacity unknown
 
 
 def busy_seconds(requests, window_s: float, n_windows: int) -> list[float]:
@@ -97,7 +97,7 @@ def _ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99), scale: float
 
 
 def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, duration_s: float,
-                   capacity: int, latency_limit_s: float) -> list[Window]:
+                   capacity: int | None, latency_limit_s: float) -> list[Window]:
     """Cut the requests into windows of `window_s` seconds over [0, duration_s) and measure the
     four golden signals in each. Requests starting outside the span are left out."""
     n = max(1, math.ceil(duration_s / window_s))
@@ -132,7 +132,7 @@ def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, d
             p50_s=p50, p90_s=p90, p95_s=p95, p99_s=p99,
             failed_p50_s=f50, failed_p95_s=f95, failed_p99_s=f99,
             ttft_p95_s=_ranks(ttft_ms[i], (95,), scale=0.001)[0],
-            saturation=busy[i] / window_s / capacity))
+            saturation=busy[i] / window_s / capacity if capacity else None))
     return windows
 
 

@@ -281,15 +281,17 @@ def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
     assert len(per_minute) == 20 and sum(per_minute) == burst.failed and min(per_minute) > 5
 
 
-def test_a_foreign_log_says_what_capacity_saturation_assumes_and_takes_its_own(tmp_path, capsys):
+def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, capsys):
     import dataclasses
     from solution import traffic
     path = tmp_path / "elsewhere.jsonl"
     path.write_text("\n".join(log_line(f"2025-03-01T12:00:{s:02d}Z", 4000.0) for s in range(0, 60, 2)) + "\n")
-    assert lab.main(["--from", str(path)]) == 0
-    assert "saturation assumes 10 requests at once" in capsys.readouterr().err
-    assert lab.main(["--from", str(path), "--capacity", "20"]) == 0
-    assert "saturation assumes" not in capsys.readouterr().err
+    assert lab.main(["--from", str(path), "--prom", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert "saturation left out" in err and "opslab_saturation_ratio" not in out   # not guessed
+    assert lab.main(["--from", str(path), "--capacity", "20", "--prom", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert "saturation left out" not in err and "opslab_saturation_ratio 0.0983" in out
     # 30 requests of 4 s, one every 2 s from 0:00: 29 end inside the first minute, the last
     # (from 58 s) spends 2 s in it: 118 busy seconds, 1.97 in flight, 19.7 % of 10 slots
     log = lab.read_log(str(path))

@@ -211,9 +211,10 @@ def exposition(requests, result: lab2.Result) -> str:
         for h in (h for h in histograms if h.name == name):
             out += prom.histogram_samples(name, h.labels, DEFAULT_BUCKETS, h.counts, h.total_s)
     last = result.windows[-1]
-    out.append(prom.family("opslab_saturation_ratio", "gauge",
-                           "Mean requests in flight over capacity, last window.",
-                           [((), f"{last.saturation:.4f}")]))
+    if last.saturation is not None:                     # unknown without a capacity
+        out.append(prom.family("opslab_saturation_ratio", "gauge",
+                               "Mean requests in flight over capacity, last window.",
+                               [((), f"{last.saturation:.4f}")]))
     return "\n".join(out) + "\n"
 
 
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
     parser.add_argument("--capacity", type=positive_int, metavar="N",
                         help="with --from: requests your service serves at once, for saturation "
-                             f"(default: the story's {traffic.STORY.capacity})")
+                             "(without it, a log from elsewhere has no saturation signal)")
     args = parser.parse_args(argv)
     from_log = "only applies with --from FILE (the story knows its own)"
     refuse_ignored(parser, argv, [
@@ -299,11 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             with field_map(parse_field_map(args.map)):
                 log = read_log(args.log, since=args.since, until=args.until)
             requests = log.observations
-            if args.capacity:
+            if args.capacity or not log.from_story:        # the story's 10 slots are not yours
                 settings["scenario"] = dataclasses.replace(traffic.STORY, capacity=args.capacity)
-            elif not log.from_story:
-                log.warnings.append(f"saturation assumes {traffic.STORY.capacity} requests at once "
-                                    "(the story's service); give --capacity N for yours")
+            if not args.capacity and not log.from_story:
+                log.warnings.append("saturation left out: how many requests your service serves at "
+                                    "once is not in the log; give --capacity N")
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,
                               incidents=log.incidents, has_truth=log.from_story,

@@ -87,8 +87,9 @@ def test_a_story_log_reads_on_the_story_clock_skipping_and_counting_bad_lines(tm
         json.dumps({"timestamp": "2026-11-02T09:00:02.000Z", "body": "span.end"}),   # not a request
         log_line("2026-11-02T09:01:05.000Z", 2000.0, status=503),  # started 0:01:03
         '{"timestamp": "2026-11-02T09:01:09.000Z", "body": "request.completed", "attributes": {}}',
-        "{not json",
+        '{"timestamp": "2026-11-02T09:01:09.500Z", "body": "request.completed", "attri',  # cut off
         log_line("2026-11-02T09:01:10.000Z", 4000.0),              # started 0:01:06
+        "{not json, and no request either: not even read",
     ]) + "\n")
     log = lab.read_log(str(path))
     assert log.from_story and log.clock_zero == "2026-11-02T09:00:00.000Z"

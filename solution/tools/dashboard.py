@@ -33,7 +33,8 @@ from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
-from solution.tools.logread import LogReadError, field_map, parse_field_map, parse_time, read_jsonl
+from solution.tools.logread import (JsonLines, LogReadError, field_map, open_log_file,
+                                    parse_field_map, parse_time, usable)
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
@@ -81,39 +82,51 @@ def _in_span(starts: list[tuple[float, Observation]], since: float | None, until
     return inside, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
 
 
+def _observation(rec: dict) -> tuple[float, Observation]:
+    """(start in epoch seconds, the request) of a request.completed record; ValueError and the
+    like when a field is missing or unusable."""
+    attrs = rec.get("attributes")
+    if not isinstance(attrs, dict):
+        raise ValueError("no attributes")
+    latency = _number(attrs[F.LATENCY_MS])
+    status = attrs[F.STATUS]
+    if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
+        raise ValueError("bad status or latency")
+    ttft = attrs.get(F.TTFT_MS)
+    return (parse_time(rec["timestamp"]) - latency / 1000.0,
+            Observation(0.0, latency, None if ttft is None else _number(ttft), status,
+                        str(attrs.get(F.PRIORITY, "interactive")),
+                        int(_number(attrs.get(F.INPUT_TOKENS, 0))),
+                        int(_number(attrs.get(F.OUTPUT_TOKENS, 0)))))
+
+
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
              until: float | None = None) -> LogRead:
     """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
-    ignored (they are not requests); lines that are not JSON, and request lines without a usable
-    timestamp, latency or status, are skipped and counted. The timestamp is when the request
-    COMPLETED, so it started latency_ms earlier.
+    ignored (they are not requests, and a line that does not name request.completed is not even
+    read); request lines that are not JSON, or lack a usable timestamp, latency or status, are
+    skipped and counted. The timestamp is when the request COMPLETED, so it started latency_ms
+    earlier.
 
     The clock: a log of the story (every start inside its six hours) keeps the story's minutes,
     from the first minute it holds (a log of 2:00-2:20 starts its clock at 2:00), and the story's
     ground truth comes along, on that clock. Any other log starts its clock at its first request,
     and has no ground truth."""
-    lines = read_jsonl(path, required=("body",), keep=lambda rec: rec.get("body") == F.REQUEST_COMPLETED)
-    reasons, warnings = dict(lines.reasons), [lines.summary(path)] if lines.bad else []
-    starts: list[tuple[float, Observation]] = []
-    for rec in lines.records:
-        try:
-            attrs = rec.get("attributes")
-            if not isinstance(attrs, dict):
-                raise ValueError("no attributes")
-            latency = _number(attrs[F.LATENCY_MS])
-            status = attrs[F.STATUS]
-            if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
-                raise ValueError("bad status or latency")
-            ttft = attrs.get(F.TTFT_MS)
-            start = parse_time(rec["timestamp"]) - latency / 1000.0
-            obs = Observation(0.0, latency, None if ttft is None else _number(ttft), status,
-                              str(attrs.get(F.PRIORITY, "interactive")),
-                              int(_number(attrs.get(F.INPUT_TOKENS, 0))),
-                              int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
-        except (KeyError, TypeError, ValueError, OverflowError):
-            reasons["bad request fields"] = reasons.get("bad request fields", 0) + 1
-            continue
-        starts.append((start, obs))
+    # one record at a time, kept as an Observation only: a line that does not spell
+    # request.completed is no request, and is not even parsed (four lines in five of lab 1's log)
+    lines, starts = JsonLines(), []
+    reasons: dict[str, int] = {}
+    with open_log_file(path) as stream:
+        for _, rec in usable(stream, ("body",), lines, naming=F.REQUEST_COMPLETED.encode()):
+            if rec.get("body") != F.REQUEST_COMPLETED:
+                continue
+            try:
+                starts.append(_observation(rec))
+            except (KeyError, TypeError, ValueError, OverflowError):
+                reasons["bad request fields"] = reasons.get("bad request fields", 0) + 1
+    warnings = [lines.summary(path)] if lines.bad else []
+    for reason, n in lines.reasons.items():
+        reasons[reason] = reasons.get(reason, 0) + n
     fields = reasons.get("bad request fields", 0)
     if fields:
         warnings.append(f"{path}: skipped {fields} request.completed line(s) without a usable "

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from solution.numeric import parse_rfc3339
 
@@ -94,6 +94,10 @@ def _int64(text: str) -> int:
     return value
 
 
+# one decoder for every line (json.loads with hooks would build a new one each call)
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite, parse_int=_int64)
+
+
 def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | None, str | None]:
     """(record, None) for a usable line, (None, reason) for a bad one: the one rule every reader
     follows."""
@@ -102,8 +106,7 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
     except UnicodeDecodeError:
         return None, "not UTF-8"
     try:
-        record = json.loads(text, parse_constant=_not_json, parse_float=_finite,
-                            parse_int=_int64)
+        record = _DECODER.decode(text)
     except _TooLarge:
         return None, "number too large"
     except (ValueError, RecursionError):
@@ -401,13 +404,15 @@ def bounded_lines(stream, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
 
 
 def usable(lines: Iterable[bytes | str], required: Iterable[str],
-           bad: JsonLines) -> Iterator[tuple[int, str, dict]]:
-    """(line number, record as JSON text, record) for every usable record; every other line is
-    counted in `bad` with its reason. Blank lines are neither. A stream is read through
-    bounded_lines; a byte-order mark before the first line is not part of it. The JSON text is
-    the record as read, not the line as written: an OTLP line holds many records, the OTel SDK's
-    ids lose their 0x, and a key given twice in one object has its last value, as in Python's
-    json, JavaScript's JSON.parse and jq (SQLite's json_extract would take the first)."""
+           bad: JsonLines, naming: bytes | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, record) for every usable record; every other line is counted in `bad` with
+    its reason. Blank lines are neither. A stream is read through bounded_lines; a byte-order
+    mark before the first line is not part of it. A record is as read, not as the line was
+    written: an OTLP line holds many records, the OTel SDK's ids lose their 0x, and a key given
+    twice in one object has its last value, as in Python's json, JavaScript's JSON.parse and jq
+    (SQLite's json_extract would take the first: query stores the record as read).
+    `naming`: only lines whose bytes hold it are read at all (a search is far cheaper than a
+    parse): the others cannot be what the reader wants, and are neither read nor counted."""
     required = tuple(required)
     for number, raw in enumerate(bounded_lines(lines) if hasattr(lines, "readline") else lines, 1):
         if raw is TOO_LONG:
@@ -415,26 +420,11 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
             continue
         if number == 1:
             raw = raw.removeprefix(BOM.encode() if isinstance(raw, bytes) else BOM)
+        if naming is not None and naming not in raw:
+            continue
         if raw.strip():
             records, reason = records_in(raw, required)
             if reason:
                 bad.skip(number, reason)
             for record in records:                 # an OTLP request: one line, many records
-                yield number, json.dumps(record), record
-
-
-def read_lines(lines: Iterable[bytes | str], required: Iterable[str] = (),
-               keep: Callable[[dict], bool] | None = None) -> JsonLines:
-    """Classify every line; keep the good records (those `keep` accepts, if given: a filter, not
-    a fault, so the others are not counted bad)."""
-    result = JsonLines()
-    result.records = [record for _, _, record in usable(lines, required, result)
-                      if keep is None or keep(record)]
-    return result
-
-
-def read_jsonl(path: str, required: Iterable[str] = (),
-               keep: Callable[[dict], bool] | None = None) -> JsonLines:
-    """read_lines on a file."""
-    with open_log_file(path) as stream:
-        return read_lines(stream, required, keep)
+                yield number, record

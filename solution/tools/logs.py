@@ -71,10 +71,10 @@ def _empty_log() -> sqlite3.Connection:
 
 def _rows(raw_lines, bad: JsonLines):
     """The table rows of the usable records; the other lines counted in `bad`."""
-    for number, raw, record in usable(raw_lines, REQUIRED, bad):
+    for number, record in usable(raw_lines, REQUIRED, bad):
         values = [record.get(key) for key in TOP_LEVEL]
         values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
-        yield [number, *values, raw]
+        yield [number, *values, json.dumps(record)]
 
 
 BATCH = 20_000          # lines in memory at once when a question streams over a log

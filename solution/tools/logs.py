@@ -40,8 +40,8 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (JsonLines, LogReadError, field_map, open_log_file,
-                                    parse_field_map, parse_time, records_in, usable)
+from solution.tools.logread import (TOO_LONG, JsonLines, LogReadError, bounded_lines, field_map,
+                                    open_log_file, parse_field_map, parse_time, records_in, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -58,12 +58,16 @@ def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     return db, bad
 
 
-INSERT = f"INSERT INTO log VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})"
+INSERT = "INSERT INTO log (n, line) VALUES (?, ?)"
+# the top-level fields are columns computed from the line when a query reads them (virtual
+# generated columns, SQLite 3.31+): a row is stored once, as its line, and nothing is extracted
+# that no question asks for
+COLUMNS = ", ".join(f"""{key} AS (json_extract(line, '$."{key}"')) VIRTUAL""" for key in TOP_LEVEL)
 
 
 def _empty_log() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
-    db.execute(f"CREATE TABLE log (n INTEGER, {', '.join(TOP_LEVEL)}, line TEXT)")
+    db.execute(f"CREATE TABLE log (n INTEGER, {COLUMNS}, line TEXT)")
     db.create_function("keep_trace", 5, keep_trace, deterministic=True)
     db.create_function("trace_fraction", 1, trace_fraction, deterministic=True)
     return db
@@ -72,9 +76,7 @@ def _empty_log() -> sqlite3.Connection:
 def _rows(raw_lines, bad: JsonLines):
     """The table rows of the usable records; the other lines counted in `bad`."""
     for number, record in usable(raw_lines, REQUIRED, bad):
-        values = [record.get(key) for key in TOP_LEVEL]
-        values = [json.dumps(v) if isinstance(v, (dict, list)) else v for v in values]
-        yield [number, *values, json.dumps(record)]
+        yield number, json.dumps(record)
 
 
 BATCH = 20_000          # lines in memory at once when a question streams over a log
@@ -102,7 +104,9 @@ def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sum
     else:
         db.execute("CREATE TABLE part (n, timestamp, line)")
         step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{clause}", params)
-    rows, seen, matching = _rows(raw_lines, bad), 0, 0
+    wanted, passed = needles(list(where)), [0]
+    rows = _rows(_naming_all(raw_lines, wanted, passed) if wanted else raw_lines, bad)
+    seen = matching = 0
     while batch := list(itertools.islice(rows, BATCH)):
         seen += len(batch)
         db.executemany(INSERT, batch)
@@ -112,7 +116,7 @@ def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sum
         if not aggregate and limit:                 # keep only the first `limit` in time order
             db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
                        "ORDER BY timestamp, n LIMIT ?)", (limit,))
-    if not seen:
+    if not seen and not passed[0]:                  # (lines passed over unread cannot match)
         raise LogReadError(f"{name}: no usable line" + (f" ({bad.summary(name)})" if bad.bad else ""))
     if aggregate:
         combined = [*groups, "coalesce(sum(lines), 0)" if not groups else "sum(lines) AS total",
@@ -191,6 +195,37 @@ def where_clause(conditions: list[str]) -> tuple[str, list]:
         typed = {"true": 1, "false": 0}.get(value, value if number is None else number)
         params += [path, typed, value]
     return (" WHERE " + " AND ".join(sql)) if sql else "", params
+
+
+def needles(conditions: list[str]) -> list[bytes]:
+    """What a line's bytes must hold to meet the --where conditions, for a search before any
+    parse (as story does with the trace id): the text of every KEY=VALUE whose VALUE is plain
+    text, not a number or a boolean (a number may be written 503.0; text with a quote or a
+    backslash may be escaped). A line without them cannot match, and is not parsed.
+
+    >>> needles(["body=request.completed", "http.response.status_code=503", "tenant!=acme"])
+    [b'request.completed']
+    """
+    out = []
+    for condition in conditions:
+        match = CONDITION.fullmatch(condition)
+        if match and match.group(2) == "=":
+            value = match.group(3)
+            if value and value.isascii() and value.isprintable() and not set(value) & set('"\\') \
+                    and _number(value) is None and value not in ("true", "false", "null"):
+                out.append(value.encode())
+    return out
+
+
+def _naming_all(lines, wanted: list[bytes], passed: list[int]):
+    """The lines (from a stream or a list) that hold every one of `wanted`, the others blank (so
+    that line numbers stay), counted in passed[0]; a line too long to hold stays, to be counted."""
+    for line in bounded_lines(lines) if hasattr(lines, "readline") else lines:
+        if line is TOO_LONG or all(w in line for w in wanted):
+            yield line
+        else:
+            passed[0] += bool(line.strip())
+            yield b""
 
 
 def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:

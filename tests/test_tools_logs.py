@@ -446,3 +446,52 @@ def test_a_foreign_log_without_its_map_says_which_fields_are_missing(capsys):
     assert status == 2 and "87 missing fields (body, severity_number)" in err
     status, _, err = cli(capsys, "query", str(SHAPES / "native.jsonl"), "--map", "colour=red")
     assert status == 2 and "--map colour=red: NAME=PATH" in err
+
+
+# ── --sql over an index on disk ─────────────────────────────────────────────────────────────────
+
+def test_sql_builds_an_index_beside_the_log_reuses_it_and_rebuilds_when_the_log_changes(
+        burst_file, tmp_path, capsys):
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(burst_file.read_bytes())
+    index = tmp_path / "app.jsonl.opslab.sqlite"
+    sql = "SELECT body, count(*) AS n FROM log GROUP BY body ORDER BY body"
+    status, first, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert status == 0 and index.exists() and f"indexed {log} into {index}" in err
+    built = index.stat().st_mtime_ns
+    status, again, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert (status, again, err) == (0, first, "") and index.stat().st_mtime_ns == built   # reused
+    # the same answer as the whole log loaded in memory, and the columns people ask about indexed
+    db, _ = lab.open_log(str(log))
+    assert lab.run_sql(db, sql)[1] == lab.open_index(str(log))[0].execute(sql).fetchall()
+    plan = " ".join(str(r) for r in lab.open_index(str(log))[0].execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM log WHERE trace_id = 'x'"))
+    assert "log_trace_id" in plan
+    # the log grows: the index is rebuilt, and says so
+    line = burst_file.read_text().splitlines()[0]
+    with log.open("a") as stream:
+        stream.write(line + "\n")
+    status, grown, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert status == 0 and "changed since" in err and "rebuilding" in err and grown != first
+    assert not list(tmp_path.glob("*.tmp"))                    # built aside, renamed into place
+
+
+def test_the_index_goes_where_asked_never_over_a_stranger_and_falls_back_to_memory(
+        burst_file, tmp_path, capsys):
+    elsewhere = tmp_path / "cache" / "idx.sqlite"
+    elsewhere.parent.mkdir()
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT count(*) FROM log",
+                         "--db", str(elsewhere))
+    assert status == 0 and elsewhere.exists()
+    stranger = tmp_path / "mine.sqlite"
+    stranger.write_bytes(b"my own notes, not an index")
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT 1", "--db", str(stranger))
+    assert status == 2 and "is not an opslab index" in err and stranger.read_bytes() == b"my own notes, not an index"
+    # a place no index can be written (a folder that is not there): the log is read into memory
+    status, out, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT count(*) AS n FROM log",
+                           "--db", str(tmp_path / "no such folder" / "idx.sqlite"))
+    assert status == 0 and "read into memory" in err and "4762" in out.replace(",", "")
+    assert not (tmp_path / "no such folder").exists()
+    with pytest.raises(SystemExit):
+        lab.main(["query", str(burst_file), "--db", str(elsewhere), "--count-by", "body"])
+    assert "--db only applies with --sql" in capsys.readouterr().err

@@ -14,14 +14,17 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import io
 import itertools
 import json
 import logging
 import mmap
+import os
 import re
 import sqlite3
+import stat
 import sys
 from contextlib import nullcontext
 from datetime import datetime, timezone
@@ -40,8 +43,9 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (TOO_LONG, JsonLines, LogReadError, bounded_lines, field_map,
-                                    open_log_file, parse_field_map, parse_time, records_in, usable)
+from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
+                                    field_map, open_log_file, parse_field_map, parse_time,
+                                    records_in, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -65,9 +69,14 @@ INSERT = "INSERT INTO log (n, line) VALUES (?, ?)"
 COLUMNS = ", ".join(f"""{key} AS (json_extract(line, '$."{key}"')) VIRTUAL""" for key in TOP_LEVEL)
 
 
-def _empty_log() -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+def _empty_log(where: str = ":memory:") -> sqlite3.Connection:
+    db = _functions(sqlite3.connect(where))
     db.execute(f"CREATE TABLE log (n INTEGER, {COLUMNS}, line TEXT)")
+    return db
+
+
+def _functions(db: sqlite3.Connection) -> sqlite3.Connection:
+    """The lesson's sampling functions, for --sql: keep_trace(...), trace_fraction(trace_id)."""
     db.create_function("keep_trace", 5, keep_trace, deterministic=True)
     db.create_function("trace_fraction", 1, trace_fraction, deterministic=True)
     return db
@@ -133,10 +142,109 @@ def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
     """load_log on a file; LogReadError if it is missing or holds no usable line."""
     with open_log_file(path) as stream:
         db, bad = load_log(stream)
+    _has_rows(db, path, bad)
+    return db, bad
+
+
+def _has_rows(db: sqlite3.Connection, path: str, bad: JsonLines) -> None:
     if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
         why = f" ({bad.summary(path)})" if bad.bad else ""
         raise LogReadError(f"{path}: no usable line{why}")
-    return db, bad
+
+
+# ── --sql over an index on disk, built once and reused while the log is unchanged ──────────────
+
+INDEX_VERSION = "opslab-index-1"
+INDEXED = ("trace_id", "body", "timestamp", "severity_number")     # what people filter and sort on
+
+
+def index_path(log: str) -> str:
+    """Where a log's index lives by default: beside it."""
+    return f"{log}.opslab.sqlite"
+
+
+def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connection, JsonLines, str | None]:
+    """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
+    columns people ask about indexed: built on first use, reused while the log keeps its size
+    and modification time (and the same --map), rebuilt when it changed. Returns (read-only
+    connection, the bad lines met when it was built, a note for stderr or None). Standard input
+    has no file to sit beside, and a place that cannot be written is read into memory instead."""
+    if path == "-":
+        return (*open_log(path), None)
+    target = db_path or index_path(path)
+    try:
+        stat_ = os.stat(path)
+    except OSError:
+        with open_log_file(path):                     # the reader's own clear error
+            pass
+        raise
+    if not stat.S_ISREG(stat_.st_mode):                 # a pipe, <(...): nothing to reuse
+        return (*open_log(path), None)
+    source = {"version": INDEX_VERSION, "size": str(stat_.st_size), "mtime_ns": str(stat_.st_mtime_ns),
+              "map": json.dumps(FIELD_MAP.get())}
+    note = None
+    if os.path.exists(target):
+        meta = _index_meta(target)
+        if meta is None:
+            raise LogReadError(f"{target} exists and is not an opslab index: give --db PATH")
+        if all(meta.get(k) == v for k, v in source.items()):
+            return _read_only(target), _bad_from(meta), None
+        note = f"{path} changed since {target} was built: rebuilding it"
+    temporary = f"{target}.{os.getpid()}.tmp"
+    try:
+        bad = _build_index(path, temporary, source)
+        os.replace(temporary, target)
+    except (OSError, sqlite3.OperationalError) as exc:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        db, bad = open_log(path)
+        return db, bad, f"cannot write an index at {target} ({reason}): read into memory; --db PATH puts it elsewhere"
+    return _read_only(target), bad, note or f"indexed {path} into {target} (reused while the log is unchanged)"
+
+
+def _build_index(path: str, temporary: str, source: dict) -> JsonLines:
+    db = _empty_log(temporary)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")           # a new file, renamed into place when whole
+        db.execute("PRAGMA synchronous = OFF")
+        bad = JsonLines()
+        with open_log_file(path) as stream:
+            db.executemany(INSERT, _rows(stream, bad))
+        _has_rows(db, path, bad)
+        for column in INDEXED:
+            db.execute(f"CREATE INDEX log_{column} ON log({column})")
+        db.execute("CREATE TABLE opslab_index (key TEXT PRIMARY KEY, value TEXT)")
+        meta = {**source, "bad": json.dumps({"bad": bad.bad, "bad_lines": bad.bad_lines, "reasons": bad.reasons})}
+        db.executemany("INSERT INTO opslab_index VALUES (?, ?)", meta.items())
+        db.commit()
+    except BaseException:
+        db.close()
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+    db.close()
+    return bad
+
+
+def _index_meta(target: str) -> dict | None:
+    """An index's own record of what it was built from; None if the file is no opslab index."""
+    try:
+        with contextlib.closing(_read_only(target)) as db:
+            meta = dict(db.execute("SELECT key, value FROM opslab_index").fetchall())
+    except sqlite3.Error:
+        return None
+    return meta if meta.get("version", "").startswith("opslab-index") else None
+
+
+def _read_only(target: str) -> sqlite3.Connection:
+    return _functions(sqlite3.connect(Path(target).resolve().as_uri() + "?mode=ro", uri=True))
+
+
+def _bad_from(meta: dict) -> JsonLines:
+    saved = json.loads(meta.get("bad", "{}"))
+    return JsonLines(bad=saved.get("bad", 0), bad_lines=saved.get("bad_lines", []),
+                     reasons=saved.get("reasons", {}))
 
 
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -430,7 +538,9 @@ def _cmd_query(args) -> int:
         return fail(str(exc))
     try:
         if args.sql:
-            db, bad = open_log(args.file)
+            db, bad, note = open_index(args.file, args.db)
+            if note:
+                print(neutralize(note), file=sys.stderr)
             header, rows = run_sql(db, args.sql)
         else:
             with open_log_file(args.file) as stream:
@@ -515,7 +625,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="count the matching lines per value of KEY (repeat for several keys)")
     ask.add_argument("--sum", action="append", default=[], metavar="KEY",
                      help="also sum the numbers of KEY per group, e.g. gen_ai.usage.input_tokens")
-    ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log")
+    ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log; "
+                     "the first --sql on a log indexes it into FILE.opslab.sqlite beside it, and "
+                     "the next ones reuse that while the log is unchanged")
+    ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
     ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
@@ -528,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_command_line(parser, commands, argv)
     refuse_ignored(parser, argv, [
         ("--slow-ms", args.command != "write" or args.sample < 1, "only matters when --sample is below 1"),
+        ("--db", args.command == "query" and bool(args.sql), "only applies with --sql"),
         ("--limit", args.command != "query" or not (args.count_by or args.sum or args.sql),
          "limits the lines printed; --count-by, --sum and --sql print every row")])
     if args.command == "write":

@@ -1,9 +1,11 @@
 """Lab 1's tool (solution/tools/logs.py): write, query and story on real files, bad lines and all."""
 
 import gzip
+import io
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -382,18 +384,66 @@ def test_the_otel_sdks_0x_ids_and_a_missing_field_named(burst_file, burst, tmp_p
 def test_streaming_in_small_batches_answers_as_the_whole_table_does(burst_file, monkeypatch,
                                                                     where, count_by, sums, limit):
     # batches of 7 lines: the partial answers of ~680 batches combined must be the answer of
-    # one batch that holds the whole log (SQL over the whole table, as --sql sees it)
+    # SQL over the whole table, as --sql sees it (json_extract on each stored line)
     with burst_file.open("rb") as stream:
         db, _ = lab.load_log(stream)
-    monkeypatch.setattr(lab, "BATCH", 10**9)
-    header, rows = ask(burst_file, where, count_by, sums, limit)
+    clause, params = lab.where_clause(where)
+    paths = [lab.json_path(k) for k in count_by]
+    if count_by or sums:
+        groups = ", ".join(f"json_extract(line, '{p}')" for p in paths)
+        select = ", ".join([*(f"json_extract(line, '{p}')" for p in paths), "count(*)",
+                            *(f"sum(json_extract(line, '{lab.json_path(k)}'))" for k in sums)])
+        rows = db.execute(f"SELECT {select} FROM log{clause}" + (f" GROUP BY {groups} ORDER BY count(*) DESC, "
+                          f"{groups}" if count_by else ""), params).fetchall()
+        header = [*count_by, "lines", *(f"sum {k}" for k in sums)]
+    else:
+        rows = db.execute(f"SELECT line FROM log{clause} ORDER BY timestamp, n" + (f" LIMIT {limit}" if limit else ""),
+                          params).fetchall()
+        header = ["line"]
     monkeypatch.setattr(lab, "BATCH", 7)
     with burst_file.open("rb") as stream:
         got_header, got_rows, matching, bad = lab.stream_query(stream, where, count_by, sums, limit)
-    clause, params = lab.where_clause(where)
     assert (got_header, bad.bad) == (header, 0)
     assert [tuple(pytest.approx(v) if isinstance(v, float) else v for v in row) for row in got_rows] == rows
     assert matching == db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]
+
+
+@pytest.mark.parametrize("where,count_by,sums,limit", [
+    ([], ["body"], [], 20),
+    (["body=request.completed"], ["tenant", "http.response.status_code"], ["latency_ms"], 20),
+    (["latency_ms>1000"], [], [], 7),
+    ([], [], [], 0),
+])
+def test_a_log_split_between_processes_answers_as_one_pass_does(burst_file, tmp_path, where, count_by,
+                                                               sums, limit):
+    # bad lines salted at the start, in the middle and at the end: their numbers are the file's
+    lines = burst_file.read_bytes().splitlines(keepends=True)
+    salted = [b"{not json\n", *lines[:2000], b"[1]\n", *lines[2000:], b"\xff\n"]
+    path = tmp_path / "split.jsonl"
+    path.write_bytes(b"".join(salted))
+    with path.open("rb") as stream:
+        one = lab.stream_query(stream, where, count_by, sums, limit)
+    for workers in (2, 3, 7):
+        split = lab.parallel_query(str(path), where, count_by, sums, limit, "split", workers=workers)
+        approx = [tuple(pytest.approx(v) if isinstance(v, float) else v for v in row) for row in one[1]]
+        assert (split[0], split[1], split[2]) == (one[0], approx, one[2]), workers   # sums: any order
+        assert (split[3].bad, split[3].reasons, split[3].bad_lines) == (one[3].bad, one[3].reasons, one[3].bad_lines)
+    if not lab.needles(where):      # every line read: the three bad ones, by their numbers in the file
+        assert (one[3].bad, one[3].reasons, one[3].bad_lines) == \
+            (3, {"not JSON": 1, "not an object": 1, "not UTF-8": 1}, [1, 2002, len(salted)])
+
+
+@pytest.mark.parametrize("value", [True, False, None, 0, -3, 2.5, 10**15, "", "text", "ünï",
+                                   [1, "a", None], {"k": [True, {"z": 1}]}, "200"])
+def test_a_value_read_in_python_is_the_value_sqlite_extracts(value):
+    # the count-by and where keys are read from the parsed record, not by json_extract: the same
+    # SQL value for every JSON type, or a group would split or a condition differ
+    record = {"body": value, "attributes": {"k": value, "error.type": value}}
+    db = sqlite3.connect(":memory:")
+    for key in ("body", "k", "attributes.k", "error.type", "missing"):
+        expected = db.execute("SELECT json_extract(?, ?)", (json.dumps(record), lab.json_path(key))).fetchone()[0]
+        assert lab.sql_value(record, key) == expected and type(lab.sql_value(record, key)) is type(expected), key
+    assert lab.sql_value({"attributes": "not an object"}, "k") is None
 
 
 # ── the log shapes people have: committed fixtures (tests/fixtures/log_shapes/make.py) ──────────
@@ -495,3 +545,28 @@ def test_the_index_goes_where_asked_never_over_a_stranger_and_falls_back_to_memo
     with pytest.raises(SystemExit):
         lab.main(["query", str(burst_file), "--db", str(elsewhere), "--count-by", "body"])
     assert "--db only applies with --sql" in capsys.readouterr().err
+
+
+# ── progress on long work ───────────────────────────────────────────────────────────────────────
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_long_read_shows_its_progress_on_a_terminal_and_wipes_it(tmp_path, monkeypatch):
+    from solution.tools import logread
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b'{"body": "x"}\n' * 200_000)
+    clock = iter(range(1_000_000))                      # a second passes at every glance
+    monkeypatch.setattr(logread.time, "monotonic", lambda: float(next(clock)))
+    for stderr, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stderr)
+        with path.open("rb") as stream:
+            assert sum(1 for _ in logread.bounded_lines(stream)) == 200_000
+        text = stderr.getvalue()
+        if shown:       # 65,536 lines a glance, 1 s apart: 65,536/s; the size known: a share, time left
+            assert "\rread 65,536 lines, 65,536/s, 33 %, about 2 s left" in text
+            assert "read 196,608 lines" in text and text.endswith("\r" + " " * 70 + "\r")
+        else:
+            assert text == ""                           # not a terminal: quiet

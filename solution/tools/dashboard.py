@@ -13,6 +13,7 @@ tool wing's one reader (tools/logread.py): broken lines are skipped and counted,
 from __future__ import annotations
 
 import argparse
+import bisect
 import dataclasses
 import math
 import shlex
@@ -29,7 +30,7 @@ from solution import logschema as F
 from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
-from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets, nearest_rank
+from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
@@ -62,29 +63,31 @@ def _number(value) -> float:
 MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
 
 
-def _in_span(starts: list[tuple[float, Observation]], since: float | None, until: float | None):
-    """The requests inside the span to chart, and a note on those left out. Given no span, it is
-    the bulk of the log: Tukey's fences for "far out" values (Exploratory Data Analysis, 1977),
-    3 interquartile ranges beyond the quartiles of the start times, and at least an hour. One
-    line dated 1970 in a log of today is a broken clock, not a reason to draw fifty-six years of
-    empty minutes."""
+def _in_span(requests: list[Observation], since: float | None, until: float | None):
+    """The requests (sorted by start, in epoch seconds) inside the span to chart, and a note on
+    those left out. Given no span, it is the bulk of the log: Tukey's fences for "far out" values
+    (Exploratory Data Analysis, 1977), 3 interquartile ranges beyond the quartiles of the start
+    times, and at least an hour. One line dated 1970 in a log of today is a broken clock, not a
+    reason to draw fifty-six years of empty minutes."""
     if since is None and until is None:
-        times = [start for start, _ in starts]
-        low, high = nearest_rank(times, 25), nearest_rank(times, 75)     # the quartiles
+        rank = lambda p: requests[max(1, math.ceil(p / 100 * len(requests))) - 1].ts  # noqa: E731
+        low, high = rank(25), rank(75)                 # the quartiles, by nearest rank
         margin = max(3600.0, 3 * (high - low))
         since, until, why = low - margin, high + margin, "far outside the bulk of the log"
     else:
         why = "outside --since/--until"
     since = -math.inf if since is None else since
     until = math.inf if until is None else until
-    inside = [pair for pair in starts if since <= pair[0] < until]
-    left_out = len(starts) - len(inside)
-    return inside, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
+    first = bisect.bisect_left(requests, since, key=lambda o: o.ts)
+    last = bisect.bisect_left(requests, until, key=lambda o: o.ts)
+    left_out = len(requests) - (last - first)
+    del requests[last:], requests[:first]               # in place: no second list of a million
+    return requests, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
 
 
-def _observation(rec: dict) -> tuple[float, Observation]:
-    """(start in epoch seconds, the request) of a request.completed record; ValueError and the
-    like when a field is missing or unusable."""
+def _observation(rec: dict) -> Observation:
+    """The request of a request.completed record, its ts the start in epoch seconds; ValueError
+    and the like when a field is missing or unusable."""
     attrs = rec.get("attributes")
     if not isinstance(attrs, dict):
         raise ValueError("no attributes")
@@ -93,11 +96,11 @@ def _observation(rec: dict) -> tuple[float, Observation]:
     if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
         raise ValueError("bad status or latency")
     ttft = attrs.get(F.TTFT_MS)
-    return (parse_time(rec["timestamp"]) - latency / 1000.0,
-            Observation(0.0, latency, None if ttft is None else _number(ttft), status,
-                        str(attrs.get(F.PRIORITY, "interactive")),
-                        int(_number(attrs.get(F.INPUT_TOKENS, 0))),
-                        int(_number(attrs.get(F.OUTPUT_TOKENS, 0)))))
+    return Observation(parse_time(rec["timestamp"]) - latency / 1000.0, latency,
+                       None if ttft is None else _number(ttft), status,
+                       str(attrs.get(F.PRIORITY, "interactive")),
+                       int(_number(attrs.get(F.INPUT_TOKENS, 0))),
+                       int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
 
 
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
@@ -133,18 +136,18 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                         "timestamp, latency_ms or http.response.status_code")
     if not starts:
         raise LogReadError(f"{path}: no usable request.completed lines")
-    starts.sort(key=lambda pair: pair[0])
+    starts.sort(key=lambda o: o.ts)
     starts, note = _in_span(starts, since, until)
     if note:
         warnings.append(f"{path}: {note}")
     if not starts:
         raise LogReadError(f"{path}: no request started between --since and --until")
-    days = (starts[-1][0] - starts[0][0]) / 86_400
+    days = (starts[-1].ts - starts[0].ts) / 86_400
     if days > MAX_SPAN_DAYS:
         raise LogReadError(f"{path}: the requests span {days:,.1f} days, more than "
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     epoch = parse_rfc3339(scenario.epoch)
-    first, last = starts[0][0], starts[-1][0]
+    first, last = starts[0].ts, starts[-1].ts
     incidents: tuple[traffic.Incident, ...] = ()
     from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
     if from_story:
@@ -155,7 +158,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     else:
         zero = first
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    return LogRead([obs._replace(ts=max(0.0, start - zero)) for start, obs in starts], from_story,
+    for i, obs in enumerate(starts):                    # onto the chart's clock, in place
+        starts[i] = obs._replace(ts=max(0.0, obs.ts - zero))
+    return LogRead(starts, from_story,
                    clock_zero.replace("+00:00", "Z"), incidents, sum(reasons.values()), reasons,
                    warnings)
 

@@ -20,12 +20,15 @@ import io
 import itertools
 import json
 import logging
+import math
 import mmap
+import multiprocessing
 import os
 import re
 import sqlite3
 import stat
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,9 +46,9 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
-                                    field_map, open_log_file, parse_field_map, parse_time,
-                                    records_in, usable)
+from solution.tools.logread import (FIELD_MAP, MAX_LISTED, TOO_LONG, JsonLines, LogReadError,
+                                    Progress, bounded_lines, field_map, open_log_file,
+                                    parse_field_map, parse_time, records_in, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -88,7 +91,105 @@ def _rows(raw_lines, bad: JsonLines):
         yield number, json.dumps(record)
 
 
-BATCH = 20_000          # lines in memory at once when a question streams over a log
+BATCH = 20_000          # records in memory at once when a question streams over a log
+
+
+class Question:
+    """--where, --count-by and --sum, answered over any stretch of lines (`partial`), and the
+    partial answers of several stretches combined into one (`combine`): counts and sums add up,
+    and the first lines in time order stay the first. A question with --count-by or --sum is
+    asked of the keys' values alone, extracted from each record as json_extract would (no line
+    stored); one without keeps the matching lines."""
+
+    def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int):
+        self.where, self.count_by, self.sums, self.limit = list(where), list(count_by), list(sums), limit
+        self.aggregate = bool(count_by or sums)
+        keys = list(dict.fromkeys([*count_by, *sums, *(CONDITION.fullmatch(c).group(1) for c in where
+                                                       if CONDITION.fullmatch(c))]))
+        self.keys = keys
+        for key in keys:
+            json_path(key)                              # an invalid key is refused here
+        column = {key: f"k{i}" for i, key in enumerate(keys)}
+        self.groups = [column[k] for k in count_by]
+        self.totals = [column[k] for k in sums]
+        if self.aggregate:
+            self.clause, self.params = where_clause(self.where, column.get)
+        else:
+            self.clause, self.params = where_clause(self.where)
+        self.needles = needles(self.where)
+
+    def _tables(self, db: sqlite3.Connection) -> None:
+        if self.aggregate:
+            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys))) or 'k'})")
+            db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
+        else:
+            db.execute("CREATE TABLE part (n, timestamp, line)")
+
+    def partial(self, raw_lines) -> dict:
+        """The answer over these lines, before combining: the part rows, the matching count, the
+        lines read and passed over, the bad ones, and how many lines there were."""
+        db, bad = _empty_log(), JsonLines()
+        self._tables(db)
+        counted = [0]
+
+        def numbered(lines):
+            for line in bounded_lines(lines) if hasattr(lines, "readline") else lines:
+                counted[0] += 1
+                yield line
+        passed = [0]
+        lines = numbered(raw_lines)
+        lines = _naming_all(lines, self.needles, passed) if self.needles else lines
+        if self.aggregate:
+            keys = self.keys
+            rows = ([sql_value(record, key) for key in keys] or [None]
+                    for _, record in usable(lines, REQUIRED, bad))
+            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * max(1, len(keys)))})"
+            group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
+            step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
+                    f"FROM q{self.clause}{group}", self.params)
+        else:
+            rows, table, insert = _rows(lines, bad), "log", INSERT
+            step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
+        seen = matching = 0
+        while batch := list(itertools.islice(rows, BATCH)):
+            seen += len(batch)
+            db.executemany(insert, batch)
+            matching += db.execute(f"SELECT count(*) FROM {table}{self.clause}", self.params).fetchone()[0]
+            db.execute(*step)
+            db.execute(f"DELETE FROM {table}")
+            if not self.aggregate and self.limit:       # keep only the first `limit` in time order
+                db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
+                           "ORDER BY timestamp, n LIMIT ?)", (self.limit,))
+        return {"part": db.execute("SELECT * FROM part").fetchall(), "matching": matching,
+                "seen": seen, "passed": passed[0], "bad": bad, "lines": counted[0]}
+
+    def combine(self, parts: list[dict], name: str) -> tuple[list[str], list[tuple], int, JsonLines]:
+        """One answer from the partial answers of consecutive stretches of the log."""
+        db, bad, offset = _empty_log(), JsonLines(), 0
+        self._tables(db)
+        width = len(self.groups) + 1 + len(self.totals) if self.aggregate else 3
+        for part in parts:                              # a line's number: after the stretches before it
+            rows = part["part"] if self.aggregate else [(n + offset, t, line) for n, t, line in part["part"]]
+            db.executemany(f"INSERT INTO part VALUES ({', '.join('?' * width)})", rows)
+            for reason, n in part["bad"].reasons.items():
+                bad.reasons[reason] = bad.reasons.get(reason, 0) + n
+            bad.bad += part["bad"].bad
+            bad.bad_lines += [n + offset for n in part["bad"].bad_lines]
+            offset += part["lines"]
+        bad.bad_lines = sorted(bad.bad_lines)[:MAX_LISTED]
+        if not any(p["seen"] or p["passed"] for p in parts):      # (lines passed over cannot match)
+            raise LogReadError(f"{name}: no usable line" + (f" ({bad.summary(name)})" if bad.bad else ""))
+        matching = sum(p["matching"] for p in parts)
+        if self.aggregate:
+            groups, totals = self.groups, self.totals
+            combined = [*groups, "coalesce(sum(lines), 0)" if not groups else "sum(lines) AS total",
+                        *(f"sum({t})" for t in totals)]
+            order = f" GROUP BY {', '.join(groups)} ORDER BY total DESC, {', '.join(groups)}" if groups else ""
+            answer = db.execute(f"SELECT {', '.join(combined)} FROM part{order}").fetchall()
+            return [*self.count_by, "lines", *(f"sum {key}" for key in self.sums)], answer, matching, bad
+        order = " ORDER BY timestamp, n" + (" LIMIT ?" if self.limit else "")
+        answer = db.execute(f"SELECT line FROM part{order}", (self.limit,) if self.limit else ()).fetchall()
+        return ["line"], answer, matching, bad
 
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
@@ -98,44 +199,65 @@ def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sum
     In one pass over the lines, with memory bounded by a batch and the answer, never the whole
     log: each batch of lines is loaded, asked the same SQL, and dropped; the partial answers are
     then combined (counts and sums add up). Returns (header, rows, matching lines, bad lines)."""
-    db, bad = _empty_log(), JsonLines()
-    clause, params = where_clause(list(where))
-    paths = [json_path(key) for key in [*count_by, *sums]]
-    groups = [f"v{i}" for i in range(len(count_by))]
-    totals = [f"s{i}" for i in range(len(sums))]
-    aggregate = bool(count_by or sums)
-    if aggregate:
-        columns = [f"json_extract(line, ?) AS {g}" for g in groups] + ["count(*) AS lines"] + \
-                  [f"sum(json_extract(line, ?)) AS {s}" for s in totals]
-        db.execute(f"CREATE TABLE part ({', '.join([*groups, 'lines', *totals])})")
-        step = (f"INSERT INTO part SELECT {', '.join(columns)} FROM log{clause}"
-                + (f" GROUP BY {', '.join(groups)}" if groups else ""), paths + params)
-    else:
-        db.execute("CREATE TABLE part (n, timestamp, line)")
-        step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{clause}", params)
-    wanted, passed = needles(list(where)), [0]
-    rows = _rows(_naming_all(raw_lines, wanted, passed) if wanted else raw_lines, bad)
-    seen = matching = 0
-    while batch := list(itertools.islice(rows, BATCH)):
-        seen += len(batch)
-        db.executemany(INSERT, batch)
-        matching += db.execute(f"SELECT count(*) FROM log{clause}", params).fetchone()[0]
-        db.execute(*step)
-        db.execute("DELETE FROM log")
-        if not aggregate and limit:                 # keep only the first `limit` in time order
-            db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
-                       "ORDER BY timestamp, n LIMIT ?)", (limit,))
-    if not seen and not passed[0]:                  # (lines passed over unread cannot match)
-        raise LogReadError(f"{name}: no usable line" + (f" ({bad.summary(name)})" if bad.bad else ""))
-    if aggregate:
-        combined = [*groups, "coalesce(sum(lines), 0)" if not groups else "sum(lines) AS total",
-                    *(f"sum({s})" for s in totals)]
-        order = f" GROUP BY {', '.join(groups)} ORDER BY total DESC, {', '.join(groups)}" if groups else ""
-        answer = db.execute(f"SELECT {', '.join(combined)} FROM part{order}").fetchall()
-        return [*count_by, "lines", *(f"sum {key}" for key in sums)], answer, matching, bad
-    order = " ORDER BY timestamp, n" + (" LIMIT ?" if limit else "")
-    answer = db.execute(f"SELECT line FROM part{order}", (limit,) if limit else ()).fetchall()
-    return ["line"], answer, matching, bad
+    question = Question(where, count_by, sums, limit)
+    return question.combine([question.partial(raw_lines)], name)
+
+
+PARALLEL_BYTES = 64 << 20       # a file this big is split between processes, one a core
+
+
+def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None):
+    """stream_query on a big, plain file (not gzip'd, not a pipe), split at line ends into one
+    stretch a core, each read by its own process (JSON parsing is the cost, and one process
+    uses one core); the partial answers combined as stream_query combines its batches."""
+    question = Question(where, count_by, sums, limit)
+    size = os.path.getsize(path)
+    workers = workers or min(8, os.cpu_count() or 1)
+    cuts = [0]
+    with open(path, "rb") as stream:
+        for k in range(1, workers):
+            stream.seek(max(cuts[-1], size * k // workers))
+            stream.readline()
+            cuts.append(min(size, stream.tell()))
+    cuts.append(size)
+    stretches = [(a, b) for a, b in zip(cuts, cuts[1:])]
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(len(stretches), mp_context=context) as pool:
+        parts = list(pool.map(_stretch, [(question, path, a, b, FIELD_MAP.get()) for a, b in stretches]))
+    return question.combine(parts, name)
+
+
+def _splittable(path: str, stream) -> bool:
+    """Is this log worth splitting between processes, and can it be (a big, plain file)?"""
+    return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(stream, io.BufferedReader)
+            and os.path.isfile(path) and os.path.getsize(path) >= PARALLEL_BYTES)
+
+
+def _stretch(job) -> dict:
+    """One process's share of parallel_query: the lines between two byte offsets."""
+    question, path, start, end, pairs = job
+    Progress.DELAY_S = math.inf                         # many processes: no progress lines
+    with open(path, "rb") as stream, field_map(pairs):
+        stream.seek(start)
+        return question.partial(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
+
+
+class _Stretch(io.RawIOBase):
+    """At most `length` bytes of a stream, from where it stands."""
+
+    def __init__(self, stream, length: int):
+        self.stream, self.left = stream, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            return 0
+        data = self.stream.read(min(len(buffer), self.left))
+        buffer[:len(data)] = data
+        self.left -= len(data)
+        return len(data)
 
 
 def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
@@ -277,11 +399,12 @@ def _number(text: str) -> int | float | None:
             return None
 
 
-def where_clause(conditions: list[str]) -> tuple[str, list]:
+def where_clause(conditions: list[str], column=None) -> tuple[str, list]:
     """SQL for --where conditions (KEY=VALUE, KEY!=VALUE, KEY>NUMBER, ...), AND-ed, with every
     key and value bound as a parameter: nothing a user types becomes SQL. A value that reads as
     a number matches the number or the text ("200" finds 200; true and false find JSON's
-    booleans); != also matches lines without the key. ValueError for an invalid condition."""
+    booleans); != also matches lines without the key. ValueError for an invalid condition.
+    A key's value is json_extract(line, its path), or `column(key)`, a column that holds it."""
     sql, params = [], []
     for condition in conditions:
         match = CONDITION.fullmatch(condition)
@@ -290,19 +413,42 @@ def where_clause(conditions: list[str]) -> tuple[str, list]:
                              "KEY>NUMBER, ...")
         key, op, value = match.groups()
         path, number = json_path(key), _number(value)
+        field, bound = (column(key), []) if column else ("json_extract(line, ?)", [path])
         if op == "=":
-            sql.append("json_extract(line, ?) IN (?, ?)")
+            sql.append(f"{field} IN (?, ?)")
         elif op == "!=":
-            sql.append("coalesce(json_extract(line, ?) NOT IN (?, ?), 1)")
+            sql.append(f"coalesce({field} NOT IN (?, ?), 1)")
         elif number is None:
             raise ValueError(f"invalid condition {condition!r}: {op} needs a number")
         else:
-            sql.append(f"json_extract(line, ?) {op} ?")
-            params += [path, number]
+            sql.append(f"{field} {op} ?")
+            params += [*bound, number]
             continue
         typed = {"true": 1, "false": 0}.get(value, value if number is None else number)
-        params += [path, typed, value]
+        params += [*bound, typed, value]
     return (" WHERE " + " AND ".join(sql)) if sql else "", params
+
+
+def sql_value(record: dict, key: str):
+    """The value of a --where/--count-by/--sum key in a record, as json_extract(line, json_path(
+    key)) gives it: a top-level field or an attribute; true and false as 1 and 0; an object or a
+    list as its JSON text; absent, NULL.
+
+    >>> sql_value({"body": "x", "attributes": {"error.type": "timeout", "ok": True}}, "error.type")
+    'timeout'
+    >>> sql_value({"attributes": {"ok": True, "tags": ["a", 1]}}, "ok"), sql_value({"attributes": {"tags": ["a", 1]}}, "tags")
+    (1, '["a",1]')
+    """
+    if key in TOP_LEVEL:
+        value = record.get(key)
+    else:
+        attributes = record.get("attributes")
+        value = attributes.get(key.removeprefix("attributes.")) if isinstance(attributes, dict) else None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return value
 
 
 def needles(conditions: list[str]) -> list[bytes]:
@@ -544,8 +690,11 @@ def _cmd_query(args) -> int:
             header, rows = run_sql(db, args.sql)
         else:
             with open_log_file(args.file) as stream:
-                header, rows, total, bad = stream_query(stream, args.where, args.count_by,
-                                                        args.sum, args.limit, args.file)
+                ask = (args.where, args.count_by, args.sum, args.limit, args.file)
+                if _splittable(args.file, stream):
+                    header, rows, total, bad = parallel_query(args.file, *ask)
+                else:
+                    header, rows, total, bad = stream_query(stream, *ask)
     except LogReadError as exc:
         return fail(str(exc))
     except sqlite3.Error as exc:

@@ -316,3 +316,24 @@ def test_shading_stays_inside_the_plot_and_the_show_card_tells_the_drift():
                  "smartsync (27 % of the answers, passing 0.0 %)"):
         assert fact in " ".join(text.split()), fact
     assert "python3 solution/lab3_online_eval.py --seed 7" in card and card.count("<svg") == 1
+
+
+def test_a_log_read_by_several_processes_gives_the_same_requests_and_bad_lines(tmp_path, monkeypatch):
+    # the story's burst with bad lines at the start, the middle and the end, read in stretches
+    # (any plain file split, 3 processes) and in one pass: the same requests, counts and lines
+    from solution import lab1_logs
+    from solution.tools import logread
+    lines = lab1_logs.run().log.encode().splitlines(keepends=True)
+    salted = [b'{"body": "request.completed", "cut off\n', *lines[:2500],
+              b'{"body": "request.completed", "attributes": {}}\n', *lines[2500:], b"\xffrequest.completed\n"]
+    path = tmp_path / "split.jsonl"
+    path.write_bytes(b"".join(salted))
+    one = lab.read_log(str(path))
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 0)
+    monkeypatch.setattr(logread.os, "cpu_count", lambda: 3)
+    calls = []
+    monkeypatch.setattr(lab, "in_stretches", lambda *a: calls.append(a) or logread.in_stretches(*a))
+    split = lab.read_log(str(path))
+    assert len(calls) == 1 and split == one and len(one.observations) == 1193
+    assert one.reasons == {"not JSON": 1, "not UTF-8": 1, "bad request fields": 1}
+    assert "first at line 1, 4765" in one.warnings[0] and one.bad == 3

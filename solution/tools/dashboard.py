@@ -34,8 +34,8 @@ from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
 from solution.logschema import Observation
 from solution.numeric import parse_rfc3339
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, field_map, open_log_file,
-                                    parse_field_map, parse_time, usable)
+from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
+                                    open_log_file, parse_field_map, parse_time, splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
@@ -103,6 +103,22 @@ def _observation(rec: dict) -> Observation:
                        int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
 
 
+def _requests(stream) -> tuple[list[Observation], JsonLines, int]:
+    """The requests of a stream of lines, their start (epoch seconds) as ts; the bad lines; the
+    request lines without usable fields. One record at a time, kept as an Observation only: a
+    line that does not spell request.completed is no request, and is not even parsed (four lines
+    in five of lab 1's log)."""
+    requests, bad, unusable = [], JsonLines(), 0
+    for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
+        if rec.get("body") != F.REQUEST_COMPLETED:
+            continue
+        try:
+            requests.append(_observation(rec))
+        except (KeyError, TypeError, ValueError, OverflowError):
+            unusable += 1
+    return requests, bad, unusable
+
+
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
              until: float | None = None) -> LogRead:
     """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
@@ -115,21 +131,15 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     from the first minute it holds (a log of 2:00-2:20 starts its clock at 2:00), and the story's
     ground truth comes along, on that clock. Any other log starts its clock at its first request,
     and has no ground truth."""
-    # one record at a time, kept as an Observation only: a line that does not spell
-    # request.completed is no request, and is not even parsed (four lines in five of lab 1's log)
-    lines, starts = JsonLines(), []
-    reasons: dict[str, int] = {}
-    with open_log_file(path) as stream:
-        for _, rec in usable(stream, ("body",), lines, naming=F.REQUEST_COMPLETED.encode()):
-            if rec.get("body") != F.REQUEST_COMPLETED:
-                continue
-            try:
-                starts.append(_observation(rec))
-            except (KeyError, TypeError, ValueError, OverflowError):
-                reasons["bad request fields"] = reasons.get("bad request fields", 0) + 1
+    with open_log_file(path) as stream:                # a big plain file: a stretch a process
+        parts = in_stretches(path, _requests) if splittable(path, stream) else [_requests(stream)]
+    starts = [obs for part, _, _ in parts for obs in part]
+    lines = joined([bad for _, bad, _ in parts])
     warnings = [lines.summary(path)] if lines.bad else []
-    for reason, n in lines.reasons.items():
-        reasons[reason] = reasons.get(reason, 0) + n
+    reasons = dict(lines.reasons)
+    unusable = sum(fields for _, _, fields in parts)
+    if unusable:
+        reasons["bad request fields"] = unusable
     fields = reasons.get("bad request fields", 0)
     if fields:
         warnings.append(f"{path}: skipped {fields} request.completed line(s) without a usable "

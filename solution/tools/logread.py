@@ -23,12 +23,14 @@ import gzip
 import io
 import json
 import math
+import multiprocessing
 import os
 import re
 import stat
 import sys
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -50,6 +52,7 @@ class JsonLines:
     bad: int = 0                                          # lines skipped
     bad_lines: list[int] = field(default_factory=list)    # their numbers (first few)
     reasons: dict[str, int] = field(default_factory=dict)
+    lines: int = 0                                        # lines read, good and bad and blank
 
     def skip(self, number: int, reason: str) -> None:
         """Count one bad line."""
@@ -471,7 +474,7 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
     (SQLite's json_extract would take the first: query stores the record as read).
     `naming`: only lines whose bytes hold it are read at all (a search is far cheaper than a
     parse): the others cannot be what the reader wants, and are neither read nor counted."""
-    required = tuple(required)
+    required, number = tuple(required), 0
     for number, raw in enumerate(bounded_lines(lines) if hasattr(lines, "readline") else lines, 1):
         if raw is TOO_LONG:
             bad.skip(number, "too long")
@@ -486,3 +489,77 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
                 bad.skip(number, reason)
             for record in records:                 # an OTLP request: one line, many records
                 yield number, record
+    bad.lines = number
+
+
+# ── a big log read by several processes, a stretch each ─────────────────────────────────────────
+
+SPLIT_BYTES = 64 << 20          # a plain file this big is split between processes, one a core
+
+
+def splittable(path: str, stream) -> bool:
+    """Is this log worth splitting between processes, and can it be (a big, plain file: not
+    gzip'd, not a pipe, not one OTLP request re-cut), on a machine with more than one core?"""
+    return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(stream, io.BufferedReader)
+            and os.path.isfile(path) and os.path.getsize(path) >= SPLIT_BYTES)
+
+
+def in_stretches(path: str, work, workers: int | None = None) -> list:
+    """work(stream) on each stretch of a file, split at line ends, one process a stretch (JSON
+    parsing is the cost, and a process uses one core), with the same --map; the results in file
+    order. `work` must be a module-level function (it travels to the other processes)."""
+    size = os.path.getsize(path)
+    workers = workers or min(8, os.cpu_count() or 1)
+    cuts = [0]
+    with open(path, "rb") as stream:
+        for k in range(1, workers):
+            stream.seek(max(cuts[-1], size * k // workers))
+            stream.readline()
+            cuts.append(min(size, stream.tell()))
+    cuts.append(size)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    jobs = [(work, path, a, b, FIELD_MAP.get()) for a, b in zip(cuts, cuts[1:])]
+    with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
+        return list(pool.map(_stretch, jobs))
+
+
+def _stretch(job):
+    """One process's share: `work` on the lines between two byte offsets."""
+    work, path, start, end, pairs = job
+    Progress.DELAY_S = math.inf                         # many processes: no progress lines
+    with open(path, "rb") as stream, field_map(pairs):
+        stream.seek(start)
+        return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
+
+
+class _Stretch(io.RawIOBase):
+    """At most `length` bytes of a stream, from where it stands."""
+
+    def __init__(self, stream, length: int):
+        self.stream, self.left = stream, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.left <= 0:
+            return 0
+        data = self.stream.read(min(len(buffer), self.left))
+        buffer[:len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+def joined(parts: list[JsonLines]) -> JsonLines:
+    """The bad lines of consecutive stretches as one file's: counts added, line numbers shifted
+    by the lines of the stretches before."""
+    out, offset = JsonLines(), 0
+    for part in parts:
+        out.bad += part.bad
+        for reason, n in part.reasons.items():
+            out.reasons[reason] = out.reasons.get(reason, 0) + n
+        out.bad_lines += [n + offset for n in part.bad_lines]
+        offset += part.lines
+    out.bad_lines, out.lines = sorted(out.bad_lines)[:MAX_LISTED], offset
+    return out

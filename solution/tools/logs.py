@@ -20,15 +20,12 @@ import io
 import itertools
 import json
 import logging
-import math
 import mmap
-import multiprocessing
 import os
 import re
 import sqlite3
 import stat
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,9 +43,9 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, MAX_LISTED, TOO_LONG, JsonLines, LogReadError,
-                                    Progress, bounded_lines, field_map, open_log_file,
-                                    parse_field_map, parse_time, records_in, usable)
+from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
+                                    field_map, in_stretches, joined, open_log_file,
+                                    parse_field_map, parse_time, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -130,15 +127,8 @@ class Question:
         lines read and passed over, the bad ones, and how many lines there were."""
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
-        counted = [0]
-
-        def numbered(lines):
-            for line in bounded_lines(lines) if hasattr(lines, "readline") else lines:
-                counted[0] += 1
-                yield line
         passed = [0]
-        lines = numbered(raw_lines)
-        lines = _naming_all(lines, self.needles, passed) if self.needles else lines
+        lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
         if self.aggregate:
             keys = self.keys
             rows = ([sql_value(record, key) for key in keys] or [None]
@@ -161,22 +151,18 @@ class Question:
                 db.execute("DELETE FROM part WHERE rowid NOT IN (SELECT rowid FROM part "
                            "ORDER BY timestamp, n LIMIT ?)", (self.limit,))
         return {"part": db.execute("SELECT * FROM part").fetchall(), "matching": matching,
-                "seen": seen, "passed": passed[0], "bad": bad, "lines": counted[0]}
+                "seen": seen, "passed": passed[0], "bad": bad}
 
     def combine(self, parts: list[dict], name: str) -> tuple[list[str], list[tuple], int, JsonLines]:
         """One answer from the partial answers of consecutive stretches of the log."""
-        db, bad, offset = _empty_log(), JsonLines(), 0
+        db, offset = _empty_log(), 0
         self._tables(db)
         width = len(self.groups) + 1 + len(self.totals) if self.aggregate else 3
         for part in parts:                              # a line's number: after the stretches before it
             rows = part["part"] if self.aggregate else [(n + offset, t, line) for n, t, line in part["part"]]
             db.executemany(f"INSERT INTO part VALUES ({', '.join('?' * width)})", rows)
-            for reason, n in part["bad"].reasons.items():
-                bad.reasons[reason] = bad.reasons.get(reason, 0) + n
-            bad.bad += part["bad"].bad
-            bad.bad_lines += [n + offset for n in part["bad"].bad_lines]
-            offset += part["lines"]
-        bad.bad_lines = sorted(bad.bad_lines)[:MAX_LISTED]
+            offset += part["bad"].lines
+        bad = joined([part["bad"] for part in parts])
         if not any(p["seen"] or p["passed"] for p in parts):      # (lines passed over cannot match)
             raise LogReadError(f"{name}: no usable line" + (f" ({bad.summary(name)})" if bad.bad else ""))
         matching = sum(p["matching"] for p in parts)
@@ -203,61 +189,11 @@ def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sum
     return question.combine([question.partial(raw_lines)], name)
 
 
-PARALLEL_BYTES = 64 << 20       # a file this big is split between processes, one a core
-
-
 def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None):
-    """stream_query on a big, plain file (not gzip'd, not a pipe), split at line ends into one
-    stretch a core, each read by its own process (JSON parsing is the cost, and one process
-    uses one core); the partial answers combined as stream_query combines its batches."""
+    """stream_query on a big, plain file, a stretch a process (logread.in_stretches), the partial
+    answers combined as stream_query combines its batches."""
     question = Question(where, count_by, sums, limit)
-    size = os.path.getsize(path)
-    workers = workers or min(8, os.cpu_count() or 1)
-    cuts = [0]
-    with open(path, "rb") as stream:
-        for k in range(1, workers):
-            stream.seek(max(cuts[-1], size * k // workers))
-            stream.readline()
-            cuts.append(min(size, stream.tell()))
-    cuts.append(size)
-    stretches = [(a, b) for a, b in zip(cuts, cuts[1:])]
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(len(stretches), mp_context=context) as pool:
-        parts = list(pool.map(_stretch, [(question, path, a, b, FIELD_MAP.get()) for a, b in stretches]))
-    return question.combine(parts, name)
-
-
-def _splittable(path: str, stream) -> bool:
-    """Is this log worth splitting between processes, and can it be (a big, plain file)?"""
-    return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(stream, io.BufferedReader)
-            and os.path.isfile(path) and os.path.getsize(path) >= PARALLEL_BYTES)
-
-
-def _stretch(job) -> dict:
-    """One process's share of parallel_query: the lines between two byte offsets."""
-    question, path, start, end, pairs = job
-    Progress.DELAY_S = math.inf                         # many processes: no progress lines
-    with open(path, "rb") as stream, field_map(pairs):
-        stream.seek(start)
-        return question.partial(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
-
-
-class _Stretch(io.RawIOBase):
-    """At most `length` bytes of a stream, from where it stands."""
-
-    def __init__(self, stream, length: int):
-        self.stream, self.left = stream, length
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        if self.left <= 0:
-            return 0
-        data = self.stream.read(min(len(buffer), self.left))
-        buffer[:len(data)] = data
-        self.left -= len(data)
-        return len(data)
+    return question.combine(in_stretches(path, question.partial, workers), name)
 
 
 def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
@@ -691,7 +627,7 @@ def _cmd_query(args) -> int:
         else:
             with open_log_file(args.file) as stream:
                 ask = (args.where, args.count_by, args.sum, args.limit, args.file)
-                if _splittable(args.file, stream):
+                if splittable(args.file, stream):
                     header, rows, total, bad = parallel_query(args.file, *ask)
                 else:
                     header, rows, total, bad = stream_query(stream, *ask)

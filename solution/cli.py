@@ -171,12 +171,16 @@ def cannot_write(path: str, exc: OSError) -> int:
 
 def run_cli(main: Callable[[], int]) -> None:
     """Run a script's main() as a command: its status is the exit status; Ctrl-C and a closed pipe
-    (`... | head`) end it quietly instead of with a traceback."""
+    (`... | head`) end it quietly instead of with a traceback, and so does running out of memory
+    (a memory cap, a log too big for the machine), in one line that says so."""
     try:
         status = main()
         sys.stdout.flush()
     except KeyboardInterrupt:
         status = 130
+    except MemoryError:
+        status = fail("out of memory: give the process more, or ask about less of the log "
+                      "(--since/--until, --where, a smaller --limit)")
     except BrokenPipeError:
         # the reader went away: point stdout at nothing so the interpreter's final flush is quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -131,3 +131,14 @@ def test_a_flag_where_it_would_be_ignored_is_refused(name, argv, why, capsys):
 def test_the_same_flags_where_they_apply_are_taken(name, argv, capsys):
     assert MAINS[name](argv) == 0
     assert capsys.readouterr().out
+
+
+def test_running_out_of_memory_ends_in_one_line_not_a_traceback(capsys):
+    from solution.cli import run_cli
+
+    def hungry() -> int:
+        raise MemoryError
+    with pytest.raises(SystemExit) as stop:
+        run_cli(hungry)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith("error: out of memory") and err.count("\n") == 1

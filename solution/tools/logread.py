@@ -31,6 +31,7 @@ import sys
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -520,17 +521,24 @@ def in_stretches(path: str, work, workers: int | None = None) -> list:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     jobs = [(work, path, a, b, FIELD_MAP.get()) for a, b in zip(cuts, cuts[1:])]
-    with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
-        return list(pool.map(_stretch, jobs))
+    try:
+        with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
+            return list(pool.map(_stretch, jobs))
+    except (BrokenProcessPool, OSError) as exc:        # a process killed (out of memory?), or none
+        print(f"note: reading {path} in one process ({exc.__class__.__name__})", file=sys.stderr)
+        return [_stretch((work, path, 0, size, FIELD_MAP.get()))]
 
 
 def _stretch(job):
     """One process's share: `work` on the lines between two byte offsets."""
     work, path, start, end, pairs = job
-    Progress.DELAY_S = math.inf                         # many processes: no progress lines
-    with open(path, "rb") as stream, field_map(pairs):
-        stream.seek(start)
-        return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
+    delay, Progress.DELAY_S = Progress.DELAY_S, math.inf   # many processes: no progress lines
+    try:
+        with open(path, "rb") as stream, field_map(pairs):
+            stream.seek(start)
+            return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
+    finally:
+        Progress.DELAY_S = delay
 
 
 class _Stretch(io.RawIOBase):

@@ -30,6 +30,9 @@ def burst_file(burst, tmp_path_factory) -> Path:
     return path
 
 
+SHAPES = Path(__file__).resolve().parent / "fixtures" / "log_shapes"
+
+
 def ask(path, where=(), count_by=(), sums=(), limit=20) -> tuple[list[str], list[tuple]]:
     """query's answer on a file, as the command computes it (streamed)."""
     with open(path, "rb") as stream:
@@ -315,30 +318,13 @@ def test_write_to_standard_output_is_the_log_alone(capsys):
 
 def as_otlp(records: list[dict]) -> dict:
     """An OTLP/JSON logs export request, written by hand from the OpenTelemetry protocol's JSON
-    encoding: ids as hex, int64 as strings, attributes as key/value lists of AnyValue."""
-    from datetime import datetime
-
-    def any_value(v):
-        if isinstance(v, bool):
-            return {"boolValue": v}
-        if isinstance(v, int):
-            return {"intValue": str(v)}
-        if isinstance(v, float):
-            return {"doubleValue": v}
-        return {"stringValue": str(v)}
-
-    def nanos(stamp: str) -> str:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        return str(round(moment.timestamp() * 1000) * 1_000_000)
-
-    return {"resourceLogs": [{"resource": {"attributes": [
-        {"key": "service.name", "value": {"stringValue": "opslab"}}]},
-        "scopeLogs": [{"scope": {"name": "opslab.lab1"}, "logRecords": [
-            {"timeUnixNano": nanos(r["timestamp"]), "severityNumber": r["severity_number"],
-             "severityText": r["severity_text"], "body": {"stringValue": r["body"]},
-             "traceId": r["trace_id"], "spanId": r["span_id"],
-             "attributes": [{"key": k, "value": any_value(v)} for k, v in r["attributes"].items()
-                            if v is not None]} for r in records]}]}]}
+    encoding (the fixtures' writer, tests/fixtures/log_shapes/make.py): ids as hex, int64 as
+    strings, attributes as key/value lists of AnyValue."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_log_shapes", SHAPES / "make.py")
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    return make.otlp(records)
 
 
 def test_an_otlp_json_log_answers_as_the_json_lines_it_came_from(burst_file, burst, tmp_path, capsys):
@@ -448,7 +434,6 @@ def test_a_value_read_in_python_is_the_value_sqlite_extracts(value):
 
 # ── the log shapes people have: committed fixtures (tests/fixtures/log_shapes/make.py) ──────────
 
-SHAPES = Path(__file__).resolve().parent / "fixtures" / "log_shapes"
 MAPS = {"native.jsonl": [], "otlp_lines.jsonl": [], "otlp_request.json": [], "otel_sdk.jsonl": [],
         "structlog.jsonl": ["body=event", "severity_text=level", "attributes=*"],
         "python_json_logger.jsonl": ["body=message", "severity_text=levelname", "trace_id=otelTraceID",

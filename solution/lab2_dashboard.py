@@ -276,7 +276,6 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
                                              latency_limit_s)
     verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)
 
-    interactive = [r for r in requests if r.priority == "interactive"]
     return Result(
         source=source or f"the story, seed {seed}", requests=len(requests), window_s=window_s,
         windows=windows, limits=limits, breached=breached, slo=slo, latency_slo=latency_slo,
@@ -286,8 +285,8 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
         span_h=len(windows) * window_s / 3600, verdicts=verdicts,
         scores=policies(breached, verdicts, window_s, incidents, composite, min_signals),
         incidents=tuple(incidents), has_truth=has_truth,
-        story_latency=(_ranks([r.latency_ms / 1000 for r in interactive if r.status < 500]),
-                       _ranks([r.latency_ms / 1000 for r in interactive if r.status >= 500])),
+        story_latency=tuple(_ranks([r.latency_ms / 1000 for r in requests if r.priority == "interactive"
+                                    and (r.status < 500) == ok]) for ok in (True, False)),
         p99_check=p99_check(requests, windows, window_s))
 
 

@@ -18,6 +18,8 @@ import dataclasses
 import math
 import shlex
 import sys
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,13 +47,71 @@ from solution.tools.show import breach_card, lab2_charts, lab2_tables
 
 @dataclass
 class LogRead:
-    observations: list[Observation]     # sorted by start; ts on the log's clock
+    observations: Requests              # sorted by start; ts on the log's clock
     from_story: bool                    # every start falls inside the story's six hours
     clock_zero: str                     # the instant of 0:00 on that clock, RFC 3339
     incidents: tuple[traffic.Incident, ...]   # the story's truth on that clock; () if not the story
     bad: int                            # lines skipped: not JSON, not an object, bad fields
     reasons: dict[str, int]
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
+
+
+class Requests(Sequence):
+    """Requests in columns (the array module: 8 bytes a number, not an object each), an
+    Observation made only when one is read: a day of logs is millions of requests, and lab 2
+    reads them a few times over, one at a time. A sequence like the list of Observations it
+    stands for, and equal to another with the same requests in the same order."""
+
+    def __init__(self):
+        self.ts, self.latency, self.ttft = array("d"), array("d"), array("d")     # ttft: NaN = None
+        self.status, self.tokens_in, self.tokens_out = array("q"), array("q"), array("q")
+        self.priority, self.names = array("H"), []                  # a code, and the names
+
+    def append(self, r: Observation) -> None:
+        if r.priority not in self.names:
+            self.names.append(r.priority)
+        self.ts.append(r.ts)
+        self.latency.append(r.latency_ms)
+        self.ttft.append(math.nan if r.ttft_ms is None else r.ttft_ms)
+        self.status.append(r.status)
+        self.priority.append(self.names.index(r.priority))
+        self.tokens_in.append(r.prompt_tokens)
+        self.tokens_out.append(r.completion_tokens)
+
+    def extend(self, other: "Requests") -> None:
+        codes = [self.names.index(n) if n in self.names else self.names.append(n) or len(self.names) - 1
+                 for n in other.names]
+        for mine, theirs in zip(self._columns()[:-1], other._columns()[:-1]):
+            mine.extend(theirs)
+        self.priority.extend(codes[c] for c in other.priority)
+
+    def _columns(self):
+        return self.ts, self.latency, self.ttft, self.status, self.tokens_in, self.tokens_out, self.priority
+
+    def reorder(self, order) -> None:
+        """Put the requests in this order (a list of their positions)."""
+        for column in self._columns():
+            column[:] = type(column)(column.typecode, (column[i] for i in order))
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        ttft = self.ttft[i]
+        return Observation(self.ts[i], self.latency[i], None if ttft != ttft else ttft, self.status[i],
+                           self.names[self.priority[i]], self.tokens_in[i], self.tokens_out[i])
+
+    def __iter__(self):
+        names = self.names
+        for ts, latency, ttft, status, code, tokens_in, tokens_out in zip(
+                self.ts, self.latency, self.ttft, self.status, self.priority, self.tokens_in, self.tokens_out):
+            yield Observation(ts, latency, None if ttft != ttft else ttft, status, names[code],
+                              tokens_in, tokens_out)
+
+    def __eq__(self, other) -> bool:
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
 
 
 def _number(value) -> float:
@@ -63,14 +123,14 @@ def _number(value) -> float:
 MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
 
 
-def _in_span(requests: list[Observation], since: float | None, until: float | None):
+def _in_span(requests: Requests, since: float | None, until: float | None):
     """The requests (sorted by start, in epoch seconds) inside the span to chart, and a note on
     those left out. Given no span, it is the bulk of the log: Tukey's fences for "far out" values
     (Exploratory Data Analysis, 1977), 3 interquartile ranges beyond the quartiles of the start
     times, and at least an hour. One line dated 1970 in a log of today is a broken clock, not a
     reason to draw fifty-six years of empty minutes."""
     if since is None and until is None:
-        rank = lambda p: requests[max(1, math.ceil(p / 100 * len(requests))) - 1].ts  # noqa: E731
+        rank = lambda p: requests.ts[max(1, math.ceil(p / 100 * len(requests))) - 1]  # noqa: E731
         low, high = rank(25), rank(75)                 # the quartiles, by nearest rank
         margin = max(3600.0, 3 * (high - low))
         since, until, why = low - margin, high + margin, "far outside the bulk of the log"
@@ -78,10 +138,10 @@ def _in_span(requests: list[Observation], since: float | None, until: float | No
         why = "outside --since/--until"
     since = -math.inf if since is None else since
     until = math.inf if until is None else until
-    first = bisect.bisect_left(requests, since, key=lambda o: o.ts)
-    last = bisect.bisect_left(requests, until, key=lambda o: o.ts)
+    first, last = bisect.bisect_left(requests.ts, since), bisect.bisect_left(requests.ts, until)
     left_out = len(requests) - (last - first)
-    del requests[last:], requests[:first]               # in place: no second list of a million
+    if left_out:
+        requests.reorder(range(first, last))
     return requests, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
 
 
@@ -109,12 +169,12 @@ def _observation(rec: dict) -> Observation:
 _SHARED: dict = {}
 
 
-def _requests(stream) -> tuple[list[Observation], JsonLines, int]:
+def _requests(stream) -> tuple[Requests, JsonLines, int]:
     """The requests of a stream of lines, their start (epoch seconds) as ts; the bad lines; the
     request lines without usable fields. One record at a time, kept as an Observation only: a
     line that does not spell request.completed is no request, and is not even parsed (four lines
     in five of lab 1's log)."""
-    requests, bad, unusable = [], JsonLines(), 0
+    requests, bad, unusable = Requests(), JsonLines(), 0
     for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
@@ -139,10 +199,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     and has no ground truth."""
     with open_log_file(path) as stream:                # a big plain file: a stretch a process
         parts = in_stretches(path, _requests) if splittable(path, stream) else [_requests(stream)]
-    starts: list[Observation] = []
-    for part, _, _ in parts:                            # one list, each part freed once copied
-        starts += part
-        part.clear()
+    starts = parts[0][0]
+    for part, _, _ in parts[1:]:
+        starts.extend(part)
     lines = joined([bad for _, bad, _ in parts])
     warnings = [lines.summary(path)] if lines.bad else []
     reasons = dict(lines.reasons)
@@ -155,18 +214,18 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                         "timestamp, latency_ms or http.response.status_code")
     if not starts:
         raise LogReadError(f"{path}: no usable request.completed lines")
-    starts.sort(key=lambda o: o.ts)
+    starts.reorder(sorted(range(len(starts)), key=starts.ts.__getitem__))     # by start
     starts, note = _in_span(starts, since, until)
     if note:
         warnings.append(f"{path}: {note}")
     if not starts:
         raise LogReadError(f"{path}: no request started between --since and --until")
-    days = (starts[-1].ts - starts[0].ts) / 86_400
+    days = (starts.ts[-1] - starts.ts[0]) / 86_400
     if days > MAX_SPAN_DAYS:
         raise LogReadError(f"{path}: the requests span {days:,.1f} days, more than "
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     epoch = parse_rfc3339(scenario.epoch)
-    first, last = starts[0].ts, starts[-1].ts
+    first, last = starts.ts[0], starts.ts[-1]
     incidents: tuple[traffic.Incident, ...] = ()
     from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
     if from_story:
@@ -177,8 +236,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     else:
         zero = first
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    for i, obs in enumerate(starts):                    # onto the chart's clock, in place
-        starts[i] = obs._replace(ts=max(0.0, obs.ts - zero))
+    starts.ts = array("d", (max(0.0, t - zero) for t in starts.ts))     # onto the chart's clock
     return LogRead(starts, from_story,
                    clock_zero.replace("+00:00", "Z"), incidents, sum(reasons.values()), reasons,
                    warnings)

@@ -928,14 +928,17 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser(
         "serve", help="run the gateway over HTTP until Ctrl-C",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run the gateway. An OpenAI client points its base_url at it and sends its "
-                    "tenant's key as the API key; the lab's own POST /v1/chat takes {tenant, "
+        description="Run the gateway. An OpenAI client points its base_url at it and sends its\n"
+                    "tenant's key as the API key; the lab's own POST /v1/chat takes {tenant,\n"
                     "prompt, max_tokens}.",
         epilog="examples:\n"
-               "  %(prog)s                                  the fake model; keys = tenant names\n"
-               "  %(prog)s --upstream http://127.0.0.1:11434/v1 --key sk-team-a=team-a \\\n"
-               "      --key sk-batch=nightly:batch          in front of Ollama, two tenants\n"
-               "  curl -s localhost:8000/metrics            what Prometheus scrapes")
+               "  the fake model; each story tenant's name is its key:\n"
+               "    %(prog)s\n"
+               "  in front of Ollama, two tenants (the second shed first):\n"
+               "    %(prog)s --upstream http://127.0.0.1:11434/v1 \\\n"
+               "      --key sk-team-a=team-a --key sk-batch=nightly:batch\n"
+               "  what Prometheus scrapes:\n"
+               "    curl -s http://127.0.0.1:8000/metrics")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=port_value, default=8000,

@@ -518,8 +518,9 @@ def in_stretches(path: str, work, workers: int | None = None) -> list:
             stream.readline()
             cuts.append(min(size, stream.tell()))
     cuts.append(size)
+    # not fork: a process with threads (a test runner, a server) can deadlock its forked copies
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     jobs = [(work, path, a, b, FIELD_MAP.get()) for a, b in zip(cuts, cuts[1:])]
     try:
         with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:

@@ -555,3 +555,21 @@ def test_a_long_read_shows_its_progress_on_a_terminal_and_wipes_it(tmp_path, mon
             assert "read 196,608 lines" in text and text.endswith("\r" + " " * 70 + "\r")
         else:
             assert text == ""                           # not a terminal: quiet
+
+
+def test_story_reads_a_chunk_at_a_time_and_a_trace_across_chunks_is_whole(burst_file, burst, tmp_path,
+                                                                           monkeypatch):
+    # chunks of 1,000 bytes: lines cut at every chunk's end are carried whole into the next; the
+    # records, their order and the bad lines (numbered as in the file) are those of one big read
+    lines = burst_file.read_bytes().splitlines(keepends=True)
+    naming = [i for i, line in enumerate(lines) if burst.example.encode() in line]
+    cut = lines[naming[1]].index(burst.example.encode()) + 40             # cut off after the id
+    salted = [*lines[:naming[1]], lines[naming[1]][:cut] + b"\n", *lines[naming[1]:]]
+    data = b"".join(salted) + lines[naming[0]].rstrip(b"\n")                # no newline at the end
+    (tmp_path / "salted.jsonl").write_bytes(data)
+    (tmp_path / "salted.jsonl.gz").write_bytes(gzip.compress(data))        # no map: chunks
+    whole = lab.read_trace(str(tmp_path / "salted.jsonl"), burst.example)   # the file mapped whole
+    monkeypatch.setattr(lab, "CHUNK_BYTES", 1000)
+    chunked = lab.read_trace(str(tmp_path / "salted.jsonl.gz"), burst.example)
+    assert [r["span_id"] for r in chunked[0]] == [r["span_id"] for r in whole[0]] and len(whole[0]) == 4
+    assert (chunked[1].bad, chunked[1].bad_lines) == (whole[1].bad, whole[1].bad_lines) == (1, [naming[1] + 1])

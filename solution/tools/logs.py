@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import io
 import itertools
 import json
@@ -26,7 +25,6 @@ import re
 import sqlite3
 import stat
 import sys
-from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -446,7 +444,7 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
 
 
 def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
-    """Every usable record of one trace (from bytes or a memory map), in time order (file order
+    """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
@@ -464,32 +462,55 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
     return records, bad
 
 
-def _mapped(stream, path: str):
-    """The file's bytes to search: memory-mapped (the search runs over the page cache, and a log
-    bigger than memory works too), or, for a gzip or a pipe, which cannot be mapped, read whole."""
-    if isinstance(stream, (gzip.GzipFile, io.BytesIO)):    # gzip'd, or one OTLP request re-cut
-        return stream.read()
+CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory, whatever the log
+
+
+def _chunks(stream):
+    """A stream's bytes in chunks of whole lines (a file, a pipe, a gzip alike), the last partial
+    line of each carried into the next: memory for two chunks, never the whole log."""
+    rest = b""
+    while block := stream.read(CHUNK_BYTES):
+        block = rest + block
+        cut = block.rfind(b"\n") + 1
+        rest = block[cut:]
+        if cut:
+            yield block[:cut]
+    if rest:
+        yield rest
+
+
+def _pieces(stream):
+    """A plain file memory-mapped whole (the search runs over the page cache: no copy, and the
+    pages are the kernel's to drop), anything else (a pipe, a gzip) in chunks of whole lines."""
     try:
-        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    except ValueError:                                      # an empty file cannot be mapped
-        raise LogReadError(f"{path}: no usable line (the file is empty)") from None
-    except OSError:                                         # a pipe, /dev/stdin, <(...)
-        return stream.read()
+        if not isinstance(stream, io.BufferedReader):   # a gzip, one OTLP request re-cut
+            raise ValueError("not a plain file")
+        mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):                       # and a pipe, an empty file
+        yield from _chunks(stream)
+        return
+    with mapped:
+        yield mapped
 
 
 def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
-    """trace_records on a file (`-`, a pipe or a gzip too). LogReadError if the file cannot be
-    read, or if the trace is not in it because no line of it is usable."""
+    """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
+    LogReadError if the file cannot be read, or if the trace is not in it because no line of it
+    is usable."""
+    records, parts, usable_seen = [], [], False
     with open_log_file(path) as stream:
-        buffer = _mapped(stream, path)
-        mapped = isinstance(buffer, mmap.mmap)
-        with buffer if mapped else nullcontext():
-            records, bad = trace_records(buffer, trace_id)
-            lines = iter(buffer.readline, b"") if mapped else buffer.splitlines()
-            if not records and not any(records_in(line, REQUIRED)[0]
-                                       for line in lines if line.strip()):
-                raise LogReadError(f"{path}: no usable line")
-    return records, bad
+        for chunk in _pieces(stream):
+            found, bad = trace_records(chunk, trace_id)
+            if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
+                bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+            records += found
+            parts.append(bad)
+            lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
+            usable_seen = usable_seen or any(records_in(line, REQUIRED)[0] for line in lines if line.strip())
+    if not records and not usable_seen:
+        raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
+    records.sort(key=lambda rec: rec["_at"])
+    return records, joined(parts)
 
 
 def describe_record(record: dict, label: str, full_time: bool = False) -> str:

@@ -79,8 +79,10 @@ class Requests(Sequence):
         self.tokens_out.append(r.completion_tokens)
 
     def extend(self, other: "Requests") -> None:
-        codes = [self.names.index(n) if n in self.names else self.names.append(n) or len(self.names) - 1
-                 for n in other.names]
+        for name in other.names:
+            if name not in self.names:
+                self.names.append(name)
+        codes = [self.names.index(name) for name in other.names]     # theirs, in my numbering
         for mine, theirs in zip(self._columns()[:-1], other._columns()[:-1]):
             mine.extend(theirs)
         self.priority.extend(codes[c] for c in other.priority)

@@ -99,23 +99,21 @@ class Question:
     def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int):
         self.where, self.count_by, self.sums, self.limit = list(where), list(count_by), list(sums), limit
         self.aggregate = bool(count_by or sums)
-        keys = list(dict.fromkeys([*count_by, *sums, *(CONDITION.fullmatch(c).group(1) for c in where
-                                                       if CONDITION.fullmatch(c))]))
-        self.keys = keys
-        for key in keys:
+        self.clause, self.params = where_clause(self.where)          # an invalid condition: refused
+        conditions = [CONDITION.fullmatch(c).group(1) for c in self.where]
+        self.keys = list(dict.fromkeys([*count_by, *sums, *conditions]))
+        for key in self.keys:
             json_path(key)                              # an invalid key is refused here
-        column = {key: f"k{i}" for i, key in enumerate(keys)}
+        column = {key: f"k{i}" for i, key in enumerate(self.keys)}
         self.groups = [column[k] for k in count_by]
         self.totals = [column[k] for k in sums]
-        if self.aggregate:
+        if self.aggregate:                              # the conditions on the keys' columns
             self.clause, self.params = where_clause(self.where, column.get)
-        else:
-            self.clause, self.params = where_clause(self.where)
         self.needles = needles(self.where)
 
     def _tables(self, db: sqlite3.Connection) -> None:
         if self.aggregate:
-            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys))) or 'k'})")
+            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
             db.execute("CREATE TABLE part (n, timestamp, line)")
@@ -129,9 +127,8 @@ class Question:
         lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
         if self.aggregate:
             keys = self.keys
-            rows = ([sql_value(record, key) for key in keys] or [None]
-                    for _, record in usable(lines, REQUIRED, bad))
-            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * max(1, len(keys)))})"
+            rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
+            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)

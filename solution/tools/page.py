@@ -200,7 +200,7 @@ def _style() -> str:
             ".wide{overflow-x:auto}"
             # on a phone a chart keeps its drawn size and scrolls sideways: scaled to 390 px,
             # its 9-px labels would be 5 px
-            "@media (max-width:740px){svg.chart{width:720px;max-width:none}}"
+            "@media screen and (max-width:740px){svg.chart{width:720px;max-width:none}}"
             "@media (prefers-color-scheme: dark){"
             f"body{{color:{dark['text']};background:{dark['background']}}}"
             f"pre,th{{background:{dark['panel']};color:{dark['text']}}}.ink{{fill:{dark['text']}}}"
@@ -210,6 +210,7 @@ def _style() -> str:
             f".limit{{stroke:{dark['limit']}}}.limit-ink{{fill:{dark['limit']}}}}}"
             f".show{{border:2px solid {light['link']};border-radius:6px;padding:0 1em 0.5em}}"
             "@media print{svg.chart,pre,table,.show,.wide{break-inside:avoid}h2,caption{break-after:avoid}"
+            ".wide{overflow:visible}table{font-size:0.75em}th,td{padding:0.1em 0.3em}"
             "@page{size:auto;margin:12mm}}")
 
 

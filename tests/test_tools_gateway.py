@@ -335,3 +335,18 @@ def test_every_slot_comes_back_when_clients_vanish_mid_request():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_keys_are_read_from_flags_and_a_file_and_a_bad_one_is_named_not_echoed(tmp_path, capsys):
+    keys = tmp_path / "keys.txt"
+    keys.write_text("# team keys\nsk-team-a=team-a\n\nsk-night=nightly:batch  # the re-runs\n")
+    assert lab.read_keys(["sk-x=acme"], str(keys)) == {
+        "sk-x": ("acme", "interactive"), "sk-team-a": ("team-a", "interactive"),
+        "sk-night": ("nightly", "batch")}
+    keys.write_text("sk-team-a=team-a\nsk-super-secret-value\n")
+    assert lab.main(["serve", "--keys", str(keys), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert f"{keys}: entry 2 is not KEY=TENANT" in err and "secret" not in err.replace(str(keys), "")
+    assert lab.main(["serve", "--upstream", "http://127.0.0.1:9/v1", "--upstream-key-env",
+                     "OPSLAB_NO_SUCH_VARIABLE", "--port", "0"]) == 2
+    assert "$OPSLAB_NO_SUCH_VARIABLE is not set" in capsys.readouterr().err

@@ -1002,16 +1002,19 @@ def main(argv: list[str] | None = None) -> int:
 def read_keys(pairs: list[str], path: str | None) -> dict[str, tuple[str, str]]:
     """{key: (tenant, priority)} from KEY=TENANT[:batch] pairs and a file of them; ValueError with
     the reason for a line that is not one."""
-    lines = list(pairs)
+    lines = [("--key", n, pair) for n, pair in enumerate(pairs, 1)]
     if path:
         with open(path, encoding="utf-8") as stream:
-            lines += [line.split("#", 1)[0].strip() for line in stream]
+            lines += [(path, n, line.split("#", 1)[0].strip()) for n, line in enumerate(stream, 1)]
     keys = {}
-    for line in filter(None, lines):
+    for where, number, line in lines:
+        if not line:
+            continue
         key, _, tenant = line.partition("=")
         tenant, _, priority = tenant.partition(":")
         if not key.strip() or not tenant.strip() or priority not in ("", "batch", "interactive"):
-            raise ValueError(f"{line.split('=')[0][:6]}...: a key is KEY=TENANT or KEY=TENANT:batch")
+            # (the line is not echoed: it may hold a secret)
+            raise ValueError(f"{where}: entry {number} is not KEY=TENANT or KEY=TENANT:batch")
         keys[key.strip()] = (tenant.strip(), priority or "interactive")
     return keys
 

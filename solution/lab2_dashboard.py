@@ -285,8 +285,10 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
         span_h=len(windows) * window_s / 3600, verdicts=verdicts,
         scores=policies(breached, verdicts, window_s, incidents, composite, min_signals),
         incidents=tuple(incidents), has_truth=has_truth,
-        story_latency=tuple(_ranks([r.latency_ms / 1000 for r in requests if r.priority == "interactive"
-                                    and (r.status < 500) == ok]) for ok in (True, False)),
+        story_latency=(_ranks([r.latency_ms / 1000 for r in requests
+                               if r.priority == "interactive" and r.status < 500]),
+                       _ranks([r.latency_ms / 1000 for r in requests
+                               if r.priority == "interactive" and r.status >= 500])),
         p99_check=p99_check(requests, windows, window_s))
 
 

@@ -99,16 +99,15 @@ class Question:
     def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int):
         self.where, self.count_by, self.sums, self.limit = list(where), list(count_by), list(sums), limit
         self.aggregate = bool(count_by or sums)
-        self.clause, self.params = where_clause(self.where)          # an invalid condition: refused
-        conditions = [CONDITION.fullmatch(c).group(1) for c in self.where]
-        self.keys = list(dict.fromkeys([*count_by, *sums, *conditions]))
+        matches = [CONDITION.fullmatch(c) for c in self.where]
+        self.keys = list(dict.fromkeys([*count_by, *sums, *(m.group(1) for m in matches if m)]))
         for key in self.keys:
             json_path(key)                              # an invalid key is refused here
         column = {key: f"k{i}" for i, key in enumerate(self.keys)}
         self.groups = [column[k] for k in count_by]
         self.totals = [column[k] for k in sums]
-        if self.aggregate:                              # the conditions on the keys' columns
-            self.clause, self.params = where_clause(self.where, column.get)
+        # the conditions (an invalid one refused), on the keys' columns when only they are kept
+        self.clause, self.params = where_clause(self.where, column.get if self.aggregate else None)
         self.needles = needles(self.where)
 
     def _tables(self, db: sqlite3.Connection) -> None:

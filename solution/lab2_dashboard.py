@@ -11,7 +11,7 @@ Read it in this order (about ten minutes):
    (solution/slo.py: `burn_rate`, `burn_rate_threshold`, `multiwindow`);
 4. `any_signal_alert`, `burn_alert`, `policies`: verdicts become pages, scored against the truth
    (solution/paging.py); the composite alert is the challenge (starters/extend.py), passed in;
-5. `run()`, then `report()` (the screen) and `main()` (the what-if flags).
+5. `measure` (all it takes of the requests), `run()`, `report()` (the screen), `main()` (flags).
 
     python3 solution/lab2_dashboard.py [--slo 0.999 --window 300 ...]   (--help for all flags)
     python3 solution/tools/dashboard.py --from LOG --html FILE --prom FILE   the same as a tool
@@ -42,16 +42,14 @@ from solution.slo import WORKBOOK_RULES, RuleVerdict, burn_alert, hours_text, pe
 from solution.terminal import sparkline, squeeze, table, use_color, wrap
 
 # ── 1. the four golden signals, per window ──────────────────────────────────────────────────────
-#
 # Decisions, and why. Each request belongs to the window it started in (the incidents' clock).
 # - Latency: interactive requests only. A person waits for those; the batch tenant's ~5.5 s
 #   summaries would make the p90 a measure of the traffic mix (the noisy tenant would look like a
 #   latency incident). Successes and failures apart (SRE book): a fast 503 flatters a percentile.
 # - Errors: explicit failures (HTTP 5xx) over all requests. Errors "by policy" (successes over the
 #   latency limit) are counted beside them: they are the latency SLO's bad events.
-# - Saturation: the most constrained resource, the model's concurrent requests: requests in
-#   flight averaged over the window (busy seconds / window: Little's law, L = lambda x W) over
-#   the capacity. Every one of the window's requests is an Observation (solution/logschema.py).
+# - Saturation: the model's concurrent requests, its most constrained resource: the mean number
+#   in flight (busy seconds / window: Little's law, L = lambda x W) over the capacity.
 
 @dataclass(frozen=True)
 class Window:
@@ -246,50 +244,53 @@ def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
                 (f"all {hours_text(len(windows) * window_s / 3600)}", nearest_rank(ok_s, 99), ok_s))]
 
 
+def measure(requests, *, window_s: float, duration_s: float, capacity: int | None,
+            latency_limit_s: float) -> tuple:
+    """All run() takes from the requests: the windows, the SLOs' per-minute counts, the span's
+    interactive latency (successes, then failures), the p99 check. (tools/tally.py sums a day of
+    logs into the same four as it reads, in memory bounded by the windows.)"""
+    windows = golden_signals(requests, window_s=window_s, duration_s=duration_s, capacity=capacity,
+                             latency_limit_s=latency_limit_s)
+    counts = per_minute(requests, max(1, math.ceil(duration_s / 60.0)), latency_limit_s)
+    span = [_ranks([r.latency_ms / 1000 for r in requests
+                    if r.priority == "interactive" and (r.status < 500) == ok]) for ok in (True, False)]
+    return windows, counts, tuple(span), p99_check(requests, windows, window_s)
+
+
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
         window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = traffic.SLOW_MS / 1000,
         latency_slo: float | None = None, thresholds: Thresholds = Thresholds(), period_days: float = 30,
         composite=None, min_signals: int = 2, duration_s: float | None = None,
-        incidents: tuple | None = None, has_truth: bool = True, source: str | None = None) -> Result:
-    """The dashboard of the story (or of `requests` over `duration_s`, scored against
-    `incidents`: None means the scenario's) as plain values. ValueError on an impossible setting."""
+        incidents: tuple | None = None, has_truth: bool = True, source: str | None = None,
+        measured: tuple | None = None) -> Result:
+    """The dashboard of the story (or of `requests` over `duration_s`, or of `measured` ones),
+    scored against `incidents` (None: the scenario's), as plain values; ValueError if impossible."""
     slo = scenario.slo_availability if slo is None else slo
     latency_slo = scenario.slo_latency if latency_slo is None else latency_slo
     if not (0 < slo < 1 and 0 < latency_slo < 1):
         raise ValueError("an SLO must be between 0 and 1, exclusive: 1 leaves no error budget")
     if not window_s > 0:
         raise ValueError("the window must be longer than 0 seconds")
-    if requests is None:
-        requests = traffic.generate(seed=seed, scenario=scenario)
     incidents = scenario.incidents if incidents is None else incidents
-    duration_s = scenario.duration_s if duration_s is None else duration_s
-
-    # the signals, their lines, the breaches
-    windows = golden_signals(requests, window_s=window_s, duration_s=duration_s,
-                             capacity=scenario.capacity, latency_limit_s=latency_limit_s)
+    if measured is None:
+        requests = traffic.generate(seed=seed, scenario=scenario) if requests is None else requests
+        measured = measure(requests, window_s=window_s, capacity=scenario.capacity,
+                           duration_s=scenario.duration_s if duration_s is None else duration_s,
+                           latency_limit_s=latency_limit_s)
+    windows, (failed, total, slow, served), story_latency, check = measured
     limits = {"latency": thresholds.latency_s, "traffic": traffic_limit(windows, thresholds.traffic_x),
-              "errors": thresholds.errors, "saturation": thresholds.saturation}
-    breached = breaches(windows, limits)
-
-    # the SLOs and the Workbook's burn-rate rules, evaluated minute by minute
-    failed, total, slow, served = per_minute(requests, max(1, math.ceil(duration_s / 60.0)),
-                                             latency_limit_s)
-    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)
-
+              "errors": thresholds.errors, "saturation": thresholds.saturation}   # the lines, and
+    breached = breaches(windows, limits)                                            # what crossed them
+    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)  # burn rules
     return Result(
-        source=source or f"the story, seed {seed}", requests=len(requests), window_s=window_s,
-        windows=windows, limits=limits, breached=breached, slo=slo, latency_slo=latency_slo,
-        latency_limit_s=latency_limit_s, period_days=period_days,
+        source=source or f"the story, seed {seed}", requests=sum(w.requests for w in windows),
+        window_s=window_s, windows=windows, limits=limits, breached=breached, slo=slo,
+        latency_slo=latency_slo, latency_limit_s=latency_limit_s, period_days=period_days,
         availability=1 - sum(failed) / sum(total) if sum(total) else None,
         latency_good=1 - sum(slow) / sum(served) if sum(served) else None,
         span_h=len(windows) * window_s / 3600, verdicts=verdicts,
         scores=policies(breached, verdicts, window_s, incidents, composite, min_signals),
-        incidents=tuple(incidents), has_truth=has_truth,
-        story_latency=(_ranks([r.latency_ms / 1000 for r in requests
-                               if r.priority == "interactive" and r.status < 500]),
-                       _ranks([r.latency_ms / 1000 for r in requests
-                               if r.priority == "interactive" and r.status >= 500])),
-        p99_check=p99_check(requests, windows, window_s))
+        incidents=tuple(incidents), has_truth=has_truth, story_latency=story_latency, p99_check=check)
 
 
 # ── 5. the screen ───────────────────────────────────────────────────────────────────────────────

@@ -14,6 +14,7 @@ from solution.extend import composite_alert
 from solution.tools import dashboard as lab
 from solution.tools import show
 from solution.tools.logread import LogReadError
+from solution.tools.tally import tally_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "solution" / "tools" / "dashboard.py"
@@ -27,9 +28,16 @@ def result(story):
 def run_log(path):
     """The dashboard of a log, as the tool computes it."""
     log = lab.read_log(str(path))
-    requests = log.observations
-    return lesson.run(requests, duration_s=requests[-1].ts + 1e-6, incidents=log.incidents,
+    return lesson.run(measured=log.measured(lesson.traffic.STORY.capacity), incidents=log.incidents,
                       has_truth=log.from_story, source=str(path))
+
+
+def windows(log):
+    """Per window that holds requests: (its start, requests, first and last start) on the chart's
+    clock, rounded to the millisecond."""
+    w = log.tally.window_s
+    return [(round(k * w - log.zero, 3), slot.count, round(slot.first - log.zero, 3),
+             round(slot.last - log.zero, 3)) for k, slot in log.tally.requests()]
 
 
 def test_the_html_page_parses_and_holds_one_chart_per_signal(result, html_tags):
@@ -49,7 +57,7 @@ def exposition_metrics(text):
 
 
 def test_the_exposition_has_help_and_type_and_cumulative_buckets_ending_at_inf(story, result):
-    text = lab.exposition(story, result)
+    text = lab.exposition(tally_of(story), result)
     helps, types, samples = exposition_metrics(text)
     assert helps == set(types) and {"counter", "histogram", "gauge"} == set(types.values())
     for name, _, _ in samples:
@@ -93,7 +101,7 @@ def test_a_story_log_reads_on_the_story_clock_skipping_and_counting_bad_lines(tm
     ]) + "\n")
     log = lab.read_log(str(path))
     assert log.from_story and log.clock_zero == "2026-11-02T09:00:00.000Z"
-    assert [o.ts for o in log.observations] == [0.0, 63.0, 66.0]
+    assert windows(log) == [(0.0, 1, 0.0, 0.0), (60.0, 2, 63.0, 66.0)]
     assert log.bad == 2 and log.reasons == {"not JSON": 1, "bad request fields": 1}
     assert "line 5" in log.warnings[0] and "1 request.completed line(s)" in log.warnings[1]
     result = run_log(path)
@@ -111,21 +119,29 @@ def test_a_log_of_part_of_the_story_keeps_its_minutes_and_its_truth(tmp_path):
                     log_line("2026-11-02T11:03:00Z", 1500.0) + "\n")
     log = lab.read_log(str(path))
     assert log.clock_zero == "2026-11-02T11:00:00.000Z"
-    assert [round(o.ts, 3) for o in log.observations] == [39.99, 178.5]
+    assert windows(log) == [(0.0, 1, 39.99, 39.99), (120.0, 1, 178.5, 178.5)]
     # the truth comes along on that clock: the burst from 0:00 to 0:20, and the content drift
     # (from 3:00, an hour after the clock's 0:00) is left out: it begins after the last request
     assert [(i.name, i.start_s, i.end_s) for i in log.incidents] == [("upstream error burst", 0.0, 1200.0)]
 
 
-def test_a_log_from_elsewhere_starts_its_clock_at_its_first_request(tmp_path):
+def test_a_log_from_elsewhere_starts_its_clock_at_its_first_requests_minute(tmp_path):
     path = tmp_path / "elsewhere.jsonl"
-    path.write_text(log_line("2025-03-01T12:00:02Z", 2000.0) + "\n" +
+    path.write_text(log_line("2025-03-01T12:00:12Z", 2000.0) + "\n" +
                     log_line("2025-03-01T12:02:30.250Z", 250.0, priority="batch") + "\n")
     log = lab.read_log(str(path))
     assert not log.from_story and log.clock_zero == "2025-03-01T12:00:00.000Z"
-    assert [o.ts for o in log.observations] == [0.0, 150.0]
+    assert windows(log) == [(0.0, 1, 10.0, 10.0), (120.0, 1, 150.0, 150.0)]
     result = run_log(path)
     assert len(result.windows) == 3 and result.incidents == () and not result.has_truth
+    # five-minute windows: 0:00 is on the grid of both five minutes and one (lcm(300, 60) s)
+    five = lab.read_log(str(path), window_s=300)
+    assert five.clock_zero == "2025-03-01T12:00:00.000Z" and windows(five) == [(0.0, 2, 10.0, 150.0)]
+    # 45-second windows: 0:00 on the grid of lcm(45, 60) = 180 s from the Unix epoch
+    odd = lab.read_log(str(path), window_s=45)
+    assert (lab.timestamp(odd.clock_zero) % 180, windows(odd)) == (0, [(0.0, 1, 10.0, 10.0), (135.0, 1, 150.0, 150.0)])
+    with pytest.raises(ValueError, match="a whole number of seconds"):
+        lab.read_log(str(path), window_s=45.5)
 
 
 def test_a_log_without_requests_is_a_clear_error(tmp_path):
@@ -170,7 +186,7 @@ def test_one_line_from_1970_is_left_out_and_counted_not_charted_for_56_years(tmp
     minutes = [log_line(f"2025-03-01T12:{m:02d}:30Z", 800.0) for m in range(30)]
     path.write_text("\n".join([log_line("1970-01-01T00:00:05Z", 800.0), *minutes]) + "\n")
     log = lab.read_log(str(path))
-    assert len(log.observations) == 30 and log.clock_zero == "2025-03-01T12:00:29.200Z"
+    assert len(log.tally) == 30 and log.clock_zero == "2025-03-01T12:00:00.000Z"
     assert "left out 1 request line(s) that started far outside the bulk of the log" in log.warnings[-1]
     assert len(run_log(path).windows) == 30
 
@@ -182,7 +198,7 @@ def test_since_and_until_pick_the_span_and_a_span_too_long_is_refused_by_name(tm
                                log_line("2025-06-01T12:00:30Z", 500.0)]) + "\n")
     log = lab.read_log(str(path), since=lab.timestamp("2025-03-01T12:05:00Z"),
                        until=lab.timestamp("2025-03-02T00:00:00Z"))
-    assert len(log.observations) == 1 and "outside --since/--until" in log.warnings[-1]
+    assert len(log.tally) == 1 and "left out 2 request line(s) that started outside --since/--until" in log.warnings[-1]
     # three months between the lines: the bulk is all of them, and 92 days is too long to chart
     assert lab.main(["--from", str(path)]) == 2
     assert "span 92.0 days, more than 7; give --since and --until" in capsys.readouterr().err
@@ -211,11 +227,11 @@ def test_epoch_timestamps_in_any_unit_read_as_rfc_3339_does_and_a_zoneless_one_i
     for line, ms in zip(lines, (1740830402000, 1740830550250)):
         line["timestamp"] = ms                                  # epoch milliseconds
     epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    assert lab.read_log(str(epoch)).observations == lab.read_log(str(rfc)).observations
+    assert lab.read_log(str(epoch)).tally == lab.read_log(str(rfc)).tally
     lines[0]["timestamp"] = "2025-03-01T12:00:02"              # whose clock?
     epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     log = lab.read_log(str(epoch))
-    assert len(log.observations) == 1 and log.reasons == {"bad request fields": 1}
+    assert len(log.tally) == 1 and log.reasons == {"bad request fields": 1}
 
 
 # ── the page, as a practitioner reads it ────────────────────────────────────────────────────────
@@ -286,7 +302,8 @@ def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, 
     import dataclasses
     from solution import traffic
     path = tmp_path / "elsewhere.jsonl"
-    path.write_text("\n".join(log_line(f"2025-03-01T12:00:{s:02d}Z", 4000.0) for s in range(0, 60, 2)) + "\n")
+    ends = [f"2025-03-01T12:{(s + 4) // 60:02d}:{(s + 4) % 60:02d}Z" for s in range(0, 60, 2)]
+    path.write_text("\n".join(log_line(end, 4000.0) for end in ends) + "\n")
     assert lab.main(["--from", str(path), "--prom", "-"]) == 0
     out, err = capsys.readouterr()
     assert "saturation left out" in err and "opslab_saturation_ratio" not in out   # not guessed
@@ -296,7 +313,7 @@ def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, 
     # 30 requests of 4 s, one every 2 s from 0:00: 29 end inside the first minute, the last
     # (from 58 s) spends 2 s in it: 118 busy seconds, 1.97 in flight, 19.7 % of 10 slots
     log = lab.read_log(str(path))
-    ten, twenty = (lesson.run(log.observations, duration_s=60.0, incidents=(), has_truth=False,
+    ten, twenty = (lesson.run(measured=log.measured(c), incidents=(), has_truth=False,
                               scenario=dataclasses.replace(traffic.STORY, capacity=c)).windows[0]
                    for c in (10, 20))
     assert ten.saturation == pytest.approx(118 / 60 / 10) and twenty.saturation == pytest.approx(118 / 60 / 20)
@@ -334,6 +351,6 @@ def test_a_log_read_by_several_processes_gives_the_same_requests_and_bad_lines(t
     calls = []
     monkeypatch.setattr(lab, "in_stretches", lambda *a: calls.append(a) or logread.in_stretches(*a))
     split = lab.read_log(str(path))
-    assert len(calls) == 1 and split == one and len(one.observations) == 1193
+    assert len(calls) == 1 and split == one and len(one.tally) == 1193
     assert one.reasons == {"not JSON": 1, "not UTF-8": 1, "bad request fields": 1}
     assert "first at line 1, 4765" in one.warnings[0] and one.bad == 3

@@ -88,9 +88,10 @@ def test_the_dashboard_reads_every_hostile_line_or_counts_it_and_the_requests_st
     burst, clean, salted, _ = logs_
     plain, hostile = dashboard.read_log(str(clean)), dashboard.read_log(str(salted))
     assert hostile.clock_zero == plain.clock_zero and hostile.bad > 0
-    kept, every = Counter(plain.observations), Counter(hostile.observations)
-    assert all(every[o] >= n for o, n in kept.items())          # every good request still there
-    assert len(hostile.observations) - len(plain.observations) <= len(HOSTILE)
+    # every good request still there, in its window, and at most one more a hostile line
+    kept, every = plain.tally.requests(), dict(hostile.tally.requests())
+    assert all(every[k].count >= slot.count for k, slot in kept)
+    assert 0 <= len(hostile.tally) - len(plain.tally) <= len(HOSTILE)
 
 
 @pytest.mark.parametrize("line", HOSTILE, ids=range(len(HOSTILE)))
@@ -123,7 +124,8 @@ def test_a_key_given_twice_has_its_last_value_in_every_reader(tmp_path):
         assert dict(logs.stream_query(stream, ["tenant=last"], ["body"])[1]) == {"request.completed": 1}
     assert [r["attributes"]["tenant"] for r in logs.read_trace(str(path), TRACE)[0]] == ["last"]
     assert logs.read_trace(str(path), "0" * 32)[0] == []
-    assert [r.latency_ms for r in dashboard.read_log(str(path)).observations] == [250]
+    [(_, slot)] = dashboard.read_log(str(path)).tally.requests()
+    assert list(slot.ok.exact) == [250]
 
 
 def ask_sql(path, sql):

@@ -338,7 +338,7 @@ def test_an_otlp_json_log_answers_as_the_json_lines_it_came_from(burst_file, bur
     status, out, _ = cli(capsys, "story", str(otlp), burst.example)
     assert status == 0 and f"trace {burst.example}: 3 records" in out and "vector_store_unavailable" in out
     from solution.tools import dashboard
-    assert dashboard.read_log(str(otlp)).observations == dashboard.read_log(str(burst_file)).observations
+    assert dashboard.read_log(str(otlp)).tally == dashboard.read_log(str(burst_file)).tally
 
 
 def test_the_otel_sdks_0x_ids_and_a_missing_field_named(burst_file, burst, tmp_path, capsys):
@@ -473,7 +473,7 @@ def test_every_log_shape_answers_as_the_native_log_does(shape, capsys):
     from solution.tools import dashboard
     from solution.tools.logread import field_map, parse_field_map
     with field_map(parse_field_map(MAPS[shape])):
-        assert dashboard.read_log(other).observations == dashboard.read_log(native).observations
+        assert dashboard.read_log(other).tally == dashboard.read_log(native).tally
 
 
 def test_a_foreign_log_without_its_map_says_which_fields_are_missing(capsys):

@@ -8,19 +8,19 @@ self-contained HTML page, and as a Prometheus text exposition.
 It calls lab 2's building blocks (solution/lab2_dashboard.py) and scores the challenge's reference
 composite alert (solution/extend.py) beside lab 2's own policies. A log's lines are read by the
 tool wing's one reader (tools/logread.py): broken lines are skipped and counted, never fatal.
+Each request is summed into its window as it is read (tools/tally.py) and let go: the memory is
+the windows', whatever the size of the log.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import dataclasses
 import math
 import shlex
 import sys
-from array import array
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,88 +32,33 @@ from solution import logschema as F
 from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
-from solution.numeric import DEFAULT_BUCKETS, cumulative_buckets
-from solution.logschema import Observation
-from solution.numeric import parse_rfc3339
+from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
 from solution.terminal import use_color
 from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
                                     open_log_file, parse_field_map, parse_time, splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
+from solution.tools.tally import Tally, tally_of
 
 
 # ── reading a lab-1 log ─────────────────────────────────────────────────────────────────────────
 
 @dataclass
 class LogRead:
-    observations: Requests              # sorted by start; ts on the log's clock
+    tally: Tally                        # the requests, summed by window (tools/tally.py)
+    zero: float                         # the chart's 0:00, in seconds since the Unix epoch
+    duration_s: float                   # from 0:00 to the last request's start
     from_story: bool                    # every start falls inside the story's six hours
-    clock_zero: str                     # the instant of 0:00 on that clock, RFC 3339
+    clock_zero: str                     # zero, RFC 3339
     incidents: tuple[traffic.Incident, ...]   # the story's truth on that clock; () if not the story
     bad: int                            # lines skipped: not JSON, not an object, bad fields
     reasons: dict[str, int]
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
 
-
-class Requests(Sequence):
-    """Requests in columns (the array module: 8 bytes a number, not an object each), an
-    Observation made only when one is read: a day of logs is millions of requests, and lab 2
-    reads them a few times over, one at a time. A sequence like the list of Observations it
-    stands for, and equal to another with the same requests in the same order."""
-
-    def __init__(self):
-        self.ts, self.latency, self.ttft = array("d"), array("d"), array("d")     # ttft: NaN = None
-        self.status, self.tokens_in, self.tokens_out = array("q"), array("q"), array("q")
-        self.priority, self.names = array("H"), []                  # a code, and the names
-
-    def append(self, r: Observation) -> None:
-        if r.priority not in self.names:
-            self.names.append(r.priority)
-        self.ts.append(r.ts)
-        self.latency.append(r.latency_ms)
-        self.ttft.append(math.nan if r.ttft_ms is None else r.ttft_ms)
-        self.status.append(r.status)
-        self.priority.append(self.names.index(r.priority))
-        self.tokens_in.append(r.prompt_tokens)
-        self.tokens_out.append(r.completion_tokens)
-
-    def extend(self, other: "Requests") -> None:
-        for name in other.names:
-            if name not in self.names:
-                self.names.append(name)
-        codes = [self.names.index(name) for name in other.names]     # theirs, in my numbering
-        for mine, theirs in zip(self._columns()[:-1], other._columns()[:-1]):
-            mine.extend(theirs)
-        self.priority.extend(codes[c] for c in other.priority)
-
-    def _columns(self):
-        return self.ts, self.latency, self.ttft, self.status, self.tokens_in, self.tokens_out, self.priority
-
-    def reorder(self, order) -> None:
-        """Put the requests in this order (a list of their positions)."""
-        for column in self._columns():
-            column[:] = type(column)(column.typecode, (column[i] for i in order))
-
-    def __len__(self) -> int:
-        return len(self.ts)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        ttft = self.ttft[i]
-        return Observation(self.ts[i], self.latency[i], None if ttft != ttft else ttft, self.status[i],
-                           self.names[self.priority[i]], self.tokens_in[i], self.tokens_out[i])
-
-    def __iter__(self):
-        names = self.names
-        for ts, latency, ttft, status, code, tokens_in, tokens_out in zip(
-                self.ts, self.latency, self.ttft, self.status, self.priority, self.tokens_in, self.tokens_out):
-            yield Observation(ts, latency, None if ttft != ttft else ttft, status, names[code],
-                              tokens_in, tokens_out)
-
-    def __eq__(self, other) -> bool:
-        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+    def measured(self, capacity: int | None) -> tuple:
+        """What lab 2's measure() would make of these requests, for its run()."""
+        return self.tally.measured(self.zero, self.duration_s, capacity)
 
 
 def _number(value) -> float:
@@ -123,33 +68,13 @@ def _number(value) -> float:
 
 
 MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
+STORY_EPOCH = parse_rfc3339(traffic.STORY.epoch)
 
 
-def _in_span(requests: Requests, since: float | None, until: float | None):
-    """The requests (sorted by start, in epoch seconds) inside the span to chart, and a note on
-    those left out. Given no span, it is the bulk of the log: Tukey's fences for "far out" values
-    (Exploratory Data Analysis, 1977), 3 interquartile ranges beyond the quartiles of the start
-    times, and at least an hour. One line dated 1970 in a log of today is a broken clock, not a
-    reason to draw fifty-six years of empty minutes."""
-    if since is None and until is None:
-        rank = lambda p: requests.ts[max(1, math.ceil(p / 100 * len(requests))) - 1]  # noqa: E731
-        low, high = rank(25), rank(75)                 # the quartiles, by nearest rank
-        margin = max(3600.0, 3 * (high - low))
-        since, until, why = low - margin, high + margin, "far outside the bulk of the log"
-    else:
-        why = "outside --since/--until"
-    since = -math.inf if since is None else since
-    until = math.inf if until is None else until
-    first, last = bisect.bisect_left(requests.ts, since), bisect.bisect_left(requests.ts, until)
-    left_out = len(requests) - (last - first)
-    if left_out:
-        requests.reorder(range(first, last))
-    return requests, (f"left out {left_out} request line(s) that started {why}" if left_out else None)
-
-
-def _observation(rec: dict) -> Observation:
-    """The request of a request.completed record, its ts the start in epoch seconds; ValueError
-    and the like when a field is missing or unusable."""
+def _request(rec: dict) -> tuple:
+    """The request of a request.completed record: (start in epoch seconds, latency_ms, ttft_ms,
+    status, priority, input tokens, output tokens); ValueError and the like when a field is
+    missing or unusable."""
     attrs = rec.get("attributes")
     if not isinstance(attrs, dict):
         raise ValueError("no attributes")
@@ -158,90 +83,110 @@ def _observation(rec: dict) -> Observation:
     if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
         raise ValueError("bad status or latency")
     ttft = attrs.get(F.TTFT_MS)
-    priority = str(attrs.get(F.PRIORITY, "interactive"))
-    tokens_in, tokens_out = int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0)))
-    share = _SHARED.setdefault                          # one object for every equal value
-    return Observation(parse_time(rec["timestamp"]) - latency / 1000.0, latency,
-                       None if ttft is None else _number(ttft), share(status, status),
-                       share(priority, priority), share(tokens_in, tokens_in), share(tokens_out, tokens_out))
+    return (parse_time(rec["timestamp"]) - latency / 1000.0, latency, None if ttft is None else _number(ttft),
+            status, str(attrs.get(F.PRIORITY, "interactive")),
+            int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
 
 
-# A million requests hold a million equal "interactive"s and 200s unless they share one: a third
-# of a request's memory (the dashboard holds every request of the span it charts).
-_SHARED: dict = {}
-
-
-def _requests(stream) -> tuple[Requests, JsonLines, int]:
-    """The requests of a stream of lines, their start (epoch seconds) as ts; the bad lines; the
-    request lines without usable fields. One record at a time, kept as an Observation only: a
-    line that does not spell request.completed is no request, and is not even parsed (four lines
-    in five of lab 1's log)."""
-    requests, bad, unusable = Requests(), JsonLines(), 0
+def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float):
+    """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
+    the bad lines; the request lines without usable fields; the requests outside the span. One
+    record at a time, summed into its window and let go: a line that does not spell
+    request.completed is no request, and is not even parsed (four lines in five of lab 1's log)."""
+    tally, bad, unusable, outside = Tally(window_s, latency_limit_s), JsonLines(), 0, 0
     for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
         try:
-            requests.append(_observation(rec))
+            request = _request(rec)
+            if STORY_EPOCH - 1.0 <= request[0] < STORY_EPOCH:     # the log's milliseconds rounded
+                request = (STORY_EPOCH, *request[1:])             # a story's first start: 0:00
         except (KeyError, TypeError, ValueError, OverflowError):
             unusable += 1
-    return requests, bad, unusable
+            continue
+        if since <= request[0] < until:
+            tally.add(*request)
+        else:
+            outside += 1
+    return tally, bad, unusable, outside
+
+
+def _bulk(tally: Tally) -> tuple[float, float]:
+    """The span to chart when none is given: the bulk of the log, by Tukey's fences for "far out"
+    values (Exploratory Data Analysis, 1977), 3 interquartile ranges beyond the quartiles of the
+    start times, and at least an hour. One line dated 1970 in a log of today is a broken clock,
+    not a reason to draw fifty-six years of empty minutes. The quartiles are read from the
+    windows (the first start in the window that holds each): to within a window."""
+    slots = tally.requests()
+    total, seen, quartiles = sum(s.count for _, s in slots), 0, []
+    ranks = iter(max(1, math.ceil(p / 100 * total)) for p in (25, 75))
+    wanted = next(ranks)
+    for _, slot in slots:
+        seen += slot.count
+        while wanted is not None and seen >= wanted:
+            quartiles.append(slot.first)
+            wanted = next(ranks, None)
+    low, high = quartiles
+    margin = max(3600.0, 3 * (high - low))
+    return low - margin, high + margin
 
 
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
-             until: float | None = None) -> LogRead:
-    """The requests of a lab-1 JSON-lines log: its `request.completed` lines. Other events are
+             until: float | None = None, window_s: float = 60.0,
+             latency_limit_s: float = traffic.SLOW_MS / 1000) -> LogRead:
+    """The requests of a lab-1 JSON-lines log (its `request.completed` lines), summed by window
+    as they are read: memory for the windows, whatever the number of lines. Other events are
     ignored (they are not requests, and a line that does not name request.completed is not even
     read); request lines that are not JSON, or lack a usable timestamp, latency or status, are
     skipped and counted. The timestamp is when the request COMPLETED, so it started latency_ms
     earlier.
 
-    The clock: a log of the story (every start inside its six hours) keeps the story's minutes,
-    from the first minute it holds (a log of 2:00-2:20 starts its clock at 2:00), and the story's
-    ground truth comes along, on that clock. Any other log starts its clock at its first request,
-    and has no ground truth."""
+    The clock: the chart's 0:00 is the first request's window, on a grid of lcm(window, 60 s)
+    since the Unix epoch (tools/tally.py). A log of the story (every start inside its six hours)
+    keeps the story's minutes (a log of 2:00-2:20 starts its clock at 2:00), and the story's
+    ground truth comes along, on that clock; any other log has no ground truth."""
+    if window_s != round(window_s):
+        raise ValueError(f"--window {window_s:g}: with --from, a window is a whole number of seconds "
+                         "(windows are cut on a grid as the log is read)")
+    given = (-math.inf if since is None else since, math.inf if until is None else until)
+    work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s,
+                   since=given[0], until=given[1])
     with open_log_file(path) as stream:                # a big plain file: a stretch a process
-        parts = in_stretches(path, _requests) if splittable(path, stream) else [_requests(stream)]
-    starts = parts[0][0]
-    for part, _, _ in parts[1:]:
-        starts.extend(part)
-    lines = joined([bad for _, bad, _ in parts])
+        parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
+    tally = parts[0][0]
+    for part, _, _, _ in parts[1:]:
+        tally.merge(part)
+    lines = joined([bad for _, bad, _, _ in parts])
     warnings = [lines.summary(path)] if lines.bad else []
     reasons = dict(lines.reasons)
-    unusable = sum(fields for _, _, fields in parts)
+    unusable, outside = sum(part[2] for part in parts), sum(part[3] for part in parts)
     if unusable:
         reasons["bad request fields"] = unusable
-    fields = reasons.get("bad request fields", 0)
-    if fields:
-        warnings.append(f"{path}: skipped {fields} request.completed line(s) without a usable "
+        warnings.append(f"{path}: skipped {unusable} request.completed line(s) without a usable "
                         "timestamp, latency_ms or http.response.status_code")
-    if not starts:
+    if not len(tally) and not outside:
         raise LogReadError(f"{path}: no usable request.completed lines")
-    starts.reorder(sorted(range(len(starts)), key=starts.ts.__getitem__))     # by start
-    starts, note = _in_span(starts, since, until)
-    if note:
-        warnings.append(f"{path}: {note}")
-    if not starts:
+    why = "outside --since/--until"
+    if len(tally) and since is None and until is None:
+        outside, why = tally.keep(*_bulk(tally)), "far outside the bulk of the log"
+    if outside:
+        warnings.append(f"{path}: left out {outside} request line(s) that started {why}")
+    if not len(tally):
         raise LogReadError(f"{path}: no request started between --since and --until")
-    days = (starts.ts[-1] - starts.ts[0]) / 86_400
+    first, last = tally.first(), tally.last()
+    days = (last - first) / 86_400
     if days > MAX_SPAN_DAYS:
         raise LogReadError(f"{path}: the requests span {days:,.1f} days, more than "
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
+    grid = tally.grid()
+    zero = math.floor(first / grid) * grid
     epoch = parse_rfc3339(scenario.epoch)
-    first, last = starts.ts[0], starts.ts[-1]
-    incidents: tuple[traffic.Incident, ...] = ()
     from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
-    if from_story:
-        shift = 60.0 * max(0, math.floor((first - epoch) / 60.0))      # the story's minute grid
-        zero = epoch + shift
-        incidents = tuple(_shifted(i, shift) for i in scenario.incidents
-                          if i.end_s > shift and i.start_s <= last - epoch)
-    else:
-        zero = first
+    incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
+                      if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    starts.ts = array("d", (max(0.0, t - zero) for t in starts.ts))     # onto the chart's clock
-    return LogRead(starts, from_story,
-                   clock_zero.replace("+00:00", "Z"), incidents, sum(reasons.values()), reasons,
-                   warnings)
+    return LogRead(tally, zero, last - zero + 1e-6, from_story, clock_zero.replace("+00:00", "Z"),
+                   incidents, sum(reasons.values()), reasons, warnings)
 
 
 def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
@@ -251,62 +196,25 @@ def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
 
 # ── Prometheus text exposition ──────────────────────────────────────────────────────────────────
 
-@dataclass(frozen=True)
-class Histogram:
-    """One Prometheus histogram series: cumulative counts per `le` bound, the sum and the count."""
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    counts: tuple[int, ...]
-    total_s: float
-
-    @property
-    def count(self) -> int:
-        return self.counts[-1]
-
-
-def span_totals(requests) -> tuple[dict, dict, dict, tuple[int, int]]:
-    """Over the whole span: latencies in seconds by (priority, "success" | "failure"), times to
-    first token of successes by priority, request counts by (priority, status), and the input
-    and output tokens: what a Prometheus client would have counted."""
-    latency_s: dict[tuple[str, str], list[float]] = {}
-    ttft_s: dict[str, list[float]] = {}
-    codes: dict[tuple[str, int], int] = {}
-    tokens_in = tokens_out = 0
-    for r in requests:
-        ok = r.status < 500
-        latency_s.setdefault((r.priority, "success" if ok else "failure"), []).append(r.latency_ms / 1000)
-        if ok and r.ttft_ms is not None:
-            ttft_s.setdefault(r.priority, []).append(r.ttft_ms / 1000)
-        codes[(r.priority, r.status)] = codes.get((r.priority, r.status), 0) + 1
-        tokens_in += r.prompt_tokens
-        tokens_out += r.completion_tokens
-    return latency_s, ttft_s, codes, (tokens_in, tokens_out)
-
-
-def histogram(name: str, labels: dict[str, str], values_s: list[float]) -> Histogram:
-    return Histogram(name, tuple(labels.items()), tuple(cumulative_buckets(values_s)), sum(values_s))
-
-
-def exposition(requests, result: lab2.Result) -> str:
-    """The counters and histograms in the Prometheus text format (tools/promtext.py)."""
-    latency_s, ttft_s, codes, tokens = span_totals(requests)
-    histograms = [histogram("opslab_request_duration_seconds", {"priority": p, "outcome": o}, values)
-                  for (p, o), values in sorted(latency_s.items())]
-    histograms += [histogram("opslab_time_to_first_token_seconds", {"priority": p}, values)
-                   for p, values in sorted(ttft_s.items())]
+def exposition(tally: Tally, result: lab2.Result) -> str:
+    """The counters and histograms in the Prometheus text format (tools/promtext.py), over the
+    span charted: what a Prometheus client would have counted."""
+    latency, ttft, codes, tokens = tally.totals()
     out = [prom.family("opslab_requests_total", "counter",
                        "Requests answered, by priority and HTTP status code.",
                        [((("priority", p), ("code", s)), n) for (p, s), n in sorted(codes.items())]),
            prom.family("opslab_tokens_total", "counter",
                        "Tokens processed (gen_ai.usage.*_tokens), by type.",
                        [((("type", "input"),), tokens[0]), ((("type", "output"),), tokens[1])])]
-    helps = {"opslab_request_duration_seconds":
-             "End-to-end latency in seconds; successes and failures apart (SRE book).",
-             "opslab_time_to_first_token_seconds": "Time to first token of successful requests, seconds."}
-    for name, text in helps.items():
+    for name, text, series, label in (
+            ("opslab_request_duration_seconds",
+             "End-to-end latency in seconds; successes and failures apart (SRE book).", latency,
+             lambda key: (("priority", key[0]), ("outcome", key[1]))),
+            ("opslab_time_to_first_token_seconds", "Time to first token of successful requests, seconds.",
+             ttft, lambda key: (("priority", key),))):
         out += [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
-        for h in (h for h in histograms if h.name == name):
-            out += prom.histogram_samples(name, h.labels, DEFAULT_BUCKETS, h.counts, h.total_s)
+        for key, (counts, total_s) in sorted(series.items()):
+            out += prom.histogram_samples(name, label(key), DEFAULT_BUCKETS, counts, total_s)
     last = result.windows[-1]
     if last.saturation is not None:                     # unknown without a capacity
         out.append(prom.family("opslab_saturation_ratio", "gauge",
@@ -395,19 +303,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.log:
             with field_map(parse_field_map(args.map)):
-                log = read_log(args.log, since=args.since, until=args.until)
-            requests = log.observations
-            if args.capacity or not log.from_story:        # the story's 10 slots are not yours
-                settings["scenario"] = dataclasses.replace(traffic.STORY, capacity=args.capacity)
+                log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
+                               latency_limit_s=args.latency_limit)
+            tally = log.tally
+            scenario = traffic.STORY                        # the story's 10 slots are not yours
+            if args.capacity or not log.from_story:
+                scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
-            result = lab2.run(requests, **settings, composite=composite_alert,
-                              min_signals=args.min_signals, duration_s=requests[-1].ts + 1e-6,
+            result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
+                              measured=log.measured(scenario.capacity),
                               incidents=log.incidents, has_truth=log.from_story,
                               source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
         else:
             requests = traffic.generate(seed=args.seed)
+            tally = tally_of(requests, args.window, args.latency_limit)
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals)
     except (LogReadError, ValueError) as exc:
@@ -424,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(lab2.report(result, color=use_color()))
     command = reproduce(sys.argv[1:] if argv is None else argv)
     for path, text in ((args.html, lambda: html_report(result, args.log, command)),
-                       (args.prom, lambda: exposition(requests, result))):
+                       (args.prom, lambda: exposition(tally, result))):
         if path:
             try:
                 write_file(path, lambda stream: stream.write(text()), args.force)

@@ -428,13 +428,23 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
     found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
     of a big log are skipped at the speed of a memory search: that is the whole trick."""
     needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
-    found, at = [], buffer.find(needle)
-    while at != -1:
-        start = buffer.rfind(b"\n", 0, at) + 1
-        end = buffer.find(b"\n", at)
-        end = len(buffer) if end == -1 else end
-        found.append((start, buffer[start:end]))
-        at = buffer.find(needle, end)
+    found, at, size, dropped = [], 0, len(buffer), 0
+    while at < size:                          # a segment at a time, so that a mapped file's
+        stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
+        reach = min(size, stop + len(needle) - 1)     # a needle that starts before the stop
+        hit = buffer.find(needle, at, reach)
+        while hit != -1:
+            start = buffer.rfind(b"\n", 0, hit) + 1
+            end = buffer.find(b"\n", hit)
+            at = end = size if end == -1 else end
+            found.append((start, buffer[start:end]))
+            hit = buffer.find(needle, end, reach) if end < stop else -1
+        at = max(at, stop)
+        if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise"):
+            done = at - at % mmap.PAGESIZE    # searched: the kernel's to drop (they are the
+            if done > dropped:                # file's pages, and no longer counted as ours)
+                buffer.madvise(mmap.MADV_DONTNEED, dropped, done - dropped)
+                dropped = done
     return found
 
 
@@ -459,6 +469,7 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
 
 
 CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory, whatever the log
+SEGMENT_BYTES = 64 << 20    # and searches a mapped file this much at a time
 
 
 def _chunks(stream):

@@ -1,0 +1,334 @@
+"""A log's requests summed window by window as they stream past: all that lab 2's dashboard takes
+from a day of logs, in memory bounded by the number of windows, never by the number of requests.
+
+    tally = Tally(window_s=60.0, latency_limit_s=6.0)
+    tally.add(start, latency_ms, ttft_ms, status, priority, tokens_in, tokens_out)   # a request
+    tally.merge(other)                  # the tally of another stretch of the file
+    tally.measured(zero, duration_s, capacity)     # what lab 2's measure() makes of a list
+
+The grid. A window is [k x window_s, (k + 1) x window_s) in seconds since the Unix epoch: the
+grid is fixed before the first line is read, so a request is summed into its window the moment it
+is read, whatever order the log is in. The chart's 0:00 is a point of that grid and of the minute
+grid (the burn-rate rules count by the minute): a multiple of lcm(window, 60 s), at or before the
+first request. The story's 9:00 is one, so a story log keeps the story's minutes.
+
+Per window: counts (requests, 5xx, tokens, slow), busy seconds (saturation), and the latencies of
+interactive successes and failures and the times to first token, for percentiles. Those are
+kept exactly up to EXACT values a window (the story's busiest minute holds about 150), then as a
+DDSketch (Masson, Rim & Lee, "DDSketch: a fast and fully-mergeable quantile sketch with
+relative-error guarantees", VLDB 2019): value x > 0 is counted in bucket ceil(log_g x), with
+g = (1 + a) / (1 - a), and read back as 2 g^i / (g + 1): every percentile it gives is within a =
+0.5 % of the exact one (the nearest-rank value lies in the bucket read). The whole span's
+percentiles merge the windows', exact up to SPAN_EXACT values (8 MB of numbers). A tally of the
+same requests is the same in any order and any split, so stretches read by several processes
+merge into what one process would have summed.
+
+Memory: per window, at most 3 x EXACT numbers or three sketches (at most log_g of the range of
+the values, 1,400 buckets from 1 ms to 1,000 s), and Prometheus' 15 bucket counts per series.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+
+from solution import lab2_dashboard as lab2
+from solution import traffic
+from solution.numeric import DEFAULT_BUCKETS, histogram_quantile, nearest_rank
+from solution.slo import hours_text
+
+EXACT = 512                 # values a window keeps exactly, per kind; past that, the sketch
+SPAN_EXACT = 1 << 20        # values the whole span keeps exactly
+ALPHA = 0.005               # the sketch's relative accuracy
+GAMMA = (1 + ALPHA) / (1 - ALPHA)
+_LOG_GAMMA = math.log(GAMMA)
+_ZERO = -(1 << 62)          # the bucket of 0 (and of values too small to take a logarithm of)
+
+
+def _bucket(x: float) -> int:
+    return math.ceil(math.log(x) / _LOG_GAMMA) if x > 1e-9 else _ZERO
+
+
+def _bucket_value(key: int) -> float:
+    return 0.0 if key == _ZERO else 2 * GAMMA ** key / (GAMMA + 1)
+
+
+class Values:
+    """Numbers for nearest-rank percentiles: exact up to `cap` of them, then a DDSketch."""
+
+    __slots__ = ("cap", "exact", "buckets")
+
+    def __init__(self, cap: int | None = None):
+        self.cap, self.exact, self.buckets = EXACT if cap is None else cap, array("d"), None
+
+    def __len__(self) -> int:
+        return len(self.exact) if self.buckets is None else sum(self.buckets.values())
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Values) and self.buckets == other.buckets
+                and sorted(self.exact) == sorted(other.exact))
+
+    @property
+    def is_exact(self) -> bool:
+        return self.buckets is None
+
+    def add(self, x: float, n: int = 1) -> None:
+        if self.buckets is None:
+            self.exact.extend([x] * n)
+            if len(self.exact) > self.cap:
+                self._sketch()
+        else:
+            key = _bucket(x)
+            self.buckets[key] = self.buckets.get(key, 0) + n
+
+    def _sketch(self) -> None:
+        exact, self.exact, self.buckets = self.exact, array("d"), {}
+        for x in exact:
+            self.add(x)
+
+    def merge(self, other: "Values") -> None:
+        if other.buckets is None:
+            if self.buckets is None:
+                self.exact.extend(other.exact)
+                if len(self.exact) > self.cap:
+                    self._sketch()
+            else:
+                for x in other.exact:
+                    self.add(x)
+            return
+        if self.buckets is None:
+            self._sketch()
+        for key, n in other.buckets.items():
+            self.buckets[key] = self.buckets.get(key, 0) + n
+
+    def rank(self, q: float, scale: float = 1.0) -> float | None:
+        """The q-th percentile by nearest rank (solution/numeric.py), times `scale`; None if empty."""
+        if not len(self):
+            return None
+        if self.buckets is None:
+            return nearest_rank(self.exact, q) * scale
+        wanted, seen = max(1, math.ceil(q / 100 * len(self))), 0
+        for key in sorted(self.buckets):
+            seen += self.buckets[key]
+            if seen >= wanted:
+                return _bucket_value(key) * scale
+        raise AssertionError("unreachable: the counts add up to the total")
+
+
+class Slot:
+    """The sums of one window: lab 2's golden-signal inputs, and the Prometheus series."""
+
+    __slots__ = ("count", "failed", "tokens", "slow", "busy", "ok", "bad", "ttft", "first", "last",
+                 "latency", "first_token", "codes", "tokens_in", "tokens_out")
+
+    def __init__(self):
+        self.count = self.failed = self.tokens = self.slow = self.tokens_in = self.tokens_out = 0
+        self.busy, self.first, self.last = 0, math.inf, -math.inf      # busy: in nanoseconds
+        self.ok, self.bad, self.ttft = Values(), Values(), Values()     # interactive, in ms
+        self.latency: dict[tuple[str, str], list] = {}   # (priority, outcome) -> counts per le, sum (s)
+        self.first_token: dict[str, list] = {}            # priority -> the same, of successes' TTFT
+        self.codes: dict[tuple[str, int], int] = {}       # (priority, status) -> requests
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Slot) and all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def merge(self, other: "Slot") -> None:
+        for name in ("count", "failed", "tokens", "slow", "busy", "tokens_in", "tokens_out"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.first, self.last = min(self.first, other.first), max(self.last, other.last)
+        for mine, theirs in ((self.ok, other.ok), (self.bad, other.bad), (self.ttft, other.ttft)):
+            mine.merge(theirs)
+        _add(self.latency, other.latency)
+        _add(self.first_token, other.first_token)
+        for key, n in other.codes.items():
+            self.codes[key] = self.codes.get(key, 0) + n
+
+
+def _add(series: dict, more: dict) -> None:
+    """Prometheus series (counts per bucket, then the sum) added key by key."""
+    for key, counts in more.items():
+        into = series.setdefault(key, [0] * len(counts))
+        into[:] = [a + b for a, b in zip(into, counts)]
+
+
+def _observe(series: dict, key, seconds: float) -> None:
+    """One value into a Prometheus histogram series: its bucket's count (not yet cumulative) and
+    the sum, the last item, in whole microseconds (integers add up the same in any order)."""
+    counts = series.get(key)
+    if counts is None:
+        counts = series[key] = [0] * (len(DEFAULT_BUCKETS) + 1)
+    counts[bisect.bisect_left(DEFAULT_BUCKETS, seconds)] += 1
+    counts[-1] += round(seconds * 1e6)
+
+
+class Tally:
+    """The windows (and minutes) of a stream of requests, each summed as it is read."""
+
+    def __init__(self, window_s: float = 60.0, latency_limit_s: float = traffic.SLOW_MS / 1000):
+        self.window_s, self.limit_ms = window_s, latency_limit_s * 1000.0
+        self.slots: dict[int, Slot] = {}                  # window k on the grid -> its sums
+        self.minutes: dict[int, list[int]] = {}           # minute m -> 5xx, all, slow, served
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Tally) and (self.window_s, self.limit_ms, self.slots, self.minutes) == \
+            (other.window_s, other.limit_ms, other.slots, other.minutes)
+
+    def __len__(self) -> int:
+        return sum(slot.count for slot in self.slots.values())
+
+    def add(self, start: float, latency_ms: float, ttft_ms: float | None, status: int,
+            priority: str, tokens_in: int, tokens_out: int) -> None:
+        """One request, `start` in seconds on the grid's clock: as lab 2's golden_signals,
+        busy_seconds and per_minute count it."""
+        w = self.window_s
+        k = math.floor(start / w)
+        slot = self.slots.get(k)
+        if slot is None:
+            slot = self.slots[k] = Slot()
+        slot.count += 1
+        slot.tokens += tokens_in + tokens_out
+        slot.tokens_in, slot.tokens_out = slot.tokens_in + tokens_in, slot.tokens_out + tokens_out
+        slot.first, slot.last = min(slot.first, start), max(slot.last, start)
+        minute = self.minutes.get(m := math.floor(start / 60.0))
+        if minute is None:
+            minute = self.minutes[m] = [0, 0, 0, 0]
+        minute[1] += 1
+        ok, interactive = status < 500, priority == "interactive"
+        if not ok:
+            slot.failed += 1
+            minute[0] += 1
+            if interactive:
+                slot.bad.add(latency_ms)
+        elif interactive:
+            slow = latency_ms > self.limit_ms
+            slot.ok.add(latency_ms)
+            slot.slow += slow
+            minute[2] += slow
+            minute[3] += 1
+            if ttft_ms is not None:
+                slot.ttft.add(ttft_ms)
+        _observe(slot.latency, (priority, "success" if ok else "failure"), latency_ms / 1000)
+        if ok and ttft_ms is not None:
+            _observe(slot.first_token, priority, ttft_ms / 1000)
+        slot.codes[(priority, status)] = slot.codes.get((priority, status), 0) + 1
+        end, at = start + latency_ms / 1000.0, start      # busy seconds, split at window edges
+        while at < end:
+            edge = (k + 1) * w
+            (self.slots.get(k) or self.slots.setdefault(k, Slot())).busy += round((min(end, edge) - at) * 1e9)
+            at, k = edge, k + 1
+
+    def merge(self, other: "Tally") -> None:
+        for k, slot in other.slots.items():
+            mine = self.slots.get(k)
+            if mine is None:
+                self.slots[k] = slot
+            else:
+                mine.merge(slot)
+        _add(self.minutes, other.minutes)
+
+    # ── the span ────────────────────────────────────────────────────────────────────────────────
+
+    def requests(self):
+        """The windows that hold requests, in time order: (k, slot)."""
+        return sorted((k, s) for k, s in self.slots.items() if s.count)
+
+    def keep(self, since: float, until: float) -> int:
+        """Keep the windows that overlap [since, until), and the minutes from the first of them;
+        the requests left out."""
+        w, left_out = self.window_s, 0
+        for k in list(self.slots):
+            if not (since < (k + 1) * w and k * w < until):
+                left_out += self.slots.pop(k).count
+        first = min((s.first for s in self.slots.values() if s.count), default=math.inf)
+        self.minutes = {m: c for m, c in self.minutes.items() if (m + 1) * 60.0 > first}
+        return left_out
+
+    def first(self) -> float:
+        return min(s.first for s in self.slots.values() if s.count)
+
+    def last(self) -> float:
+        return max(s.last for s in self.slots.values() if s.count)
+
+    def grid(self) -> float:
+        """lcm(window, 60 s): the chart's 0:00 is a multiple of it, on both grids."""
+        return math.lcm(round(self.window_s), 60)
+
+    # ── what lab 2's measure() makes of a list of requests ───────────────────────────────────────
+
+    def measured(self, zero: float, duration_s: float, capacity: int | None) -> tuple:
+        """(windows, per-minute counts, span latency, p99 check) over [zero, zero + duration_s),
+        in lab 2's own types, on the chart's clock."""
+        w = self.window_s
+        k0, n = round(zero / w), max(1, math.ceil(duration_s / w))
+        windows, span_ok, span_bad = [], Values(SPAN_EXACT), Values(SPAN_EXACT)
+        for j in range(n):
+            slot = self.slots.get(k0 + j) or Slot()
+            served = len(slot.ok)
+            p50, p90, p95, p99 = (slot.ok.rank(q, 0.001) for q in (50, 90, 95, 99))
+            windows.append(lab2.Window(
+                start_s=j * w, requests=slot.count, failed=slot.failed, slow=slot.slow,
+                rps=slot.count / w, tokens_per_s=slot.tokens / w,
+                error_ratio=slot.failed / slot.count if slot.count else None,
+                slow_ratio=slot.slow / served if served else None,
+                p50_s=p50, p90_s=p90, p95_s=p95, p99_s=p99,
+                failed_p50_s=slot.bad.rank(50, 0.001), failed_p95_s=slot.bad.rank(95, 0.001),
+                failed_p99_s=slot.bad.rank(99, 0.001), ttft_p95_s=slot.ttft.rank(95, 0.001),
+                saturation=slot.busy / 1e9 / w / capacity if capacity else None))
+            span_ok.merge(slot.ok)
+            span_bad.merge(slot.bad)
+        m0, minutes = round(zero / 60.0), max(1, math.ceil(duration_s / 60.0))
+        counts = tuple(list(c) for c in zip(*(self.minutes.get(m0 + j, (0, 0, 0, 0)) for j in range(minutes))))
+        span = tuple(tuple(None if v.rank(q) is None else v.rank(q) / 1000 for q in (50, 95, 99))
+                     for v in (span_ok, span_bad))             # seconds, as lab 2 divides them
+        return windows, counts, span, self._p99_check(windows, k0, span_ok)
+
+    def _p99_check(self, windows: list, k0: int, span_ok: Values) -> list[tuple]:
+        """lab 2's p99_check: the p99 of interactive successes, and Prometheus' estimate from the
+        histogram, in the last window that has one and over the whole span."""
+        last = next((j for j in range(len(windows) - 1, -1, -1) if windows[j].p99_s is not None), None)
+        if last is None:
+            return []
+        def counts(keys) -> list[int]:          # interactive successes per le, cumulative
+            total = [0] * len(DEFAULT_BUCKETS)
+            for k in keys:
+                series = self.slots[k].latency.get(("interactive", "success")) if k in self.slots else None
+                total = [a + b for a, b in zip(total, series)] if series else total   # (not the sum)
+            return cumulative(total)
+        rows = ((f"last window {traffic.clock(windows[last].start_s)}", windows[last].p99_s,
+                 counts([k0 + last])),
+                (f"all {hours_text(len(windows) * self.window_s / 3600)}", span_ok.rank(99) / 1000,
+                 counts(range(k0, k0 + len(windows)))))
+        return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, c)) for label, exact, c in rows]
+
+    def totals(self) -> tuple[dict, dict, dict, tuple[int, int]]:
+        """Over the span kept: the Prometheus series (latency by priority and outcome, TTFT by
+        priority, each as cumulative counts per le and the sum), requests by priority and status,
+        and the input and output tokens."""
+        latency, ttft, codes, tokens = {}, {}, {}, [0, 0]
+        for slot in self.slots.values():
+            _add(latency, slot.latency)
+            _add(ttft, slot.first_token)
+            for key, n in slot.codes.items():
+                codes[key] = codes.get(key, 0) + n
+            tokens[0] += slot.tokens_in
+            tokens[1] += slot.tokens_out
+        finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in d.items()}   # noqa: E731
+        return finish(latency), finish(ttft), codes, (tokens[0], tokens[1])
+
+
+def cumulative(counts) -> list[int]:
+    """Counts per bucket, cumulative: Prometheus' `le` series."""
+    out, total = [], 0
+    for n in counts:
+        total += n
+        out.append(total)
+    return out
+
+
+def tally_of(requests, window_s: float = 60.0, latency_limit_s: float = traffic.SLOW_MS / 1000) -> Tally:
+    """The tally of a list of Observations (the story's, say), their ts on the grid's clock."""
+    tally = Tally(window_s, latency_limit_s)
+    for r in requests:
+        tally.add(r.ts, r.latency_ms, r.ttft_ms, r.status, r.priority, r.prompt_tokens, r.completion_tokens)
+    return tally

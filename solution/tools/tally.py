@@ -102,6 +102,13 @@ class Values:
         for key, n in other.buckets.items():
             self.buckets[key] = self.buckets.get(key, 0) + n
 
+    def ranks(self, qs, scale: float = 1.0) -> list:
+        """rank(q, scale) for each q, sorting the exact values once."""
+        if self.buckets is not None or not self.exact:
+            return [self.rank(q, scale) for q in qs]
+        ordered, n = sorted(self.exact), len(self.exact)
+        return [ordered[max(1, math.ceil(q / 100 * n)) - 1] * scale for q in qs]   # nearest rank
+
     def rank(self, q: float, scale: float = 1.0) -> float | None:
         """The q-th percentile by nearest rank (solution/numeric.py), times `scale`; None if empty."""
         if not len(self):
@@ -117,44 +124,82 @@ class Values:
 
 
 class Slot:
-    """The sums of one window: lab 2's golden-signal inputs, and the Prometheus series."""
+    """The sums of one window: lab 2's golden-signal inputs. A part is made when first needed:
+    with one-second windows most hold a request or two, or only the busy time of a long one."""
 
-    __slots__ = ("count", "failed", "tokens", "slow", "busy", "ok", "bad", "ttft", "first", "last",
-                 "latency", "first_token", "codes", "tokens_in", "tokens_out")
+    __slots__ = ("count", "failed", "tokens", "slow", "busy", "first", "last", "ok", "bad", "ttft", "le")
 
     def __init__(self):
-        self.count = self.failed = self.tokens = self.slow = self.tokens_in = self.tokens_out = 0
-        self.busy, self.first, self.last = 0, math.inf, -math.inf      # busy: in nanoseconds
-        self.ok, self.bad, self.ttft = Values(), Values(), Values()     # interactive, in ms
-        self.latency: dict[tuple[str, str], list] = {}   # (priority, outcome) -> counts per le, sum (s)
-        self.first_token: dict[str, list] = {}            # priority -> the same, of successes' TTFT
-        self.codes: dict[tuple[str, int], int] = {}       # (priority, status) -> requests
+        self.count = self.failed = self.tokens = self.slow = self.busy = 0   # busy: nanoseconds
+        self.first, self.last = math.inf, -math.inf
+        self.ok = self.bad = self.ttft = None           # Values of interactive requests, in ms
+        self.le = None                                  # their successes per Prometheus le bucket
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Slot) and all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+        return isinstance(other, Slot) and all(
+            _or_empty(getattr(self, a)) == _or_empty(getattr(other, a)) for a in self.__slots__)
+
+    def values(self, name: str) -> Values:
+        """The Values `ok`, `bad` or `ttft`, made if new."""
+        values = getattr(self, name)
+        if values is None:
+            values = Values()
+            setattr(self, name, values)
+        return values
 
     def merge(self, other: "Slot") -> None:
-        for name in ("count", "failed", "tokens", "slow", "busy", "tokens_in", "tokens_out"):
+        for name in ("count", "failed", "tokens", "slow", "busy"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.first, self.last = min(self.first, other.first), max(self.last, other.last)
-        for mine, theirs in ((self.ok, other.ok), (self.bad, other.bad), (self.ttft, other.ttft)):
-            mine.merge(theirs)
-        _add(self.latency, other.latency)
-        _add(self.first_token, other.first_token)
+        for name in ("ok", "bad", "ttft"):
+            if getattr(other, name) is not None:
+                self.values(name).merge(getattr(other, name))
+        if other.le is not None:
+            self.le = other.le if self.le is None else array("q", map(sum, zip(self.le, other.le)))
+
+
+def _or_empty(part):
+    """None and an empty part are the same sums."""
+    return None if part is None or (isinstance(part, Values) and not len(part)) else part
+
+
+EMPTY = Slot()
+
+
+class Series:
+    """Prometheus' counters and histograms of some stretch of time, as a client counts them:
+    requests by priority and status, tokens in and out, and histograms (counts per `le` bucket,
+    then the sum in whole microseconds: integers add up the same in any order) of the latency by
+    priority and outcome, and of the time to first token of successes by priority."""
+
+    __slots__ = ("codes", "tokens", "latency", "first_token")
+
+    def __init__(self):
+        self.codes: dict[tuple[str, int], int] = {}
+        self.tokens = [0, 0]
+        self.latency: dict[tuple[str, str], list[int]] = {}
+        self.first_token: dict[str, list[int]] = {}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Series) and all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def merge(self, other: "Series") -> None:
         for key, n in other.codes.items():
             self.codes[key] = self.codes.get(key, 0) + n
+        self.tokens = [a + b for a, b in zip(self.tokens, other.tokens)]
+        _add(self.latency, other.latency)
+        _add(self.first_token, other.first_token)
 
 
-def _add(series: dict, more: dict) -> None:
-    """Prometheus series (counts per bucket, then the sum) added key by key."""
+def _add(into: dict, more: dict) -> None:
+    """Lists of counts added key by key."""
     for key, counts in more.items():
-        into = series.setdefault(key, [0] * len(counts))
-        into[:] = [a + b for a, b in zip(into, counts)]
+        mine = into.get(key)
+        into[key] = list(counts) if mine is None else [a + b for a, b in zip(mine, counts)]
 
 
 def _observe(series: dict, key, seconds: float) -> None:
-    """One value into a Prometheus histogram series: its bucket's count (not yet cumulative) and
-    the sum, the last item, in whole microseconds (integers add up the same in any order)."""
+    """One value into a histogram: its bucket's count (not yet cumulative), and the sum."""
     counts = series.get(key)
     if counts is None:
         counts = series[key] = [0] * (len(DEFAULT_BUCKETS) + 1)
@@ -163,16 +208,22 @@ def _observe(series: dict, key, seconds: float) -> None:
 
 
 class Tally:
-    """The windows (and minutes) of a stream of requests, each summed as it is read."""
+    """The windows (and minutes) of a stream of requests, each summed as it is read; and the
+    Prometheus series by stretches of `coarse` seconds (an hour, or a whole number of windows)."""
 
     def __init__(self, window_s: float = 60.0, latency_limit_s: float = traffic.SLOW_MS / 1000):
         self.window_s, self.limit_ms = window_s, latency_limit_s * 1000.0
+        self.coarse = math.lcm(round(window_s), 3600) if window_s == round(window_s) else window_s
         self.slots: dict[int, Slot] = {}                  # window k on the grid -> its sums
         self.minutes: dict[int, list[int]] = {}           # minute m -> 5xx, all, slow, served
+        self.series: dict[int, Series] = {}               # stretch c of `coarse` s -> its series
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Tally) and (self.window_s, self.limit_ms, self.slots, self.minutes) == \
-            (other.window_s, other.limit_ms, other.slots, other.minutes)
+        mine = (self.window_s, self.limit_ms, self.minutes, self.series)
+        return isinstance(other, Tally) and mine == (other.window_s, other.limit_ms, other.minutes,
+                                                     other.series) and \
+            {k: s for k, s in self.slots.items() if s != EMPTY} == \
+            {k: s for k, s in other.slots.items() if s != EMPTY}
 
     def __len__(self) -> int:
         return sum(slot.count for slot in self.slots.values())
@@ -180,7 +231,7 @@ class Tally:
     def add(self, start: float, latency_ms: float, ttft_ms: float | None, status: int,
             priority: str, tokens_in: int, tokens_out: int) -> None:
         """One request, `start` in seconds on the grid's clock: as lab 2's golden_signals,
-        busy_seconds and per_minute count it."""
+        busy_seconds and per_minute count it, and as a Prometheus client would."""
         w = self.window_s
         k = math.floor(start / w)
         slot = self.slots.get(k)
@@ -188,7 +239,6 @@ class Tally:
             slot = self.slots[k] = Slot()
         slot.count += 1
         slot.tokens += tokens_in + tokens_out
-        slot.tokens_in, slot.tokens_out = slot.tokens_in + tokens_in, slot.tokens_out + tokens_out
         slot.first, slot.last = min(slot.first, start), max(slot.last, start)
         minute = self.minutes.get(m := math.floor(start / 60.0))
         if minute is None:
@@ -199,26 +249,38 @@ class Tally:
             slot.failed += 1
             minute[0] += 1
             if interactive:
-                slot.bad.add(latency_ms)
+                slot.values("bad").add(latency_ms)
         elif interactive:
             slow = latency_ms > self.limit_ms
-            slot.ok.add(latency_ms)
+            slot.values("ok").add(latency_ms)
             slot.slow += slow
             minute[2] += slow
             minute[3] += 1
             if ttft_ms is not None:
-                slot.ttft.add(ttft_ms)
-        _observe(slot.latency, (priority, "success" if ok else "failure"), latency_ms / 1000)
+                slot.values("ttft").add(ttft_ms)
+            if slot.le is None:
+                slot.le = array("q", bytes(8 * len(DEFAULT_BUCKETS)))
+            slot.le[bisect.bisect_left(DEFAULT_BUCKETS, latency_ms / 1000)] += 1
+        series = self.series.get(c := math.floor(start / self.coarse))
+        if series is None:
+            series = self.series[c] = Series()
+        series.codes[(priority, status)] = series.codes.get((priority, status), 0) + 1
+        series.tokens[0] += tokens_in
+        series.tokens[1] += tokens_out
+        _observe(series.latency, (priority, "success" if ok else "failure"), latency_ms / 1000)
         if ok and ttft_ms is not None:
-            _observe(slot.first_token, priority, ttft_ms / 1000)
-        slot.codes[(priority, status)] = slot.codes.get((priority, status), 0) + 1
+            _observe(series.first_token, priority, ttft_ms / 1000)
         end, at = start + latency_ms / 1000.0, start      # busy seconds, split at window edges
+        if end <= (k + 1) * w:
+            slot.busy += round((end - at) * 1e9)
+            return
         while at < end:
             edge = (k + 1) * w
             (self.slots.get(k) or self.slots.setdefault(k, Slot())).busy += round((min(end, edge) - at) * 1e9)
             at, k = edge, k + 1
 
     def merge(self, other: "Tally") -> None:
+        """Add another tally's sums to this one's (its parts are taken over, not copied)."""
         for k, slot in other.slots.items():
             mine = self.slots.get(k)
             if mine is None:
@@ -226,6 +288,12 @@ class Tally:
             else:
                 mine.merge(slot)
         _add(self.minutes, other.minutes)
+        for c, series in other.series.items():
+            mine = self.series.get(c)
+            if mine is None:
+                self.series[c] = series
+            else:
+                mine.merge(series)
 
     # ── the span ────────────────────────────────────────────────────────────────────────────────
 
@@ -234,14 +302,15 @@ class Tally:
         return sorted((k, s) for k, s in self.slots.items() if s.count)
 
     def keep(self, since: float, until: float) -> int:
-        """Keep the windows that overlap [since, until), and the minutes from the first of them;
-        the requests left out."""
-        w, left_out = self.window_s, 0
-        for k in list(self.slots):
-            if not (since < (k + 1) * w and k * w < until):
-                left_out += self.slots.pop(k).count
-        first = min((s.first for s in self.slots.values() if s.count), default=math.inf)
-        self.minutes = {m: c for m, c in self.minutes.items() if (m + 1) * 60.0 > first}
+        """Keep the requests that started in [since, until), both taken out to the `coarse` grid
+        (on which windows and series both end); the requests left out."""
+        since = math.floor(since / self.coarse) * self.coarse
+        until = math.ceil(until / self.coarse) * self.coarse
+        left_out, w = 0, self.window_s
+        for k in [k for k in self.slots if not since <= k * w < until]:
+            left_out += self.slots.pop(k).count
+        self.series = {c: s for c, s in self.series.items() if since <= c * self.coarse < until}
+        self.minutes = {m: n for m, n in self.minutes.items() if since <= m * 60.0 < until}
         return left_out
 
     def first(self) -> float:
@@ -262,21 +331,23 @@ class Tally:
         w = self.window_s
         k0, n = round(zero / w), max(1, math.ceil(duration_s / w))
         windows, span_ok, span_bad = [], Values(SPAN_EXACT), Values(SPAN_EXACT)
+        empty = Values()
         for j in range(n):
-            slot = self.slots.get(k0 + j) or Slot()
-            served = len(slot.ok)
-            p50, p90, p95, p99 = (slot.ok.rank(q, 0.001) for q in (50, 90, 95, 99))
+            slot = self.slots.get(k0 + j, EMPTY)
+            ok, bad, ttft = slot.ok or empty, slot.bad or empty, slot.ttft or empty
+            served = len(ok)
+            p50, p90, p95, p99 = ok.ranks((50, 90, 95, 99), 0.001)
+            f50, f95, f99 = bad.ranks((50, 95, 99), 0.001)
             windows.append(lab2.Window(
                 start_s=j * w, requests=slot.count, failed=slot.failed, slow=slot.slow,
                 rps=slot.count / w, tokens_per_s=slot.tokens / w,
                 error_ratio=slot.failed / slot.count if slot.count else None,
                 slow_ratio=slot.slow / served if served else None,
                 p50_s=p50, p90_s=p90, p95_s=p95, p99_s=p99,
-                failed_p50_s=slot.bad.rank(50, 0.001), failed_p95_s=slot.bad.rank(95, 0.001),
-                failed_p99_s=slot.bad.rank(99, 0.001), ttft_p95_s=slot.ttft.rank(95, 0.001),
+                failed_p50_s=f50, failed_p95_s=f95, failed_p99_s=f99, ttft_p95_s=ttft.rank(95, 0.001),
                 saturation=slot.busy / 1e9 / w / capacity if capacity else None))
-            span_ok.merge(slot.ok)
-            span_bad.merge(slot.bad)
+            span_ok.merge(ok)
+            span_bad.merge(bad)
         m0, minutes = round(zero / 60.0), max(1, math.ceil(duration_s / 60.0))
         counts = tuple(list(c) for c in zip(*(self.minutes.get(m0 + j, (0, 0, 0, 0)) for j in range(minutes))))
         span = tuple(tuple(None if v.rank(q) is None else v.rank(q) / 1000 for q in (50, 95, 99))
@@ -289,11 +360,12 @@ class Tally:
         last = next((j for j in range(len(windows) - 1, -1, -1) if windows[j].p99_s is not None), None)
         if last is None:
             return []
+
         def counts(keys) -> list[int]:          # interactive successes per le, cumulative
             total = [0] * len(DEFAULT_BUCKETS)
             for k in keys:
-                series = self.slots[k].latency.get(("interactive", "success")) if k in self.slots else None
-                total = [a + b for a, b in zip(total, series)] if series else total   # (not the sum)
+                le = self.slots.get(k, EMPTY).le
+                total = [a + b for a, b in zip(total, le)] if le else total
             return cumulative(total)
         rows = ((f"last window {traffic.clock(windows[last].start_s)}", windows[last].p99_s,
                  counts([k0 + last])),
@@ -302,19 +374,14 @@ class Tally:
         return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, c)) for label, exact, c in rows]
 
     def totals(self) -> tuple[dict, dict, dict, tuple[int, int]]:
-        """Over the span kept: the Prometheus series (latency by priority and outcome, TTFT by
-        priority, each as cumulative counts per le and the sum), requests by priority and status,
-        and the input and output tokens."""
-        latency, ttft, codes, tokens = {}, {}, {}, [0, 0]
-        for slot in self.slots.values():
-            _add(latency, slot.latency)
-            _add(ttft, slot.first_token)
-            for key, n in slot.codes.items():
-                codes[key] = codes.get(key, 0) + n
-            tokens[0] += slot.tokens_in
-            tokens[1] += slot.tokens_out
+        """Over the span kept: the Prometheus histograms (latency by priority and outcome, TTFT by
+        priority, each as cumulative counts per le and the sum in seconds), requests by priority
+        and status, and the input and output tokens."""
+        total = Series()
+        for series in self.series.values():
+            total.merge(series)
         finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in d.items()}   # noqa: E731
-        return finish(latency), finish(ttft), codes, (tokens[0], tokens[1])
+        return finish(total.latency), finish(total.first_token), total.codes, tuple(total.tokens)
 
 
 def cumulative(counts) -> list[int]:

@@ -573,3 +573,23 @@ def test_story_reads_a_chunk_at_a_time_and_a_trace_across_chunks_is_whole(burst_
     chunked = lab.read_trace(str(tmp_path / "salted.jsonl.gz"), burst.example)
     assert [r["span_id"] for r in chunked[0]] == [r["span_id"] for r in whole[0]] and len(whole[0]) == 4
     assert (chunked[1].bad, chunked[1].bad_lines) == (whole[1].bad, whole[1].bad_lines) == (1, [naming[1] + 1])
+
+
+@pytest.mark.parametrize("segment", [1, 7, 50, 1 << 20])
+def test_story_searches_a_mapped_file_a_segment_at_a_time_and_misses_no_line(tmp_path, monkeypatch, segment):
+    # the trace id straddles segment edges, sits on the first and the last line, twice on a
+    # line, and at the very end without a newline: every segment size finds what a plain scan
+    # of the lines finds, over bytes and over a memory-mapped file
+    import mmap
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    lines = [f'{{"trace_id": "{trace}", "n": 0}}', '{"trace_id": "other", "n": 1}',
+             f'{{"a": "{trace}", "b": "{trace}", "n": 2}}', "x" * 45, '{"n": 4}',
+             f'{{"trace_id": "{trace}"}}']
+    data = "\n".join(lines).encode()
+    expected = [(data.index(line.encode()), line.encode()) for line in lines if f'{trace}"' in line]
+    monkeypatch.setattr(lab, "SEGMENT_BYTES", segment)
+    path = tmp_path / "seg.jsonl"
+    path.write_bytes(data)
+    with open(path, "rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        assert lab.lines_naming(mapped, trace) == expected
+    assert lab.lines_naming(data, trace) == expected and len(expected) == 3

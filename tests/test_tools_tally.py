@@ -115,3 +115,31 @@ def test_busy_seconds_split_at_window_edges_as_lab_2_splits_them():
         [Observation(30.0, 150_000.0, None, 200, "batch", 0, 0)], duration_s=180.0, capacity=1,
         latency_limit_s=6.0)] == [0.5, 1.0, 1.0]
     assert math.lcm(45, 60) == T.Tally(window_s=45).grid() == 180
+
+
+def test_a_busy_window_on_the_command_line_is_sketched_within_its_bound_and_says_so(tmp_path, capsys):
+    # 1,200 interactive answers in one minute (more than EXACT), latencies 1,000 ms to 7,000 ms
+    # in 5 ms steps, shuffled: the p90 by nearest rank is the 1,080th smallest, 6,395 ms
+    import json
+    from solution.tools import dashboard
+    rng = random.Random(8)
+    latencies = [1000.0 + 5 * i for i in range(1200)]
+    rng.shuffle(latencies)
+    lines = []
+    for i, ms in enumerate(latencies):
+        start = 1740830400.0 + i * 0.045                 # 2025-03-01T12:00:00Z, then every 45 ms
+        end = start + ms / 1000
+        lines.append(json.dumps({"timestamp": end * 1000, "body": "request.completed",
+                                 "attributes": {"priority": "interactive", "latency_ms": ms,
+                                                "http.response.status_code": 200}}))
+    path = tmp_path / "busy.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert nearest_rank(latencies, 90) == 6395.0
+    log = dashboard.read_log(str(path))
+    [window] = log.measured(None)[0]
+    assert window.requests == 1200 and window.p90_s == pytest.approx(6.395, rel=T.ALPHA)
+    assert window.p90_s != 6.395                          # a bucket's value, not the exact one
+    assert any("1 window(s) held more than 512 latencies of a kind: their percentiles are within "
+               "0.5 % (a DDSketch), not exact" in w for w in log.warnings)
+    assert dashboard.main(["--from", str(path)]) == 0
+    assert "within 0.5 % (a DDSketch)" in capsys.readouterr().err

@@ -313,6 +313,11 @@ class Tally:
         self.minutes = {m: n for m, n in self.minutes.items() if since <= m * 60.0 < until}
         return left_out
 
+    def sketched(self) -> int:
+        """How many windows give percentiles from a sketch (more than EXACT values of a kind)."""
+        return sum(any(v is not None and not v.is_exact for v in (s.ok, s.bad, s.ttft))
+                   for s in self.slots.values())
+
     def first(self) -> float:
         return min(s.first for s in self.slots.values() if s.count)
 

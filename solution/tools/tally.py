@@ -281,19 +281,13 @@ class Tally:
 
     def merge(self, other: "Tally") -> None:
         """Add another tally's sums to this one's (its parts are taken over, not copied)."""
-        for k, slot in other.slots.items():
-            mine = self.slots.get(k)
-            if mine is None:
-                self.slots[k] = slot
-            else:
-                mine.merge(slot)
+        for mine, theirs in ((self.slots, other.slots), (self.series, other.series)):
+            for key, part in theirs.items():
+                if key in mine:
+                    mine[key].merge(part)
+                else:
+                    mine[key] = part
         _add(self.minutes, other.minutes)
-        for c, series in other.series.items():
-            mine = self.series.get(c)
-            if mine is None:
-                self.series[c] = series
-            else:
-                mine.merge(series)
 
     # ── the span ────────────────────────────────────────────────────────────────────────────────
 

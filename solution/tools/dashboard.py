@@ -69,6 +69,11 @@ def _number(value) -> float:
 
 
 MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
+STRAY_WINDOWS = 20_000   # windows held for lines far from the rest, before the span is known
+
+
+class TooManyWindows(LogReadError):
+    """The log's requests are spread over more windows than a chart holds."""
 STORY_EPOCH = parse_rfc3339(traffic.STORY.epoch)
 
 
@@ -95,6 +100,7 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
     record at a time, summed into its window and let go: a line that does not spell
     request.completed is no request, and is not even parsed (four lines in five of lab 1's log)."""
     tally, bad, unusable, outside = Tally(window_s, latency_limit_s), JsonLines(), 0, 0
+    most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
     for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
@@ -107,6 +113,11 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
             continue
         if since <= request[0] < until:
             tally.add(*request)
+            if len(tally.slots) > most:
+                raise TooManyWindows(
+                    f"the requests' start times fall in more than {most:,} windows of {window_s:g} s "
+                    "(over a week, or a clock gone wild); give --since and --until to pick the "
+                    "part to chart")
         else:
             outside += 1
     return tally, bad, unusable, outside
@@ -152,8 +163,11 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     given = (-math.inf if since is None else since, math.inf if until is None else until)
     work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s,
                    since=given[0], until=given[1])
-    with open_log_file(path) as stream:                # a big plain file: a stretch a process
-        parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
+    try:
+        with open_log_file(path) as stream:            # a big plain file: a stretch a process
+            parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
+    except TooManyWindows as exc:
+        raise LogReadError(f"{path}: {exc}") from None
     tally = parts[0][0]
     for part, _, _, _ in parts[1:]:
         tally.merge(part)

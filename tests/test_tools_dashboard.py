@@ -208,20 +208,20 @@ def test_since_and_until_pick_the_span_and_a_span_too_long_is_refused_by_name(tm
 
 
 def test_a_clock_gone_wild_is_refused_before_it_fills_memory_and_since_until_still_read_it(tmp_path, monkeypatch, capsys):
-    # one request a day for 40 days: 40 windows. Allowed no week and 5 stray windows, the reader
-    # stops at the 6th window it meets, before the span is known, and says what to do; the part
-    # that --since and --until pick (4 windows) still reads
+    # one request a day for 40 days, in one-day windows: 40 windows. Allowed a week of them and 5
+    # strays, the reader stops at the 13th window it meets, before the span is known, and says
+    # what to do; the part that --since and --until pick (4 windows) still reads
     path = tmp_path / "wild.jsonl"
     path.write_text("\n".join(log_line(f"2025-03-{d:02d}T12:00:30Z", 500.0) for d in range(1, 29)) + "\n" +
                     "\n".join(log_line(f"2025-04-{d:02d}T12:00:30Z", 500.0) for d in range(1, 13)) + "\n")
-    monkeypatch.setattr(lab, "MAX_SPAN_DAYS", 0)
     monkeypatch.setattr(lab, "STRAY_WINDOWS", 5)
     assert len(lab.read_log(str(path), since=lab.timestamp("2025-03-01T00:00:00Z"),
-                            until=lab.timestamp("2025-03-05T00:00:00Z")).tally) == 4
-    with pytest.raises(LogReadError, match=r"wild.jsonl: the requests' start times fall in more than 5 "
-                                           r"windows of 60 s .*give --since and --until"):
-        lab.read_log(str(path))
-    assert lab.main(["--from", str(path)]) == 2 and "Traceback" not in capsys.readouterr().err
+                            until=lab.timestamp("2025-03-05T00:00:00Z"), window_s=86_400).tally) == 4
+    with pytest.raises(LogReadError, match=r"wild.jsonl: the requests' start times fall in more than 12 "
+                                           r"windows of 86400 s .*give --since and --until"):
+        lab.read_log(str(path), window_s=86_400)
+    assert lab.main(["--from", str(path), "--window", "86400"]) == 2
+    assert "more than 12 windows" in capsys.readouterr().err
 
 
 def test_metrics_to_standard_output_pipe_cleanly_and_alone(tmp_path):

@@ -246,15 +246,14 @@ def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
 
 def measure(requests, *, window_s: float, duration_s: float, capacity: int | None,
             latency_limit_s: float) -> tuple:
-    """All run() takes from the requests: the windows, the SLOs' per-minute counts, the span's
-    interactive latency (successes, then failures), the p99 check. (tools/tally.py sums a day of
-    logs into the same four as it reads, in memory bounded by the windows.)"""
+    """All run() takes from the requests: windows, SLO counts per minute, the span's interactive
+    latency, the p99 check. (tools/tally.py sums a day of logs into the same, as it reads.)"""
     windows = golden_signals(requests, window_s=window_s, duration_s=duration_s, capacity=capacity,
                              latency_limit_s=latency_limit_s)
     counts = per_minute(requests, max(1, math.ceil(duration_s / 60.0)), latency_limit_s)
-    span = [_ranks([r.latency_ms / 1000 for r in requests
-                    if r.priority == "interactive" and (r.status < 500) == ok]) for ok in (True, False)]
-    return windows, counts, tuple(span), p99_check(requests, windows, window_s)
+    ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
+    failed_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status >= 500]
+    return windows, counts, (_ranks(ok_s), _ranks(failed_s)), p99_check(requests, windows, window_s)
 
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
@@ -279,9 +278,9 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Sc
                            latency_limit_s=latency_limit_s)
     windows, (failed, total, slow, served), story_latency, check = measured
     limits = {"latency": thresholds.latency_s, "traffic": traffic_limit(windows, thresholds.traffic_x),
-              "errors": thresholds.errors, "saturation": thresholds.saturation}   # the lines, and
-    breached = breaches(windows, limits)                                            # what crossed them
-    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)  # burn rules
+              "errors": thresholds.errors, "saturation": thresholds.saturation}
+    breached = breaches(windows, limits)
+    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)
     return Result(
         source=source or f"the story, seed {seed}", requests=sum(w.requests for w in windows),
         window_s=window_s, windows=windows, limits=limits, breached=breached, slo=slo,

@@ -189,7 +189,8 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     if not len(tally):
         raise LogReadError(f"{path}: no request started between --since and --until")
     sketched = tally.sketched()
-    interactive = max(sum(len(getattr(s, kind) or ()) for s in tally.slots.values()) for kind in ("ok", "bad"))
+    interactive = max(sum(len(getattr(slot, kind) or ()) for slot in tally.slots.values())
+                      for kind in ("ok", "bad"))
     if sketched or interactive > tally_module.SPAN_EXACT:
         where = f"{sketched} window(s) held more than {tally_module.EXACT} latencies of a kind" if sketched \
             else f"the span holds more than {tally_module.SPAN_EXACT:,} latencies"

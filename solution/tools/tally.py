@@ -181,7 +181,8 @@ class Series:
         self.first_token: dict[str, list[int]] = {}
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Series) and all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+        return isinstance(other, Series) and all(getattr(self, a) == getattr(other, a)
+                                                 for a in self.__slots__)
 
     def merge(self, other: "Series") -> None:
         for key, n in other.codes.items():
@@ -348,7 +349,8 @@ class Tally:
             span_ok.merge(ok)
             span_bad.merge(bad)
         m0, minutes = round(zero / 60.0), max(1, math.ceil(duration_s / 60.0))
-        counts = tuple(list(c) for c in zip(*(self.minutes.get(m0 + j, (0, 0, 0, 0)) for j in range(minutes))))
+        per_minute = [self.minutes.get(m0 + j, (0, 0, 0, 0)) for j in range(minutes)]
+        counts = tuple(list(column) for column in zip(*per_minute))      # 5xx, all, slow, served
         span = tuple(tuple(None if v.rank(q) is None else v.rank(q) / 1000 for q in (50, 95, 99))
                      for v in (span_ok, span_bad))             # seconds, as lab 2 divides them
         return windows, counts, span, self._p99_check(windows, k0, span_ok)

@@ -73,14 +73,14 @@ class Values:
     def is_exact(self) -> bool:
         return self.buckets is None
 
-    def add(self, x: float, n: int = 1) -> None:
+    def add(self, x: float) -> None:
         if self.buckets is None:
-            self.exact.extend([x] * n)
+            self.exact.append(x)
             if len(self.exact) > self.cap:
                 self._sketch()
         else:
             key = _bucket(x)
-            self.buckets[key] = self.buckets.get(key, 0) + n
+            self.buckets[key] = self.buckets.get(key, 0) + 1
 
     def _sketch(self) -> None:
         exact, self.exact, self.buckets = self.exact, array("d"), {}

@@ -4,8 +4,8 @@ The question: in six hours of traffic, which minutes were bad, on which signal, 
 deserved to wake somebody up? Extends M20 (observability) and M31 (SLOs and error budgets).
 
 Read it in this order (about ten minutes):
-1. `golden_signals`: cut the story into windows and measure latency, traffic, errors, saturation
-   in each (Google SRE book, "Monitoring Distributed Systems"), with `busy_seconds` for saturation;
+1. `window_of`, then `golden_signals`: tally each window, measure latency, traffic, errors and
+   saturation (Google SRE book, "Monitoring Distributed Systems"; `busy_seconds` for saturation);
 2. `Thresholds` (each line says why it sits where it does) and `breaches`;
 3. SLO burn: `per_minute` counts feed the SRE Workbook's multiwindow, multi-burn-rate rules
    (solution/slo.py: `burn_rate`, `burn_rate_threshold`, `multiwindow`);
@@ -94,6 +94,19 @@ def _ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99), scale: float
     return tuple(nearest_rank(values, q) * scale for q in qs)
 
 
+def window_of(start_s, window_s, requests, failed, tokens, busy_s, capacity, *, slow, served,
+              ok_s, failed_s, ttft_p95_s) -> Window:
+    """One window's signals from its tallies and latency percentiles (ok_s: p50, p90, p95, p99 of
+    successes; failed_s: p50, p95, p99): rates, ratios (None without data), saturation."""
+    return Window(start_s=start_s, requests=requests, failed=failed, slow=slow,
+                  rps=requests / window_s, tokens_per_s=tokens / window_s,
+                  error_ratio=failed / requests if requests else None,
+                  slow_ratio=slow / served if served else None,
+                  p50_s=ok_s[0], p90_s=ok_s[1], p95_s=ok_s[2], p99_s=ok_s[3],
+                  failed_p50_s=failed_s[0], failed_p95_s=failed_s[1], failed_p99_s=failed_s[2],
+                  ttft_p95_s=ttft_p95_s, saturation=busy_s / window_s / capacity if capacity else None)
+
+
 def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, duration_s: float,
                    capacity: int | None, latency_limit_s: float) -> list[Window]:
     """Cut the requests into windows of `window_s` seconds over [0, duration_s) and measure the
@@ -115,23 +128,12 @@ def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, d
             ok_ms[i].append(r.latency_ms)
             if r.ttft_ms is not None:
                 ttft_ms[i].append(r.ttft_ms)
-    busy = busy_seconds(requests, window_s, n)
-    limit_ms = latency_limit_s * 1000.0
-    windows = []
-    for i in range(n):
-        served, slow = len(ok_ms[i]), sum(ms > limit_ms for ms in ok_ms[i])
-        p50, p90, p95, p99 = _ranks(ok_ms[i], (50, 90, 95, 99), scale=0.001)
-        f50, f95, f99 = _ranks(failed_ms[i], scale=0.001)
-        windows.append(Window(
-            start_s=i * window_s, requests=count[i], failed=failed[i], slow=slow,
-            rps=count[i] / window_s, tokens_per_s=tokens[i] / window_s,
-            error_ratio=failed[i] / count[i] if count[i] else None,
-            slow_ratio=slow / served if served else None,
-            p50_s=p50, p90_s=p90, p95_s=p95, p99_s=p99,
-            failed_p50_s=f50, failed_p95_s=f95, failed_p99_s=f99,
-            ttft_p95_s=_ranks(ttft_ms[i], (95,), scale=0.001)[0],
-            saturation=busy[i] / window_s / capacity if capacity else None))
-    return windows
+    busy, limit_ms = busy_seconds(requests, window_s, n), latency_limit_s * 1000.0
+    return [window_of(i * window_s, window_s, count[i], failed[i], tokens[i], busy[i], capacity,
+                      slow=sum(ms > limit_ms for ms in ok_ms[i]), served=len(ok_ms[i]),
+                      ok_s=_ranks(ok_ms[i], (50, 90, 95, 99), scale=0.001),
+                      failed_s=_ranks(failed_ms[i], scale=0.001),
+                      ttft_p95_s=_ranks(ttft_ms[i], (95,), scale=0.001)[0]) for i in range(n)]
 
 
 # ── 2. thresholds and breaches ──────────────────────────────────────────────────────────────────
@@ -230,9 +232,8 @@ class Result:
     p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
 
 
-def p99_check(requests, windows: list[Window], window_s: float) -> list[tuple]:
-    """Exact p99 of interactive successes vs Prometheus' estimate: last window, whole span."""
-    ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
+def p99_check(requests, ok_s: list[float], windows: list[Window], window_s: float) -> list[tuple]:
+    """Exact p99 of interactive successes (ok_s) vs Prometheus' estimate: last window, whole span."""
     last = next((w for w in reversed(windows) if w.p99_s is not None), None)
     if last is None:
         return []
@@ -253,7 +254,7 @@ def measure(requests, *, window_s: float, duration_s: float, capacity: int | Non
     counts = per_minute(requests, max(1, math.ceil(duration_s / 60.0)), latency_limit_s)
     ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
     failed_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status >= 500]
-    return windows, counts, (_ranks(ok_s), _ranks(failed_s)), p99_check(requests, windows, window_s)
+    return windows, counts, (_ranks(ok_s), _ranks(failed_s)), p99_check(requests, ok_s, windows, window_s)
 
 
 def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,

@@ -335,17 +335,10 @@ class Tally:
         for j in range(n):
             slot = self.slots.get(k0 + j, EMPTY)
             ok, bad, ttft = slot.ok or empty, slot.bad or empty, slot.ttft or empty
-            served = len(ok)
-            p50, p90, p95, p99 = ok.ranks((50, 90, 95, 99), 0.001)
-            f50, f95, f99 = bad.ranks((50, 95, 99), 0.001)
-            windows.append(lab2.Window(
-                start_s=j * w, requests=slot.count, failed=slot.failed, slow=slot.slow,
-                rps=slot.count / w, tokens_per_s=slot.tokens / w,
-                error_ratio=slot.failed / slot.count if slot.count else None,
-                slow_ratio=slot.slow / served if served else None,
-                p50_s=p50, p90_s=p90, p95_s=p95, p99_s=p99,
-                failed_p50_s=f50, failed_p95_s=f95, failed_p99_s=f99, ttft_p95_s=ttft.rank(95, 0.001),
-                saturation=slot.busy / 1e9 / w / capacity if capacity else None))
+            windows.append(lab2.window_of(
+                j * w, w, slot.count, slot.failed, slot.tokens, slot.busy / 1e9, capacity,
+                slow=slot.slow, served=len(ok), ok_s=ok.ranks((50, 90, 95, 99), 0.001),
+                failed_s=bad.ranks((50, 95, 99), 0.001), ttft_p95_s=ttft.rank(95, 0.001)))
             span_ok.merge(ok)
             span_bad.merge(bad)
         m0, minutes = round(zero / 60.0), max(1, math.ceil(duration_s / 60.0))

@@ -143,3 +143,21 @@ def test_a_busy_window_on_the_command_line_is_sketched_within_its_bound_and_says
                "0.5 % (a DDSketch), not exact" in w for w in log.warnings)
     assert dashboard.main(["--from", str(path)]) == 0
     assert "within 0.5 % (a DDSketch)" in capsys.readouterr().err
+
+
+def test_the_span_past_its_exact_cap_is_sketched_and_said_so(monkeypatch):
+    # two windows of 30 answers each, every window exact; the span's 60 past a cap of 40
+    monkeypatch.setattr(T, "SPAN_EXACT", 40)
+    tally = T.Tally()
+    latencies = [100.0 + 37 * i for i in range(60)]
+    for i, ms in enumerate(latencies):
+        tally.add(2.0 * i, ms, None, 200, "interactive", 0, 0)
+    assert tally.inexact() == ("the span holds more than 40 latencies: their percentiles are "
+                               "within 0.5 % (a DDSketch), not exact")
+    windows, _, ((p50, p95, p99), _), _ = tally.measured(0.0, 120.0, None)
+    assert [w.requests for w in windows] == [30, 30]
+    for got, q in ((p50, 50), (p95, 95), (p99, 99)):
+        exact = nearest_rank(latencies, q) / 1000
+        assert abs(got - exact) <= T.ALPHA * exact + 1e-12
+    monkeypatch.setattr(T, "SPAN_EXACT", 60)
+    assert tally.inexact() is None

@@ -39,7 +39,6 @@ from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stret
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
-from solution.tools import tally as tally_module
 from solution.tools.tally import Tally, tally_of
 
 
@@ -188,14 +187,8 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
         warnings.append(f"{path}: left out {outside} request line(s) that started {why}")
     if not len(tally):
         raise LogReadError(f"{path}: no request started between --since and --until")
-    sketched = tally.sketched()
-    interactive = max(sum(len(getattr(slot, kind) or ()) for slot in tally.slots.values())
-                      for kind in ("ok", "bad"))
-    if sketched or interactive > tally_module.SPAN_EXACT:
-        where = f"{sketched} window(s) held more than {tally_module.EXACT} latencies of a kind" if sketched \
-            else f"the span holds more than {tally_module.SPAN_EXACT:,} latencies"
-        warnings.append(f"{path}: {where}: their percentiles are within {100 * tally_module.ALPHA:g} % "
-                        "(a DDSketch), not exact")
+    if note := tally.inexact():
+        warnings.append(f"{path}: {note}")
     first, last = tally.first(), tally.last()
     days = (last - first) / 86_400
     if days > MAX_SPAN_DAYS:

@@ -308,10 +308,19 @@ class Tally:
         self.minutes = {m: n for m, n in self.minutes.items() if since <= m * 60.0 < until}
         return left_out
 
-    def sketched(self) -> int:
-        """How many windows give percentiles from a sketch (more than EXACT values of a kind)."""
-        return sum(any(v is not None and not v.is_exact for v in (s.ok, s.bad, s.ttft))
-                   for s in self.slots.values())
+    def inexact(self) -> str | None:
+        """Which percentiles will come from a sketch, not exact, and how far off they may be; None
+        when every one will be exact."""
+        sketched = sum(any(v is not None and not v.is_exact for v in (s.ok, s.bad, s.ttft))
+                       for s in self.slots.values())
+        most = max(sum(len(getattr(s, kind) or ()) for s in self.slots.values()) for kind in ("ok", "bad"))
+        if sketched:
+            where = f"{sketched} window(s) held more than {EXACT} latencies of a kind"
+        elif most > SPAN_EXACT:
+            where = f"the span holds more than {SPAN_EXACT:,} latencies"
+        else:
+            return None
+        return f"{where}: their percentiles are within {100 * ALPHA:g} % (a DDSketch), not exact"
 
     def first(self) -> float:
         return min(s.first for s in self.slots.values() if s.count)

@@ -112,6 +112,17 @@ def test_a_story_log_reads_on_the_story_clock_skipping_and_counting_bad_lines(tm
     assert out.returncode == 0 and "skipped 2 bad line(s)" in out.stderr
 
 
+def test_a_story_request_that_starts_a_rounding_before_9_00_starts_at_0_00(tmp_path):
+    # logged at 09:00:01.000 after 1,000.4 ms: it started 0.4 ms before the story's 0:00, an
+    # artefact of the log's milliseconds; the clock stays on 9:00, not a minute earlier
+    path = tmp_path / "first.jsonl"
+    path.write_text(log_line("2026-11-02T09:00:01.000Z", 1000.4) + "\n" +
+                    log_line("2026-11-02T09:00:30.000Z", 1000.0) + "\n")
+    log = lab.read_log(str(path))
+    assert log.from_story and log.clock_zero == "2026-11-02T09:00:00.000Z"
+    assert windows(log) == [(0.0, 2, 0.0, 29.0)]
+
+
 def test_a_log_of_part_of_the_story_keeps_its_minutes_and_its_truth(tmp_path):
     # two requests during the error burst (2:00-2:20): the clock starts at 2:00, 11:00 UTC
     path = tmp_path / "burst.jsonl"

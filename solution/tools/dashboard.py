@@ -73,7 +73,6 @@ STRAY_WINDOWS = 20_000   # windows held for lines far from the rest, before the 
 
 class TooManyWindows(LogReadError):
     """The log's requests are spread over more windows than a chart holds."""
-STORY_EPOCH = parse_rfc3339(traffic.STORY.epoch)
 
 
 def _request(rec: dict) -> tuple:
@@ -93,7 +92,8 @@ def _request(rec: dict) -> tuple:
             int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
 
 
-def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float):
+def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
+              epoch: float):
     """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
     the bad lines; the request lines without usable fields; the requests outside the span. One
     record at a time, summed into its window and let go: a line that does not spell
@@ -105,8 +105,8 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
             continue
         try:
             request = _request(rec)
-            if STORY_EPOCH - 1.0 <= request[0] < STORY_EPOCH:     # the log's milliseconds rounded
-                request = (STORY_EPOCH, *request[1:])             # a story's first start: 0:00
+            if epoch - 1.0 <= request[0] < epoch:     # the log's milliseconds, rounded: the
+                request = (epoch, *request[1:])       # story's first requests start at its 0:00
         except (KeyError, TypeError, ValueError, OverflowError):
             unusable += 1
             continue
@@ -160,8 +160,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
         raise ValueError(f"--window {window_s:g}: with --from, a window is a whole number of seconds "
                          "(windows are cut on a grid as the log is read)")
     given = (-math.inf if since is None else since, math.inf if until is None else until)
+    epoch = parse_rfc3339(scenario.epoch)
     work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s,
-                   since=given[0], until=given[1])
+                   since=given[0], until=given[1], epoch=epoch)
     try:
         with open_log_file(path) as stream:            # a big plain file: a stretch a process
             parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
@@ -196,7 +197,6 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     grid = tally.grid()
     zero = math.floor(first / grid) * grid
-    epoch = parse_rfc3339(scenario.epoch)
     from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
     incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
                       if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()

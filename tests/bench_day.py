@@ -6,8 +6,9 @@
 The logs are a day of the story's six hours told again and again: seed after seed (lab 1's
 logger, its clock moved by the scenario's epoch), their starts spread over the first 18 hours, so
 that every log spans one day: a million lines is about nine stories at once, three million
-twenty-six (a busier service, not a longer log), and the log is in time order only story by story. Every command runs in a fresh process, as a practitioner runs it; its
-wall time and peak memory (the process's maximum resident set) are printed, with jq on the same
+twenty-six (a busier service, not a longer log), and the log is in time order only story by
+story. Every command runs in a fresh process, as a practitioner runs it; its wall time and peak
+memory (the process's maximum resident set) are printed, with jq on the same
 question when jq is installed, as a ratio. Not collected by pytest; nothing here is asserted.
 """
 

@@ -20,8 +20,8 @@ import math
 import shlex
 import sys
 from dataclasses import dataclass, replace
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):          # run as a script: make the `solution` package importable
@@ -159,10 +159,10 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     if window_s != round(window_s):
         raise ValueError(f"--window {window_s:g}: with --from, a window is a whole number of seconds "
                          "(windows are cut on a grid as the log is read)")
-    given = (-math.inf if since is None else since, math.inf if until is None else until)
     epoch = parse_rfc3339(scenario.epoch)
-    work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s,
-                   since=given[0], until=given[1], epoch=epoch)
+    work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s, epoch=epoch,
+                   since=-math.inf if since is None else since,
+                   until=math.inf if until is None else until)
     try:
         with open_log_file(path) as stream:            # a big plain file: a stretch a process
             parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
@@ -327,7 +327,6 @@ def main(argv: list[str] | None = None) -> int:
             with field_map(parse_field_map(args.map)):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                                latency_limit_s=args.latency_limit)
-            tally = log.tally
             scenario = traffic.STORY                        # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
                 scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)
@@ -340,7 +339,6 @@ def main(argv: list[str] | None = None) -> int:
                               source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
         else:
             requests = traffic.generate(seed=args.seed)
-            tally = tally_of(requests, args.window, args.latency_limit)
             result = lab2.run(requests, **settings, composite=composite_alert,
                               min_signals=args.min_signals)
     except (LogReadError, ValueError) as exc:
@@ -357,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         print(lab2.report(result, color=use_color()))
     command = reproduce(sys.argv[1:] if argv is None else argv)
     for path, text in ((args.html, lambda: html_report(result, args.log, command)),
-                       (args.prom, lambda: exposition(tally, result))):
+                       (args.prom, lambda: exposition(log.tally if args.log else tally_of(
+                           requests, args.window, args.latency_limit), result))):
         if path:
             try:
                 write_file(path, lambda stream: stream.write(text()), args.force)

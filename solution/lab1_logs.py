@@ -97,10 +97,10 @@ TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
 
 
 def scrub(key: str, value):
-    """An attribute as it may be logged: redacted to its last string (solution/redaction.py),
-    except a well-formed traceparent (only hex, but its digit runs can look like a card)."""
+    """An attribute as it may be logged (solution/redaction.py): redacted whole when a key names
+    a secret (`password`, at any depth), else to its last string; a traceparent kept whole."""
     keep = key == "traceparent" and isinstance(value, str) and TRACEPARENT.fullmatch(value)
-    return value if keep else redact_value(value)
+    return value if keep else redact_value(value, key)
 
 
 # ── 2. emission: contextvars, a Filter, a Formatter, a tail-sampling handler ────────────────────

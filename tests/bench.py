@@ -120,6 +120,24 @@ BENCHES.append(bench_lab1)
 
 # ── lab 2 ──
 
+def bench_redaction() -> list[str]:
+    """Redaction on the corpus (tests/redaction_corpus.py): recall on its secrets, false
+    positives on its look-alikes; and the slowest redact() of the 64 KB worst cases that
+    tests/test_redaction.py feeds each pattern."""
+    from solution.redaction import redact
+    from tests.redaction_corpus import LOOK_ALIKES, SECRETS, WORST
+    caught = sum(secret not in redact(text) for text, secret in SECRETS)
+    wrong = sum(redact(text) != text for text in LOOK_ALIKES)
+    worst = max((best_of(lambda t=text: redact(t), 2), kind) for kind, texts in WORST.items()
+                for text in texts)
+    return [f"{'redaction corpus: recall':<44} {caught}/{len(SECRETS)} secrets "
+            f"({caught / len(SECRETS):.1%}), false positives {wrong}/{len(LOOK_ALIKES)}",
+            f"{'redact() worst case of 64 KB':<44} {worst[0] * 1000:12.1f} ms  ({worst[1]}; "
+            f"{sum(map(len, WORST.values()))} cases)"]
+
+
+BENCHES.append(bench_redaction)
+
 def bench_lab2() -> list[str]:
     from solution import lab2_dashboard as lab2
     story = traffic.generate()

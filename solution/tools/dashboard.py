@@ -33,6 +33,7 @@ from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
+from solution.redaction import neutralize
 from solution.terminal import use_color
 from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
                                     open_log_file, parse_field_map, parse_time, splittable, usable)
@@ -61,9 +62,18 @@ class LogRead:
         return self.tally.measured(self.zero, self.duration_s, capacity)
 
 
-def _number(value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError("not a number")
+# What one request can be: a latency or a time to first token up to a day, a count of tokens up
+# to a trillion, an HTTP status of three digits (RFC 9110, section 15). A log that says 1.7e308 ms
+# has a broken field, not a slow request: the line is counted as bad, never summed.
+MAX_LATENCY_MS = 86_400_000.0
+MAX_TOKENS = 10 ** 12
+# and a start from the Unix epoch to the year 3000: 9999-12-31T23:59:59.999Z is a clock gone wild
+LATEST_START = 32_503_680_000.0
+
+
+def _number(value, most: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= most:
+        raise ValueError("not a number in range")
     return float(value)
 
 
@@ -82,14 +92,19 @@ def _request(rec: dict) -> tuple:
     attrs = rec.get("attributes")
     if not isinstance(attrs, dict):
         raise ValueError("no attributes")
-    latency = _number(attrs[F.LATENCY_MS])
+    latency = _number(attrs[F.LATENCY_MS], MAX_LATENCY_MS)
     status = attrs[F.STATUS]
-    if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
-        raise ValueError("bad status or latency")
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError("bad status")
     ttft = attrs.get(F.TTFT_MS)
-    return (parse_time(rec["timestamp"]) - latency / 1000.0, latency, None if ttft is None else _number(ttft),
+    start = parse_time(rec["timestamp"]) - latency / 1000.0
+    if not 0 <= start < LATEST_START:
+        raise ValueError("a start before 1970 or after the year 3000")
+    return (start, latency,
+            None if ttft is None else _number(ttft, MAX_LATENCY_MS),
             status, str(attrs.get(F.PRIORITY, "interactive")),
-            int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
+            int(_number(attrs.get(F.INPUT_TOKENS, 0), MAX_TOKENS)),
+            int(_number(attrs.get(F.OUTPUT_TOKENS, 0), MAX_TOKENS)))
 
 
 def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
@@ -178,7 +193,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     if unusable:
         reasons["bad request fields"] = unusable
         warnings.append(f"{path}: skipped {unusable} request.completed line(s) without a usable "
-                        "timestamp, latency_ms or http.response.status_code")
+                        "timestamp, latency_ms or http.response.status_code, or with one out of range")
     if not len(tally) and not outside:
         raise LogReadError(f"{path}: no usable request.completed lines")
     why = "outside --since/--until"
@@ -336,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
                               measured=log.measured(scenario.capacity),
                               incidents=log.incidents, has_truth=log.from_story,
-                              source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
+                              source=f"{'standard input' if args.log == '-' else neutralize(args.log)} "
+                                     f"(0:00 = {log.clock_zero})")
         else:
             requests = traffic.generate(seed=args.seed)
             result = lab2.run(requests, **settings, composite=composite_alert,
@@ -345,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     if args.log:
         for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {neutralize(warning)}", file=sys.stderr)
         if log.bad:
             why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
             print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
@@ -362,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_file(path, lambda stream: stream.write(text()), args.force)
             except OSError as exc:
                 return cannot_write(path, exc)
-            print(f"wrote {'standard output' if path == '-' else path}", file=sys.stderr)
+            print(f"wrote {'standard output' if path == '-' else neutralize(path)}", file=sys.stderr)
     return 0
 
 

@@ -119,9 +119,40 @@ def classify(raw: bytes | str, required: Iterable[str] = ()) -> tuple[dict | Non
         return None, "not JSON"
     if not isinstance(record, dict):
         return None, "not an object"
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        record = _without_lone_surrogates(record)
     if any(key not in record for key in required):
         return None, "missing fields"
     return record, None
+
+
+# A lone surrogate escape ("\ud800" with no partner) is valid JSON text (RFC 8259 section 8.2 says
+# only that readers' behaviour is unpredictable) but no UTF-8 text: printing it, binding it for
+# SQLite or encoding it fails. Each becomes U+FFFD, the replacement character, as Go's and
+# Rust's JSON readers do; a pair stays the one character it spells.
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(record: dict) -> dict:
+    """The record with every lone surrogate in its keys and strings, at any depth, replaced."""
+    def fixed(value):
+        return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+    out = {}
+    stack = [(record, out)]                     # a loop, not recursion: any depth the reader took
+    while stack:
+        source, target = stack.pop()
+        pairs = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in pairs:
+            if isinstance(value, (dict, list)):
+                copy = {} if isinstance(value, dict) else [None] * len(value)
+                stack.append((value, copy))
+                value = copy
+            if isinstance(target, dict):
+                target[fixed(key)] = fixed(value)
+            else:
+                target[key] = fixed(value)
+    return out
 
 
 def _any_value(value: dict):
@@ -169,7 +200,7 @@ def otlp_records(request: dict) -> list[dict]:
                         "span_id": (log.get("spanId") or "").lower() or None,
                         "parent_span_id": None,            # a log record does not carry it
                         "attributes": attributes})
-    except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError, OverflowError, OSError) as exc:
         raise ValueError(f"not an OTLP logs export ({exc})") from None
     return [{key: value for key, value in rec.items() if value is not None or key == "parent_span_id"}
             for rec in records]

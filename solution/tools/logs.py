@@ -19,6 +19,7 @@ import io
 import itertools
 import json
 import logging
+import math
 import mmap
 import os
 import re
@@ -320,13 +321,16 @@ def json_path(key: str) -> str:
 
 
 def _number(text: str) -> int | float | None:
+    """The number a --where value spells, or None: `nan` and `inf` are no numbers to compare
+    with (a reader refuses them in a line), so they are text here."""
     try:
         return int(text)
     except ValueError:
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             return None
+        return value if math.isfinite(value) else None
 
 
 def where_clause(conditions: list[str], column=None) -> tuple[str, list]:
@@ -343,6 +347,9 @@ def where_clause(conditions: list[str], column=None) -> tuple[str, list]:
                              "KEY>NUMBER, ...")
         key, op, value = match.groups()
         path, number = json_path(key), _number(value)
+        if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
+            raise ValueError(f"invalid condition {condition!r}: {value} is beyond a 64-bit "
+                             "integer (a line holding such a number is counted as bad)")
         field, bound = (column(key), []) if column else ("json_extract(line, ?)", [path])
         if op == "=":
             sql.append(f"{field} IN (?, ?)")
@@ -597,7 +604,8 @@ def _cmd_write(args) -> int:
         return cannot_write(args.out, exc)
     until = traffic.clock(min(end, traffic.STORY.duration_s))
     print(f"wrote {written.lines_kept:,} lines ({len(window):,} requests, "
-          f"{traffic.clock(start)}-{until}) to {'standard output' if args.out == '-' else args.out}",
+          f"{traffic.clock(start)}-{until}) to "
+          f"{'standard output' if args.out == '-' else neutralize(args.out)}",
           file=sys.stderr)
     if args.sample < 1:
         print(f"tail sampling at {args.sample * 100:g} %: kept {written.lines_kept:,} of "

@@ -35,8 +35,9 @@ from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
 from solution.redaction import neutralize
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
-                                    open_log_file, parse_field_map, parse_time, splittable, usable)
+from solution.tools.logread import (MAX_LINE_BYTES, JsonLines, LogReadError, field_map,
+                                    in_stretches, joined, line_limit, open_log_file,
+                                    parse_field_map, parse_time, splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
@@ -231,7 +232,9 @@ def exposition(tally: Tally, result: lab2.Result) -> str:
     """The counters and histograms in the Prometheus text format (tools/promtext.py), over the
     span charted: what a Prometheus client would have counted."""
     latency, ttft, codes, tokens = tally.totals()
-    out = [prom.family("opslab_requests_total", "counter",
+    note = tally.label_note()
+    out = [f"# opslab: {note}"] if note else []
+    out += [prom.family("opslab_requests_total", "counter",
                        "Requests answered, by priority and HTTP status code.",
                        [((("priority", p), ("code", s)), n) for (p, s), n in sorted(codes.items())]),
            prom.family("opslab_tokens_total", "counter",
@@ -326,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prom", metavar="FILE",
                         help="also write the Prometheus text exposition (- for standard output)")
     parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
+    parser.add_argument("--max-line", type=positive_int, default=MAX_LINE_BYTES, metavar="BYTES",
+                        help="with --from: a line longer than BYTES is skipped and counted as too "
+                             f"long, never held whole (default {MAX_LINE_BYTES:,}, 1 MiB)")
     parser.add_argument("--capacity", type=positive_int, metavar="N",
                         help="with --from: requests your service serves at once, for saturation "
                              "(without it, a log from elsewhere has no saturation signal)")
@@ -335,11 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
         ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
+        ("--max-line", bool(args.log), from_log),
         ("--force", bool(args.html or args.prom), "only applies with --html or --prom FILE")])
     settings = lab2.settings(args)
     try:
         if args.log:
-            with field_map(parse_field_map(args.map)):
+            with field_map(parse_field_map(args.map)), line_limit(args.max_line):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                                latency_limit_s=args.latency_limit)
             scenario = traffic.STORY                        # the story's 10 slots are not yours
@@ -359,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
                               min_signals=args.min_signals)
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
+    if args.log and args.prom and (note := log.tally.label_note()):
+        log.warnings.append(note)
     if args.log:
         for warning in log.warnings:
             print(f"warning: {neutralize(warning)}", file=sys.stderr)

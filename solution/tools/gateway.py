@@ -999,13 +999,19 @@ def main(argv: list[str] | None = None) -> int:
     return _live()
 
 
+MAX_KEYS_BYTES = 1 << 20      # a file of keys larger than this is something else
+
+
 def read_keys(pairs: list[str], path: str | None) -> dict[str, tuple[str, str]]:
     """{key: (tenant, priority)} from KEY=TENANT[:batch] pairs and a file of them; ValueError with
     the reason for a line that is not one."""
     lines = [("--key", n, pair) for n, pair in enumerate(pairs, 1)]
     if path:
-        with open(path, encoding="utf-8") as stream:
-            lines += [(path, n, line.split("#", 1)[0].strip()) for n, line in enumerate(stream, 1)]
+        with open(path, encoding="utf-8") as stream:      # read bounded: --keys /dev/zero ends
+            text = stream.read(MAX_KEYS_BYTES + 1)
+        if len(text) > MAX_KEYS_BYTES:
+            raise ValueError(f"{path}: over {MAX_KEYS_BYTES >> 20} MiB, not a file of keys")
+        lines += [(path, n, line.split("#", 1)[0].strip()) for n, line in enumerate(text.split("\n"), 1)]
     keys = {}
     for where, number, line in lines:
         if not line:

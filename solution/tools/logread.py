@@ -43,6 +43,8 @@ from solution.numeric import parse_rfc3339
 MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
 MAX_LINE_BYTES = 1 << 20    # a longer line is read away in pieces and counted, never held whole
 TOO_LONG = b"<a line longer than MAX_LINE_BYTES>"
+# --max-line: the longest line a reader holds, for a whole command (set by line_limit())
+MAX_LINE: ContextVar[int] = ContextVar("MAX_LINE", default=MAX_LINE_BYTES)
 BOM = "\ufeff"
 
 
@@ -238,6 +240,16 @@ def parse_field_map(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 
 @contextmanager
+def line_limit(limit: int):
+    """Read with this bound on a line's length (--max-line) for the length of the block."""
+    token = MAX_LINE.set(limit)
+    try:
+        yield
+    finally:
+        MAX_LINE.reset(token)
+
+
+@contextmanager
 def field_map(pairs: Iterable[tuple[str, str]]):
     """Read with this field map for the length of the block."""
     token = FIELD_MAP.set(tuple(pairs))
@@ -396,8 +408,10 @@ def open_log_file(path: str):
         raise LogReadError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         if stream.peek(2)[:2] == GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=stream) as unzipped:
-                yield _one_request(unzipped, path) or unzipped
+            counted = _Counted(stream)
+            with gzip.GzipFile(fileobj=counted) as unzipped:
+                inflated = _Inflated(unzipped, counted, path)
+                yield _one_request(inflated, path) or inflated
         else:
             yield _one_request(stream, path) or stream
     except (OSError, EOFError, zlib.error) as exc:       # a corrupt or truncated gzip, a read error
@@ -406,6 +420,53 @@ def open_log_file(path: str):
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+# A gzip whose text outgrows its compressed size this many times is no log (JSON lines compress
+# about 10 times; deflate's limit is 1,032, reached by a file of one repeated byte: 100 KB of
+# newlines is 100 MB of empty lines), checked once the text passes GZIP_FLOOR_BYTES.
+MAX_GZIP_RATIO = 200
+GZIP_FLOOR_BYTES = 1 << 20
+
+
+class _Counted:
+    """A binary stream that counts the bytes read from it (a gzip's compressed bytes)."""
+
+    def __init__(self, stream):
+        self.stream, self.count = stream, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.count += len(data)
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class _Inflated(io.BufferedReader):
+    """A gzip's text, stopped with a LogReadError once it outgrows MAX_GZIP_RATIO times the
+    compressed bytes read: a gzip bomb ends in a clear error, not in minutes of empty lines."""
+
+    def __init__(self, unzipped, counted: _Counted, path: str):
+        super().__init__(_RatioChecked(unzipped, counted, path), 1 << 16)
+        self.fileobj = counted.stream           # for Progress: how far into the compressed file
+
+
+class _RatioChecked(io.RawIOBase):
+    def __init__(self, unzipped, counted: _Counted, path: str):
+        self.unzipped, self.counted, self.path, self.out = unzipped, counted, path, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.unzipped.readinto(buffer)
+        self.out += n
+        if self.out > GZIP_FLOOR_BYTES and self.out > MAX_GZIP_RATIO * max(1, self.counted.count):
+            raise LogReadError(f"{self.path}: stopped: the gzip unpacks to over {MAX_GZIP_RATIO} "
+                               "times its size (a gzip bomb, not a log)")
+        return n
 
 
 MAX_REQUEST_BYTES = 256 << 20     # a file that is one OTLP request is read whole: up to this
@@ -442,10 +503,11 @@ def _one_request(stream, path: str) -> io.BytesIO | None:
     return io.BytesIO("\n".join(lines).encode() + b"\n")
 
 
-def bounded_lines(stream, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
-    """A binary stream's lines, none held longer than `limit` bytes: a longer one is read away
-    in pieces and stands as TOO_LONG (a log of one endless line cannot fill the memory). A long
-    read shows its progress on a terminal (Progress)."""
+def bounded_lines(stream, limit: int | None = None) -> Iterator[bytes]:
+    """A binary stream's lines, none held longer than `limit` bytes (by default --max-line's): a
+    longer one is read away in pieces and stands as TOO_LONG (a log of one endless line cannot
+    fill the memory). A long read shows its progress on a terminal (Progress)."""
+    limit = limit or MAX_LINE.get()
     progress, count = Progress(stream), 0
     try:
         while line := stream.readline(limit + 1):
@@ -532,7 +594,7 @@ SPLIT_BYTES = 64 << 20          # a plain file this big is split between process
 def splittable(path: str, stream) -> bool:
     """Is this log worth splitting between processes, and can it be (a big, plain file: not
     gzip'd, not a pipe, not one OTLP request re-cut), on a machine with more than one core?"""
-    return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(stream, io.BufferedReader)
+    return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(getattr(stream, "raw", None), io.FileIO)
             and os.path.isfile(path) and os.path.getsize(path) >= SPLIT_BYTES)
 
 
@@ -546,27 +608,36 @@ def in_stretches(path: str, work, workers: int | None = None) -> list:
     with open(path, "rb") as stream:
         for k in range(1, workers):
             stream.seek(max(cuts[-1], size * k // workers))
-            stream.readline()
-            cuts.append(min(size, stream.tell()))
+            cuts.append(min(size, _after_line_end(stream)))
     cuts.append(size)
     # not fork: a process with threads (a test runner, a server) can deadlock its forked copies
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    jobs = [(work, path, a, b, FIELD_MAP.get()) for a, b in zip(cuts, cuts[1:])]
+    jobs = [(work, path, a, b, FIELD_MAP.get(), MAX_LINE.get()) for a, b in zip(cuts, cuts[1:])]
     try:
         with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
             return list(pool.map(_stretch, jobs))
     except (BrokenProcessPool, OSError) as exc:        # a process killed (out of memory?), or none
         print(f"note: reading {path} in one process ({exc.__class__.__name__})", file=sys.stderr)
-        return [_stretch((work, path, 0, size, FIELD_MAP.get()))]
+        return [_stretch((work, path, 0, size, FIELD_MAP.get(), MAX_LINE.get()))]
+
+
+def _after_line_end(stream) -> int:
+    """The offset just after the next line end from where the stream stands (or its end),
+    found a block at a time: a line of 2 GB is never held whole."""
+    while block := stream.read(1 << 16):
+        cut = block.find(b"\n")
+        if cut != -1:
+            return stream.tell() - len(block) + cut + 1
+    return stream.tell()
 
 
 def _stretch(job):
     """One process's share: `work` on the lines between two byte offsets."""
-    work, path, start, end, pairs = job
+    work, path, start, end, pairs, limit = job
     delay, Progress.DELAY_S = Progress.DELAY_S, math.inf   # many processes: no progress lines
     try:
-        with open(path, "rb") as stream, field_map(pairs):
+        with open(path, "rb") as stream, field_map(pairs), line_limit(limit):
             stream.seek(start)
             return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
     finally:

@@ -42,9 +42,10 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
-                                    field_map, in_stretches, joined, open_log_file,
-                                    parse_field_map, parse_time, records_in, splittable, usable)
+from solution.tools.logread import (FIELD_MAP, MAX_LINE, MAX_LINE_BYTES, TOO_LONG, JsonLines,
+                                    LogReadError, bounded_lines, field_map, in_stretches, joined,
+                                    line_limit, open_log_file, parse_field_map, parse_time,
+                                    records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -433,8 +434,9 @@ def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
 def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
     """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
     found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
-    of a big log are skipped at the speed of a memory search: that is the whole trick."""
-    needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
+    of a big log are skipped at the speed of a memory search: that is the whole trick. A line
+    longer than --max-line is not copied out: it stands as TOO_LONG."""
+    needle, limit = f'{trace_id}"'.encode(), MAX_LINE.get()   # "<id>", and the SDK's "0x<id>"
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
         stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
@@ -444,7 +446,7 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
             start = buffer.rfind(b"\n", 0, hit) + 1
             end = buffer.find(b"\n", hit)
             at = end = size if end == -1 else end
-            found.append((start, buffer[start:end]))
+            found.append((start, buffer[start:end] if end - start <= limit else TOO_LONG))
             hit = buffer.find(needle, end, reach) if end < stop else -1
         at = max(at, stop)
         if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise"):
@@ -462,6 +464,9 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
     for offset, raw in lines_naming(buffer, trace_id):
+        if raw is TOO_LONG:
+            bad.skip(_line_number(buffer, offset), "too long")
+            continue
         found, reason = records_in(raw, REQUIRED)
         for record in (r for r in found if r["trace_id"] == trace_id):
             try:
@@ -470,43 +475,86 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
             except ValueError:
                 reason = "bad timestamp"
         if reason:                      # rare: only now count the lines before it
-            bad.skip(buffer[:offset].count(b"\n") + 1, reason)
+            bad.skip(_line_number(buffer, offset), reason)
     records.sort(key=lambda rec: rec["_at"])
     return records, bad
+
+
+def _line_number(buffer, offset: int) -> int:
+    """The number of the line at `offset`, counted a segment at a time (a mapped file is
+    never copied whole)."""
+    return 1 + sum(buffer[at:min(offset, at + SEGMENT_BYTES)].count(b"\n")
+                   for at in range(0, offset, SEGMENT_BYTES))
 
 
 CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory, whatever the log
 SEGMENT_BYTES = 64 << 20    # and searches a mapped file this much at a time
 
 
-def _chunks(stream):
+def _chunks(stream, needle: bytes):
     """A stream's bytes in chunks of whole lines (a file, a pipe, a gzip alike), the last partial
-    line of each carried into the next: memory for two chunks, never the whole log."""
-    rest = b""
+    line of each carried into the next: memory for two chunks, never the whole log. A line
+    longer than --max-line is read away a block at a time and stands as TOO_LONG when it names
+    the trace (`needle`), as LONG_LINE when it does not."""
+    rest, limit = b"", MAX_LINE.get()
     while block := stream.read(CHUNK_BYTES):
         block = rest + block
         cut = block.rfind(b"\n") + 1
         rest = block[cut:]
         if cut:
             yield block[:cut]
+        if len(rest) > limit:
+            named, rest = _read_away(stream, rest, needle)
+            yield TOO_LONG if named else LONG_LINE
     if rest:
         yield rest
 
 
-def _pieces(stream):
+LONG_LINE = b"<a line longer than MAX_LINE_BYTES, not naming the trace>"
+
+
+def _read_away(stream, head: bytes, needle: bytes) -> tuple[bool, bytes]:
+    """Read the rest of a line that began with `head`: (did it hold `needle`, what follows it)."""
+    named, keep = needle in head, len(needle) - 1
+    tail = head[-keep:]
+    while block := stream.read(CHUNK_BYTES):
+        cut = block.find(b"\n")
+        piece = block if cut == -1 else block[:cut]
+        named = named or needle in tail + piece[:keep] or needle in piece
+        if cut != -1:
+            return named, block[cut + 1:]
+        tail = piece[-keep:]
+    return named, b""
+
+
+def _pieces(stream, needle: bytes):
     """A plain file memory-mapped whole (the search runs over the page cache: no copy, and
     lines_naming hands the pages it has searched back to the kernel, so that a 1.2 GB log costs
     the 64 MB searched at a time, not 1.2 GB of resident memory), anything else (a pipe, a gzip)
     in chunks of whole lines."""
     try:
-        if not isinstance(stream, io.BufferedReader):   # a gzip, one OTLP request re-cut
+        if not isinstance(getattr(stream, "raw", None), io.FileIO):   # a gzip, a request re-cut
             raise ValueError("not a plain file")
         mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):                       # and a pipe, an empty file
-        yield from _chunks(stream)
+        yield from _chunks(stream, needle)
         return
     with mapped:
         yield mapped
+
+
+def _any_usable(buffer) -> bool:
+    """Does the buffer hold one usable line (of at most --max-line bytes)?"""
+    at, size, limit = 0, len(buffer), MAX_LINE.get()
+    while at < size:
+        end = buffer.find(b"\n", at)
+        end = size if end == -1 else end
+        if end - at <= limit:
+            line = buffer[at:end]
+            if line.strip() and records_in(line, REQUIRED)[0]:
+                return True
+        at = end + 1
+    return False
 
 
 def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
@@ -515,14 +563,18 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     is usable."""
     records, parts, usable_seen = [], [], False
     with open_log_file(path) as stream:
-        for chunk in _pieces(stream):
+        for chunk in _pieces(stream, f'{trace_id}"'.encode()):
+            if chunk is TOO_LONG or chunk is LONG_LINE:         # one line, read away
+                parts.append(JsonLines(lines=1))
+                if chunk is TOO_LONG:
+                    parts[-1].skip(1, "too long")
+                continue
             found, bad = trace_records(chunk, trace_id)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
-            lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
-            usable_seen = usable_seen or any(records_in(line, REQUIRED)[0] for line in lines if line.strip())
+            usable_seen = usable_seen or _any_usable(chunk)
     if not records and not usable_seen:
         raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
     records.sort(key=lambda rec: rec["_at"])
@@ -726,6 +778,9 @@ def main(argv: list[str] | None = None) -> int:
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
+    story.add_argument("--max-line", type=positive_int, default=MAX_LINE_BYTES, metavar="BYTES",
+                     help="a line longer than BYTES is skipped and counted as too long, never "
+                          f"held whole (default {MAX_LINE_BYTES:,}, 1 MiB)")
     story.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
                        help="map a field of your log onto one this tool reads, e.g. body=event, "
                             "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
@@ -752,6 +807,9 @@ def main(argv: list[str] | None = None) -> int:
                      "the first --sql on a log indexes it into FILE.opslab.sqlite beside it, and "
                      "the next ones reuse that while the log is unchanged")
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
+    ask.add_argument("--max-line", type=positive_int, default=MAX_LINE_BYTES, metavar="BYTES",
+                     help="a line longer than BYTES is skipped and counted as too long, never "
+                          f"held whole (default {MAX_LINE_BYTES:,}, 1 MiB)")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
     ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
@@ -773,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = parse_field_map(args.map)
     except ValueError as exc:
         return fail(str(exc))
-    with field_map(pairs):
+    with field_map(pairs), line_limit(args.max_line):
         return _cmd_story(args) if args.command == "story" else _cmd_query(args)
 
 

@@ -44,6 +44,14 @@ ALPHA = 0.005               # the sketch's relative accuracy
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 _ZERO = -(1 << 62)          # the bucket of 0 (and of values too small to take a logarithm of)
+# Prometheus' label values are series, and each series costs memory in every scraper: a log with
+# 200,000 distinct priorities would write 7 million. The priorities a tally tells apart as it
+# reads are the story's two and the first MAX_PRIORITIES others; the exposition shows the
+# PROM_PRIORITIES most frequent, the rest summed under priority="other", and says so.
+MAX_PRIORITIES = 100
+PROM_PRIORITIES = 20
+KNOWN_PRIORITIES = ("interactive", "batch")
+OTHER = "other"
 
 
 def _bucket(x: float) -> int:
@@ -218,6 +226,8 @@ class Tally:
         self.slots: dict[int, Slot] = {}                  # window k on the grid -> its sums
         self.minutes: dict[int, list[int]] = {}           # minute m -> 5xx, all, slow, served
         self.series: dict[int, Series] = {}               # stretch c of `coarse` s -> its series
+        self.priorities: dict[str, int] = {}              # priority -> requests, bounded
+        self.folded = False                               # did priorities past the bound come
 
     def __eq__(self, other) -> bool:
         mine = (self.window_s, self.limit_ms, self.minutes, self.series)
@@ -233,6 +243,10 @@ class Tally:
             priority: str, tokens_in: int, tokens_out: int) -> None:
         """One request, `start` in seconds on the grid's clock: as lab 2's golden_signals,
         busy_seconds and per_minute count it, and as a Prometheus client would."""
+        if priority not in self.priorities and priority not in KNOWN_PRIORITIES \
+                and len(self.priorities) >= MAX_PRIORITIES:
+            priority, self.folded = OTHER, True
+        self.priorities[priority] = self.priorities.get(priority, 0) + 1
         w = self.window_s
         k = math.floor(start / w)
         slot = self.slots.get(k)
@@ -289,6 +303,9 @@ class Tally:
                 else:
                     mine[key] = part
         _add(self.minutes, other.minutes)
+        for priority, n in other.priorities.items():
+            self.priorities[priority] = self.priorities.get(priority, 0) + n
+        self.folded = self.folded or other.folded
 
     # ── the span ────────────────────────────────────────────────────────────────────────────────
 
@@ -379,12 +396,39 @@ class Tally:
     def totals(self) -> tuple[dict, dict, dict, tuple[int, int]]:
         """Over the span kept: the Prometheus histograms (latency by priority and outcome, TTFT by
         priority, each as cumulative counts per le and the sum in seconds), requests by priority
-        and status, and the input and output tokens."""
+        and status, and the input and output tokens; priorities past the most frequent
+        PROM_PRIORITIES summed as "other" (label_note says when)."""
         total = Series()
         for series in self.series.values():
             total.merge(series)
-        finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in d.items()}   # noqa: E731
-        return finish(total.latency), finish(total.first_token), total.codes, tuple(total.tokens)
+        shown = self._shown()
+
+        def fold(d: dict) -> dict:
+            out: dict = {}
+            for key, value in d.items():
+                priority = key if isinstance(key, str) else key[0]
+                priority = priority if priority in shown else OTHER
+                key = priority if isinstance(key, str) else (priority, *key[1:])
+                out[key] = value if key not in out else (
+                    out[key] + value if isinstance(value, int) else [a + b for a, b in zip(out[key], value)])
+            return out
+
+        finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in fold(d).items()}   # noqa: E731
+        return finish(total.latency), finish(total.first_token), fold(total.codes), tuple(total.tokens)
+
+    def _shown(self) -> set[str]:
+        ranked = sorted(set(self.priorities) - {OTHER}, key=lambda p: (-self.priorities[p], p))
+        return {*KNOWN_PRIORITIES, *ranked[:PROM_PRIORITIES]}
+
+    def label_note(self) -> str | None:
+        """What the exposition summed under priority="other", or None when nothing."""
+        distinct = set(self.priorities) - {OTHER}
+        if not distinct - self._shown() and not self.folded:
+            return None
+        more = "more than " if self.folded else ""
+        return (f"{more}{len(distinct)} priority values: the "
+                f"{PROM_PRIORITIES} most frequent are labelled, the rest summed as "
+                f'priority="{OTHER}" (each label value is a series a scraper must hold)')
 
 
 def cumulative(counts) -> list[int]:

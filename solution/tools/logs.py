@@ -435,7 +435,8 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
     """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
     found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
     of a big log are skipped at the speed of a memory search: that is the whole trick. A line
-    longer than --max-line is not copied out: it stands as TOO_LONG."""
+    longer than --max-line is neither copied out nor searched whole for its start: it stands
+    as TOO_LONG, at the offset of the trace id it holds (on the same line number)."""
     needle, limit = f'{trace_id}"'.encode(), MAX_LINE.get()   # "<id>", and the SDK's "0x<id>"
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
@@ -443,19 +444,38 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
         reach = min(size, stop + len(needle) - 1)     # a needle that starts before the stop
         hit = buffer.find(needle, at, reach)
         while hit != -1:
-            start = buffer.rfind(b"\n", 0, hit) + 1
-            end = buffer.find(b"\n", hit)
-            at = end = size if end == -1 else end
-            found.append((start, buffer[start:end] if end - start <= limit else TOO_LONG))
+            start = buffer.rfind(b"\n", max(0, hit - limit - 1), hit) + 1
+            long = start == 0 and hit > limit
+            end = _line_end(buffer, hit)
+            found.append((hit, TOO_LONG) if long or end - start > limit
+                         else (start, buffer[start:end]))
+            at = end
             hit = buffer.find(needle, end, reach) if end < stop else -1
         at = max(at, stop)
-        if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise"):
-            done = at - at % mmap.PAGESIZE    # searched: the kernel's to drop (they are the
-            if done > dropped:                # file's pages, and no longer counted as ours)
-                buffer.madvise(mmap.MADV_DONTNEED, dropped, done - dropped)
-                dropped = done
+        dropped = _let_go(buffer, dropped, at)
     return found
 
+
+def _line_end(buffer, at: int) -> int:
+    """Where the line through `at` ends (its newline, or the end of the buffer), searched a
+    segment at a time: the pages of a 2 GB line are let go as the search passes them."""
+    size = len(buffer)
+    while at < size:
+        end = buffer.find(b"\n", at, min(size, at + SEGMENT_BYTES))
+        if end != -1:
+            return end
+        _let_go(buffer, at - at % mmap.PAGESIZE, min(size, at + SEGMENT_BYTES))
+        at += SEGMENT_BYTES
+    return size
+
+
+def _let_go(buffer, start: int, end: int) -> int:
+    """A mapped file's pages from start to end, searched: the kernel's to drop (they are the
+    file's pages, and no longer counted as ours). Returns how far pages are let go."""
+    done = end - end % mmap.PAGESIZE
+    if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise") and done > start:
+        buffer.madvise(mmap.MADV_DONTNEED, start, done - start)
+    return max(start, done)
 
 
 def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
@@ -481,10 +501,13 @@ def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
 
 
 def _line_number(buffer, offset: int) -> int:
-    """The number of the line at `offset`, counted a segment at a time (a mapped file is
-    never copied whole)."""
-    return 1 + sum(buffer[at:min(offset, at + SEGMENT_BYTES)].count(b"\n")
-                   for at in range(0, offset, SEGMENT_BYTES))
+    """The number of the line at `offset`, counted a few megabytes at a time (a mapped file is
+    never copied whole, and its pages are let go behind the count)."""
+    lines, step = 1, 4 << 20
+    for at in range(0, offset, step):
+        lines += buffer[at:min(offset, at + step)].count(b"\n")
+        _let_go(buffer, at, min(offset, at + step))
+    return lines
 
 
 CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory, whatever the log

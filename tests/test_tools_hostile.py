@@ -137,13 +137,17 @@ def test_where_values_are_checked_like_flags(hostile, capsys, condition, reason)
     assert status == 2 and reason in err and "Traceback" not in err and not out
 
 
-def test_a_timestamp_in_the_year_9999_is_read_and_printed(tmp_path, capsys):
-    late = record("9999-12-31T23:59:59.999Z", "1" * 16, None, "late.x")
-    path = write(tmp_path / "late.jsonl", [record("2026-11-02T09:00:00.000Z", "2" * 16, None, "a.x"),
-                                           late])
+def test_timestamps_at_the_ends_of_the_calendar_are_read_and_printed(tmp_path, capsys):
+    # the last millisecond of year 9999, and a time that is year 0 in UTC (no datetime holds it)
+    path = write(tmp_path / "late.jsonl", [
+        record("2026-11-02T09:00:00.000Z", "2" * 16, None, "a.x"),
+        record("9999-12-31T23:59:59.999Z", "1" * 16, None, "late.x"),
+        record("0001-01-01T00:00:00+01:00", "3" * 16, None, "early.x")])
     for argv in (("story", path, TRACE), ("query", path)):
         status, out, err = cli(capsys, lab.main, *argv)
-        assert status == 0 and "9999-12-31" in out or "late" in out, err
+        assert status == 0 and "late.x" in out and "early.x" in out, err
+    status, out, err = cli(capsys, lab.main, "query", path, "--json")
+    assert status == 0 and '"9999-12-31T23:59:59.999Z"' in out
 
 
 # ── memory: a line too long, on every path ──────────────────────────────────────────────────────

@@ -604,14 +604,17 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     return records, joined(parts)
 
 
+_FIRST_SECOND, _PAST_LAST_SECOND = -62_135_596_800.0, 253_402_300_800.0    # 0001-01-01, 10000-01-01
+
+
 def describe_record(record: dict, label: str, full_time: bool = False) -> str:
     """One record as a line for a person: time, severity, event, a label (the span's name or the
     trace id), attributes. Control characters from the file are shown, never obeyed."""
     attrs = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
     pairs = " ".join(f"{k}={json.dumps(v)}" for k, v in attrs.items())
-    at = record.get("_at")
-    stamp = str(record["timestamp"]) if not isinstance(at, float) else \
-        datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+    at, stamp = record.get("_at"), str(record["timestamp"])
+    if isinstance(at, float) and _FIRST_SECOND <= at < _PAST_LAST_SECOND:   # in UTC's years 1-9999
+        stamp = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
     stamp = stamp if full_time else stamp[11:23]
     return neutralize(f"{stamp}  {str(record.get('severity_text', '')):<5}  "
                       f"{str(record['body']):<20} {label:<10} {pairs}")

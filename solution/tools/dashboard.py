@@ -286,25 +286,15 @@ def reproduce(argv: list[str]) -> str:
 RULE_FLAGS = ("--metric-total", "--metric-errors", "--metric-duration", "--selector", "--for")
 
 
-def _typed(parse, what: str):
-    """An argparse type from a parser that raises ValueError."""
-    def convert(text: str):
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(f"{what}: {exc}") from None
-    return convert
-
-
 def duration_value(text: str) -> float:
     """A Prometheus duration, 90s, 2m or 1h30m, as seconds (0 to a day)."""
     match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
     if not text or not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 2m or 1h")
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: write 90s, 2m or 1h30m")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if total > 86_400:
-        raise argparse.ArgumentTypeError(f"{text!r}: at most a day")
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: at most a day (24h)")
     return float(total)
 
 
@@ -324,22 +314,18 @@ def add_rule_flags(parser: argparse.ArgumentParser) -> None:
                             "--rules (- prints it)")
     group.add_argument("--scrape-target", default="127.0.0.1:8000", metavar="HOST:PORT",
                        help="the gateway to scrape (default 127.0.0.1:8000)")
-    group.add_argument("--metric-total", type=_typed(slorules.parse_selector, "--metric-total"),
-                       default=slorules.GATEWAY_TOTAL, metavar="SELECTOR",
+    group.add_argument("--metric-total", default=slorules.GATEWAY_TOTAL, metavar="SELECTOR",
                        help=f"the counter of all requests (default {slorules.GATEWAY_TOTAL}, "
                             "the gateway's)")
-    group.add_argument("--metric-errors", type=_typed(slorules.parse_selector, "--metric-errors"),
-                       default=slorules.GATEWAY_ERRORS, metavar="SELECTOR",
+    group.add_argument("--metric-errors", default=slorules.GATEWAY_ERRORS, metavar="SELECTOR",
                        help="the failed requests: a counter, with matchers (default: the "
                             "gateway's outcomes answered with a 5xx)")
-    group.add_argument("--metric-duration", type=_typed(slorules.parse_selector, "--metric-duration"),
-                       metavar="SELECTOR",
+    group.add_argument("--metric-duration", metavar="SELECTOR",
                        default=f"{slorules.GATEWAY_DURATION}{{{slorules.GATEWAY_SERVED}}}",
                        help="the latency histogram's name, with matchers for the requests the "
                             "latency SLO counts (default: the gateway's, outcome ok); it needs a "
                             "bucket bound at --latency-limit")
-    group.add_argument("--selector", type=_typed(slorules.parse_matchers, "--selector"),
-                       default=(), metavar="MATCHERS",
+    group.add_argument("--selector", default="", metavar="MATCHERS",
                        help='label matchers added to every series, e.g. job="opslab-gateway"')
     group.add_argument("--for", dest="for_s", type=duration_value, default=0.0, metavar="DURATION",
                        help="hold each alert pending this long before it fires (default none, as "
@@ -367,9 +353,18 @@ def rule_outputs(args, result: lab2.Result, measured: tuple) -> RuleOutputs:
     out = RuleOutputs([], None, [])
     if not (args.rules or args.scrape_config):
         return out
-    sli = slorules.SLI(total=args.metric_total, errors=args.metric_errors,     # argparse parsed
-                       duration=args.metric_duration, latency_limit_s=args.latency_limit,
-                       common=tuple(args.selector))
+    parsed = {}
+    for flag, text, parse in (("--metric-total", args.metric_total, slorules.parse_selector),
+                              ("--metric-errors", args.metric_errors, slorules.parse_selector),
+                              ("--metric-duration", args.metric_duration, slorules.parse_selector),
+                              ("--selector", args.selector, slorules.parse_matchers)):
+        try:
+            parsed[flag] = parse(text)
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
+    sli = slorules.SLI(total=parsed["--metric-total"], errors=parsed["--metric-errors"],
+                       duration=parsed["--metric-duration"], latency_limit_s=args.latency_limit,
+                       common=parsed["--selector"])
     slos = slorules.objectives(result.slo, result.latency_slo, result.period_days)
     if warning := slorules.missing_bucket(sli, DURATION_BUCKETS):
         out.warnings.append(warning)
@@ -452,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
         ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
         ("--force", any(getattr(args, o[2:].replace("-", "_")) for o in OUTPUTS),
-         "only applies with a file to write (--html, --prom, --rules, ...)"),
+         "only applies with --html or --prom FILE (or --rules, --rules-test, --scrape-config)"),
         *((flag, bool(args.rules), "only applies with --rules FILE") for flag in RULE_FLAGS),
         ("--rules-test", bool(args.rules), "tests the rules it is written beside: give --rules FILE"),
         ("--scrape-target", bool(args.scrape_config), "only applies with --scrape-config FILE")])

@@ -369,12 +369,14 @@ _ERROR_VALUES = ("500", "502", "503", "504", "5xx", "error", "upstream_error")
 _GOOD_VALUES = ("ok", "200", "2xx", "success", "good")
 
 
-def _value_for(op: str, value: str, want: bool, candidates: Sequence[str]) -> str | None:
+def _value_for(label: str, op: str, value: str, want: bool, candidates: Sequence[str]) -> str | None:
     """A label value that makes the matcher true (want) or false: a literal alternative of its
-    regex, or one of the candidates; None if none does."""
+    regex, or one of the candidates (numbers first for a code or status); None if none does."""
     literal = value.split("|") if op in ("=~", "!~") else [value]
-    for v in (*(v for v in literal if re.fullmatch(r"[\w.:/-]+", v)), *candidates):
-        if Selector("x", (("l", op, value),)).matches("x", {"l": v}) == want:
+    if "code" in label or "status" in label:
+        candidates = sorted(candidates, key=lambda v: not v.isdigit())
+    for v in (*(v for v in literal if re.fullmatch(r"[\w:/-]+", v)), *candidates):
+        if Selector("x", ((label, op, value),)).matches("x", {label: v}) == want:
             return v
     return None
 
@@ -384,7 +386,7 @@ def _labels_for(selector: Selector, candidates: Sequence[str]) -> dict[str, str]
     for label, op, value in selector.matchers:
         if label in labels or Selector("x", ((label, op, value),)).matches("x", {}):
             continue                                   # the label left out satisfies it
-        chosen = _value_for(op, value, True, candidates)
+        chosen = _value_for(label, op, value, True, candidates)
         if chosen is not None:
             labels[label] = chosen
     if not selector.matches(selector.name, labels):
@@ -404,7 +406,7 @@ def input_series(sli: SLI, counts: Sequence[Sequence[int]]) -> list[dict]:
         good = dict(errors)
         for label, op, value in s["errors"].matchers:
             if s["errors"].matches(s["errors"].name, good):
-                good_value = _value_for(op, value, False, _GOOD_VALUES)
+                good_value = _value_for(label, op, value, False, _GOOD_VALUES)
                 if good_value is None:
                     good.pop(label, None)
                 else:

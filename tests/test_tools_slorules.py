@@ -363,6 +363,9 @@ def test_nothing_is_overwritten_unasked(tmp_path, capsys):
     code = dashboard.main(["--rules", str(tmp_path / "slo.rules.yml")])
     assert code != 0 and "--force" in capsys.readouterr().err
     assert (tmp_path / "slo.rules.sloth.yml").read_text() == "mine"
+    assert not (tmp_path / "slo.rules.yml").exists()           # all or nothing
+    assert dashboard.main(["--rules", str(tmp_path / "slo.rules.yml"), "--force"]) == 0
+    assert parse_yaml((tmp_path / "slo.rules.sloth.yml").read_text())["version"] == "prometheus/v1"
 
 
 # ── a log of one's own ──────────────────────────────────────────────────────────────────────────

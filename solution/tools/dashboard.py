@@ -348,11 +348,8 @@ def _relative(path: str, start_file: str) -> str:
     return os.path.relpath(Path(path).resolve(), Path(start_file).resolve().parent)
 
 
-def rule_outputs(args, result: lab2.Result, measured: tuple) -> RuleOutputs:
-    """The files --rules, --rules-test and --scrape-config ask for; ValueError if one cannot be."""
-    out = RuleOutputs([], None, [])
-    if not (args.rules or args.scrape_config):
-        return out
+def rule_sli(args) -> slorules.SLI:
+    """Where the SLOs' events live, from the flags; ValueError naming the flag that is wrong."""
     parsed = {}
     for flag, text, parse in (("--metric-total", args.metric_total, slorules.parse_selector),
                               ("--metric-errors", args.metric_errors, slorules.parse_selector),
@@ -362,9 +359,16 @@ def rule_outputs(args, result: lab2.Result, measured: tuple) -> RuleOutputs:
             parsed[flag] = parse(text)
         except ValueError as exc:
             raise ValueError(f"{flag}: {exc}") from None
-    sli = slorules.SLI(total=parsed["--metric-total"], errors=parsed["--metric-errors"],
-                       duration=parsed["--metric-duration"], latency_limit_s=args.latency_limit,
-                       common=parsed["--selector"])
+    return slorules.SLI(total=parsed["--metric-total"], errors=parsed["--metric-errors"],
+                        duration=parsed["--metric-duration"], latency_limit_s=args.latency_limit,
+                        common=parsed["--selector"])
+
+
+def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) -> RuleOutputs:
+    """The files --rules, --rules-test and --scrape-config ask for; ValueError if one cannot be."""
+    out = RuleOutputs([], None, [])
+    if not (args.rules or args.scrape_config):
+        return out
     slos = slorules.objectives(result.slo, result.latency_slo, result.period_days)
     if warning := slorules.missing_bucket(sli, DURATION_BUCKETS):
         out.warnings.append(warning)
@@ -377,10 +381,6 @@ def rule_outputs(args, result: lab2.Result, measured: tuple) -> RuleOutputs:
             out.files.append((str(Path(args.rules).with_suffix("")) + ".sloth.yml",
                               lambda: slorules.sloth_spec(sli, slos)))
     if args.rules_test:
-        if args.rules == "-":
-            raise ValueError("--rules-test names the rules file it tests: give --rules FILE, not -")
-        if args.rules_test == "-":
-            raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         source = "the story" if not args.log else f"{Path(args.log).name}"
         text, out.expected = slorules.rules_test(
             _relative(args.rules, args.rules_test), sli, measured[1], result.verdicts, slos,
@@ -453,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         ("--scrape-target", bool(args.scrape_config), "only applies with --scrape-config FILE")])
     settings = lab2.settings(args)
     try:
+        sli = rule_sli(args)
+        if args.rules_test and args.rules == "-":
+            raise ValueError("--rules-test names the rules file it tests: give --rules FILE, not -")
+        if args.rules_test == "-":
+            raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         if args.log:
             with field_map(parse_field_map(args.map)):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
@@ -474,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
                                     latency_limit_s=args.latency_limit)
             result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
                               measured=measured)
-        outputs = rule_outputs(args, result, log.measured(None) if args.log else measured)
+        outputs = rule_outputs(args, sli, result, log.measured(None) if args.log else measured)
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
     if args.log:
@@ -489,9 +494,14 @@ def main(argv: list[str] | None = None) -> int:
     if not to_stdout:                                # else standard output is that file
         print(lab2.report(result, color=use_color()))
     command = reproduce(sys.argv[1:] if argv is None else argv)
-    for path, text in ((args.html, lambda: html_report(result, args.log, command)),
-                       (args.prom, lambda: exposition(log.tally if args.log else tally_of(
-                           requests, args.window, args.latency_limit), result)), *outputs):
+    files = [(path, text) for path, text in (
+        (args.html, lambda: html_report(result, args.log, command)),
+        (args.prom, lambda: exposition(log.tally if args.log else tally_of(
+            requests, args.window, args.latency_limit), result)), *outputs) if path]
+    taken = [p for p, _ in files if p != "-" and Path(p).is_file()]
+    if taken and not args.force:                     # all of them, or none: nothing half-written
+        return fail(f"{', '.join(taken)} exist(s): add --force to overwrite")
+    for path, text in files:
         if path:
             try:
                 write_file(path, lambda stream: stream.write(text()), args.force)

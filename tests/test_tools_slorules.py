@@ -156,7 +156,7 @@ def test_each_pair_is_a_page_or_a_ticket_that_says_what_burned(default):
         share = {"1h": "2 %", "6h": "5 %", "1d": "10 %", "3d": "10 %"}[labels["long_window"]]
         assert f"{share} of the 30-day error budget burned in {labels['long_window']}" in text
     page = alerts(default["slo.rules.yml"])[0]
-    assert "lasts 50 hours" in page["annotations"]["description"]      # 720 h / 14.4
+    assert "gone in 50 hours" in page["annotations"]["description"]      # 720 h / 14.4
 
 
 def test_the_gateway_exports_the_series_the_rules_read():

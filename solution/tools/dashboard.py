@@ -389,7 +389,9 @@ def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) 
     if args.scrape_config:
         rules = None
         if args.rules and args.rules != "-":
-            rules = args.rules if args.scrape_config == "-" else _relative(args.rules, args.scrape_config)
+            rules = args.rules
+            if args.scrape_config != "-":
+                rules = _relative(args.rules, args.scrape_config)
         out.files.append((args.scrape_config,
                           lambda: slorules.scrape_config(rules, args.scrape_target)))
     return out
@@ -449,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         ("--force", any(getattr(args, o[2:].replace("-", "_")) for o in OUTPUTS),
          "only applies with --html or --prom FILE (or --rules, --rules-test, --scrape-config)"),
         *((flag, bool(args.rules), "only applies with --rules FILE") for flag in RULE_FLAGS),
-        ("--rules-test", bool(args.rules), "tests the rules it is written beside: give --rules FILE"),
+        ("--rules-test", bool(args.rules),
+         "tests the rules it is written beside: give --rules FILE"),
         ("--scrape-target", bool(args.scrape_config), "only applies with --scrape-config FILE")])
     settings = lab2.settings(args)
     try:

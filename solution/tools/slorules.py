@@ -14,7 +14,7 @@ What it writes, all from lab 2's building blocks (solution/slo.py), never a copy
                              input series (in promtool's expanding notation), and at every minute
                              the alerts lab 2's verdicts say fire (expected_alerts)
     scrape_config(...)       prometheus.yml: scrape the gateway's /metrics, load the rules
-    sloth_spec(...)          the same SLOs for Sloth (sloth.dev), which writes the same kind of rules
+    sloth_spec(...)          the same SLOs for Sloth (sloth.dev), which writes rules of this kind
 
 The YAML is written by hand, with the standard library: block style, every scalar a JSON value
 (YAML's double-quoted strings are a superset of JSON's), short maps and lists in JSON flow
@@ -47,7 +47,8 @@ from solution.tools.promtext import le as le_text
 # The Workbook's own PromQL adds a fourth pair, a ticket when 10 % of the budget burns in a day
 # (1d & 2h, 3x at 30 days); Sloth writes all four. Lab 2's three come from solution/slo.py.
 TICKET_1D = BurnRule("ticket", 0.10, 24)
-PAIRS = tuple(sorted((*WORKBOOK_RULES, TICKET_1D), key=lambda r: (r.severity != "page", r.long_hours)))
+PAIRS = tuple(sorted((*WORKBOOK_RULES, TICKET_1D),
+                     key=lambda r: (r.severity != "page", r.long_hours)))
 WINDOWS_H = tuple(sorted({h for r in PAIRS for h in (r.long_hours, r.short_hours)}))
 
 RECORD = "opslab:slo_errors_per_request:ratio_rate"     # + window: the Workbook's naming
@@ -58,7 +59,8 @@ EDGE = 1e-6                 # a burn this close to its threshold (relative) is n
 # error (lab 2: 5xx over all requests): 502 upstream_error, 504 upstream_timeout, 503 overload
 # and shed.
 GATEWAY_TOTAL = "opslab_gateway_requests_total"
-GATEWAY_ERRORS = 'opslab_gateway_requests_total{outcome=~"upstream_error|upstream_timeout|overload|shed"}'
+GATEWAY_ERRORS = ('opslab_gateway_requests_total'
+                  '{outcome=~"upstream_error|upstream_timeout|overload|shed"}')
 GATEWAY_DURATION = "opslab_gateway_request_duration_seconds"
 GATEWAY_SERVED = 'outcome="ok"'
 
@@ -113,7 +115,8 @@ def parse_matchers(text: str) -> tuple[tuple[str, str, str], ...]:
             try:
                 re.compile(value)
             except re.error as exc:
-                raise ValueError(f"{label}{op}{value!r}: not a regular expression ({exc})") from None
+                raise ValueError(f"{label}{op}{value!r}: not a regular expression ({exc})") \
+                    from None
         out.append((label, op, value))
         pos = m.end()
         if pos < len(text):
@@ -164,7 +167,9 @@ class SLI:
     def ratio(self, slo_name: str, window: str) -> str:
         """The PromQL error ratio of one SLO over one window (the Workbook's recording rule)."""
         s = self.selectors()
-        rate = lambda key: f"sum(rate({s[key].text()}[{window}]))"      # noqa: E731
+
+        def rate(key: str) -> str:
+            return f"sum(rate({s[key].text()}[{window}]))"
         if slo_name == "availability":
             return f"{rate('errors')} / {rate('total')}"
         return f"({rate('count')} - {rate('bucket')}) / {rate('count')}"
@@ -188,7 +193,8 @@ class Objective:
 
 
 def objectives(slo: float, latency_slo: float, period_days: float) -> tuple[Objective, ...]:
-    return (Objective("availability", slo, period_days), Objective("latency", latency_slo, period_days))
+    return (Objective("availability", slo, period_days),
+            Objective("latency", latency_slo, period_days))
 
 
 def _number(x: float) -> str:
@@ -210,7 +216,8 @@ def alert_expr(objective: Objective, rule: BurnRule) -> str:
 
 def alert_labels(objective: Objective, rule: BurnRule) -> dict[str, str]:
     return {"severity": rule.severity, "slo": objective.name,
-            "long_window": hours_text(rule.long_hours), "short_window": hours_text(rule.short_hours)}
+            "long_window": hours_text(rule.long_hours),
+            "short_window": hours_text(rule.short_hours)}
 
 
 def alert_annotations(objective: Objective, rule: BurnRule) -> dict[str, str]:
@@ -222,7 +229,8 @@ def alert_annotations(objective: Objective, rule: BurnRule) -> dict[str, str]:
             "description": f"The error ratio is over {_number(objective.threshold(rule))}x the "
                            f"budget ({_pct(objective.budget)}) over both the last "
                            f"{hours_text(rule.long_hours)} and the last "
-                           f"{hours_text(rule.short_hours)}: at this rate the {days} budget lasts "
+                           f"{hours_text(rule.short_hours)}: at "
+                           f"{_number(objective.threshold(rule))}x the {days} budget is gone in "
                            f"{_lasts(objective, rule)}."}
 
 
@@ -236,7 +244,8 @@ def rule_groups(sli: SLI, slos: Sequence[Objective], for_s: float = 0.0) -> list
     order, so each alert reads the ratios of the same evaluation)."""
     groups = []
     for objective in slos:
-        rules: list[dict] = [{"#": f"{objective.name}: the share of bad events over {hours_text(h)}",
+        rules: list[dict] = [{"#": f"{objective.name}: the share of bad events over "
+                                   f"{hours_text(h)}",
                               "record": f"{RECORD}{hours_text(h)}",
                               "expr": sli.ratio(objective.name, hours_text(h)),
                               "labels": {"slo": objective.name}} for h in WINDOWS_H]
@@ -304,8 +313,9 @@ def _block(value, indent: int, wide: bool = False) -> list[str]:
         for key, item in value.items():
             if key == "#":
                 lines.append(f"{pad}# {_comment(item)}")
-            elif not isinstance(item, (dict, list)) or not item or \
-                    len(pad) + len(key) + len(_flow(item)) + 2 <= FLOW_WIDTH and not _commented(item):
+            elif not isinstance(item, (dict, list)) or not item or (
+                    len(pad) + len(key) + len(_flow(item)) + 2 <= FLOW_WIDTH
+                    and not _commented(item)):
                 lines.append(f"{pad}{_key(key)}: {_flow(item)}")
             else:
                 lines += [f"{pad}{_key(key)}:", *_block(item, indent + 2, key in WIDE)]
@@ -369,7 +379,8 @@ _ERROR_VALUES = ("500", "502", "503", "504", "5xx", "error", "upstream_error")
 _GOOD_VALUES = ("ok", "200", "2xx", "success", "good")
 
 
-def _value_for(label: str, op: str, value: str, want: bool, candidates: Sequence[str]) -> str | None:
+def _value_for(label: str, op: str, value: str, want: bool,
+               candidates: Sequence[str]) -> str | None:
     """A label value that makes the matcher true (want) or false: a literal alternative of its
     regex, or one of the candidates (numbers first for a code or status); None if none does."""
     literal = value.split("|") if op in ("=~", "!~") else [value]
@@ -488,7 +499,9 @@ def _verdict(verdicts, counts, objective: Objective, rule: BurnRule) -> RuleVerd
     for v in verdicts:
         if v.rule == rule.name and v.slo_name == objective.name:
             return v
-    bad, events = (counts[0], counts[1]) if objective.name == "availability" else (counts[2], counts[3])
+    bad, events = counts[0], counts[1]
+    if objective.name == "latency":
+        bad, events = counts[2], counts[3]
     return multiwindow(bad, events, objective.target, rule, period_days=objective.period_days,
                        slo_name=objective.name)
 
@@ -560,7 +573,8 @@ def rules_test(rules_path: str, sli: SLI, counts, verdicts, slos, for_s: float =
         "interval": "1m", "input_series": input_series(sli, counts),
         "alert_rule_test": asserted, "promql_expr_test": exprs}]}
     header = [f"promtool test rules: {source}, {minutes} minutes, against {rules_path}.",
-              "Expected alerts come from lab 2's verdicts (solution/slo.py), never from Prometheus.",
+              "Expected alerts come from lab 2's verdicts (solution/slo.py), never from "
+              "Prometheus.",
               f"Minutes where a long window is part-filled: {len(expected.partial)}; left "
               f"unasserted (a burn within {EDGE:g} of its threshold): {len(expected.skipped)}."]
     return yaml_text(document, header), expected
@@ -590,7 +604,8 @@ def missing_bucket(sli: SLI, bounds: Sequence[float]) -> str | None:
     if sli.duration.name != GATEWAY_DURATION or sli.latency_limit_s in bounds:
         return None
     shown = ", ".join(_number(b) for b in bounds if math.isfinite(b))
-    return (f"the gateway's latency histogram has no bucket bound at {_number(sli.latency_limit_s)} s "
+    return (f"the gateway's latency histogram has no bucket bound at "
+            f"{_number(sli.latency_limit_s)} s "
             f"(its bounds: {shown}): the latency rules will find no series there; give "
             "--latency-limit one of those bounds")
 

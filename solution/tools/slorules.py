@@ -443,6 +443,7 @@ class Expected:
     firing: list[list[dict]] = field(default_factory=list)   # exp_alerts, per minute
     skipped: list[int] = field(default_factory=list)          # minutes left unasserted (edges)
     partial: list[int] = field(default_factory=list)          # minutes judged on partial windows
+    early: dict = field(default_factory=dict)     # minute -> rules firing on a part-filled window
     tracks: dict = field(default_factory=dict)    # (slo, rule) -> (lab 2's verdict per minute,
                                                   #                 Prometheus's firing per minute)
 
@@ -484,6 +485,8 @@ def expected_alerts(counts: Sequence[Sequence[int]], verdicts: Sequence[RuleVerd
                     hot = all(b is not None and b > threshold for b in burns)
                 held = held + 1 if hot else 0
                 fires.append(held > hold)
+                if held > hold and verdict.firing[m] is None:
+                    out.early.setdefault(m, []).append(f"{objective.name} {rule.name}")
                 if held > hold:
                     out.firing[m].append({"exp_labels": alert_labels(objective, rule),
                                           "exp_annotations": alert_annotations(objective, rule)})
@@ -551,9 +554,10 @@ def rules_test(rules_path: str, sli: SLI, counts, verdicts, slos, for_s: float =
         if m in expected.skipped:
             continue
         entry = {"eval_time": f"{m + 1}m", "alertname": ALERT, "exp_alerts": expected.firing[m]}
-        if m in expected.partial and expected.firing[m]:
-            entry = {"#": f"{traffic.clock((m + 1) * 60)}: lab 2 has not enough history for a "
-                          "rule here; Prometheus reads its window over the data there is", **entry}
+        if m in expected.early:
+            entry = {"#": f"{traffic.clock((m + 1) * 60)}: lab 2 has not enough history for "
+                          f"{', '.join(expected.early[m])}; Prometheus reads the data there is",
+                     **entry}
         asserted.append(entry)
     s, failed, total = sli.selectors(), cumulative(counts[0]), cumulative(counts[1])
     exprs = []

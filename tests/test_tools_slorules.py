@@ -2,6 +2,7 @@
 text against hand-worked thresholds, the YAML read back by a parser of our own, the promtool test's
 series and expected alerts against the story counted here, and promtool itself where installed."""
 
+import argparse
 import json
 import re
 import shutil
@@ -85,8 +86,29 @@ def write(tmp_path, *flags, log=None):
 
 
 @pytest.fixture(scope="module")
-def default(tmp_path_factory):
-    return write(tmp_path_factory.mktemp("default"))
+def written(tmp_path_factory):
+    """The default files, written once by the command line: (their folder, parsed)."""
+    folder = tmp_path_factory.mktemp("default")
+    return folder, write(folder)
+
+
+@pytest.fixture(scope="module")
+def default(written):
+    return written[1]
+
+
+@pytest.fixture(scope="module")
+def lab(story):
+    """Lab 2 on the story: its per-minute counts and its result (verdicts)."""
+    from solution import lab2_dashboard as lab2
+    measured = lab2.measure(story, window_s=60.0, duration_s=traffic.STORY.duration_s,
+                            capacity=traffic.STORY.capacity, latency_limit_s=6.0)
+    return measured[1], lab2.run(measured=measured)
+
+
+def rules_of(slos, sli=R.SLI(), for_s=0.0):
+    """The rules for these SLOs, written and parsed back (no story needed)."""
+    return parse_yaml(R.yaml_text({"groups": R.rule_groups(sli, slos, for_s)}))
 
 
 def alerts(rules):
@@ -121,8 +143,7 @@ def test_the_alerts_carry_the_workbooks_thresholds_worked_by_hand(default):
 
 
 def test_a_28_day_period_and_a_999_slo_give_the_workbooks_other_numbers(tmp_path):
-    files = write(tmp_path, "--slo", "0.999", "--period-days", "28")
-    got = thresholds(files["slo.rules.yml"])
+    got = thresholds(rules_of(R.objectives(0.999, 0.99, 28)))
     factor, budget = got[("availability", "page", "1h", "5m")]
     assert (factor, budget) == (13.44, 0.001)                         # 0.02 x 672 / 1
     assert got[("availability", "page", "6h", "30m")][0] == 5.6       # 0.05 x 672 / 6
@@ -268,14 +289,17 @@ def test_before_a_window_fills_prometheus_judges_the_data_there_is(default, stor
     assert ticket == {m for m in range(1, 361) if failed[m] / total[m] > 0.005} and ticket
 
 
-def test_for_holds_each_alert_pending_before_it_fires(tmp_path, default):
-    held = fired(write(tmp_path, "--for", "2m")["slo.test.yml"])
-    now = fired(default["slo.test.yml"])
-    rule = next(a for a in alerts(parse_yaml((tmp_path / "slo.rules.yml").read_text())))
+def test_for_holds_each_alert_pending_before_it_fires(lab):
+    counts, result = lab
+    slos = R.objectives(0.995, 0.99, 30)
+    rule = alerts(rules_of(slos, for_s=120))[0]
     assert rule["for"] == "2m"
-    for key in {k for f in now.values() for k in f}:
-        ours = {m for m, f in now.items() if key in f}
-        late = {m for m, f in held.items() if key in f}
+    now = R.expected_alerts(counts, result.verdicts, slos).tracks
+    held = R.expected_alerts(counts, result.verdicts, slos, for_s=120).tracks
+    assert any(any(prom) for _, prom in now.values())
+    for key, (_, prom) in now.items():
+        ours = {m for m, f in enumerate(prom) if f}
+        late = {m for m, f in enumerate(held[key][1]) if f}
         # fires at m once the rule held at m - 2, m - 1 and m (evaluated every minute)
         assert late == {m for m in ours if {m - 2, m - 1} <= ours}, key
 
@@ -295,17 +319,20 @@ def test_a_burn_exactly_at_its_threshold_does_not_fire_and_is_not_asserted():
 
 # ── custom metrics, selectors, the YAML itself ──────────────────────────────────────────────────
 
-def test_other_metrics_and_a_label_selector_reach_every_series(tmp_path):
-    files = write(tmp_path, "--metric-total", "http_requests_total", "--metric-errors",
-                  'http_requests_total{code=~"5.."}', "--metric-duration",
-                  'http_request_duration_seconds{code="200"}', "--selector", 'job="api"',
-                  "--latency-limit", "5")
-    records = [r for g in files["slo.rules.yml"]["groups"] for r in g["rules"] if "record" in r]
+def test_other_metrics_and_a_label_selector_reach_every_series(lab):
+    args = argparse.Namespace(
+        metric_total="http_requests_total", metric_errors='http_requests_total{code=~"5.."}',
+        metric_duration='http_request_duration_seconds{code="200"}', selector='job="api"',
+        latency_limit=5.0)
+    sli = dashboard.rule_sli(args)
+    records = [r for g in rules_of(R.objectives(0.995, 0.99, 30), sli)["groups"]
+               for r in g["rules"] if "record" in r]
     for r in records:
         selectors = re.findall(r"rate\(([^\[]+)\[", r["expr"])
         assert selectors and all(s.endswith('job="api"}') for s in selectors), r["expr"]
-    assert 'http_request_duration_seconds_bucket{code="200",le="5.0",job="api"}' in records[-1]["expr"]
-    series = {s["series"] for s in files["slo.test.yml"]["tests"][0]["input_series"]}
+    bucket = 'http_request_duration_seconds_bucket{code="200",le="5.0",job="api"}'
+    assert bucket in records[-1]["expr"]
+    series = {s["series"] for s in R.input_series(sli, lab[0])}
     assert series == {'http_requests_total{code="500",job="api"}',
                       'http_requests_total{code="200",job="api"}',
                       'http_request_duration_seconds_count{code="200",job="api"}',
@@ -360,11 +387,12 @@ def test_the_scrape_config_and_the_sloth_spec_describe_the_same_slos(default):
 
 def test_nothing_is_overwritten_unasked(tmp_path, capsys):
     (tmp_path / "slo.rules.sloth.yml").write_text("mine")
-    code = dashboard.main(["--rules", str(tmp_path / "slo.rules.yml")])
+    log = ["--from", str(own_log(tmp_path / "own.jsonl"))]
+    code = dashboard.main(["--rules", str(tmp_path / "slo.rules.yml"), *log])
     assert code != 0 and "--force" in capsys.readouterr().err
     assert (tmp_path / "slo.rules.sloth.yml").read_text() == "mine"
     assert not (tmp_path / "slo.rules.yml").exists()           # all or nothing
-    assert dashboard.main(["--rules", str(tmp_path / "slo.rules.yml"), "--force"]) == 0
+    assert dashboard.main(["--rules", str(tmp_path / "slo.rules.yml"), "--force", *log]) == 0
     assert parse_yaml((tmp_path / "slo.rules.sloth.yml").read_text())["version"] == "prometheus/v1"
 
 
@@ -403,8 +431,10 @@ def promtool(*args):
 
 
 @needs_promtool
-def test_promtool_passes_the_rules_config_and_the_story_test_and_fails_an_edited_minute(tmp_path):
-    write(tmp_path)
+def test_promtool_passes_the_rules_config_and_the_story_test_and_fails_an_edited_minute(
+        tmp_path, written):
+    for name in ("slo.rules.yml", "slo.test.yml", "prometheus.yml"):
+        shutil.copy(written[0] / name, tmp_path / name)
     rules, test = tmp_path / "slo.rules.yml", tmp_path / "slo.test.yml"
     assert promtool("check", "rules", str(rules)).returncode == 0
     assert promtool("check", "config", str(tmp_path / "prometheus.yml")).returncode == 0

@@ -471,8 +471,9 @@ def main(argv: list[str] | None = None) -> int:
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
+            measured = log.measured(scenario.capacity)
             result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
-                              measured=log.measured(scenario.capacity),
+                              measured=measured,
                               incidents=log.incidents, has_truth=log.from_story,
                               source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
         else:
@@ -482,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
                                     latency_limit_s=args.latency_limit)
             result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
                               measured=measured)
-        outputs = rule_outputs(args, sli, result, log.measured(None) if args.log else measured)
+        outputs = rule_outputs(args, sli, result, measured)
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
     if args.log:

@@ -26,7 +26,8 @@ Where Prometheus and lab 2 differ (the README's "From the lab to your Prometheus
   burn_rate() says of the data there is, and marks those minutes;
 - `for` holds an alert pending for that long before it fires: the test shifts lab 2's minutes;
 - rate() extrapolates to the ends of its range: the test's samples sit on the minute from a
-  zero, so nothing is extrapolated, and one promql_expr_test shows it done off the minute;
+  zero, so nothing is extrapolated; two promql_expr_tests show a window read before it has
+  filled, and increase() extrapolated off the minute (increase(), Prometheus's formula);
 - a burn within a hair of its threshold is left unasserted (floats in another order).
 """
 

@@ -511,10 +511,16 @@ def _verdict(verdicts, counts, objective: Objective, rule: BurnRule) -> RuleVerd
 
 
 def spells(firing: Sequence[bool | None]) -> str:
-    """Runs of firing minutes on the story's clock, from the minute's end as Prometheus fires:
-    '2:09-2:24'; 'none'."""
+    """Runs of firing minutes on the story's clock, from the end of the first minute to the end
+    of the last (as lab 2 says "fired 2:09-2:24"); one minute alone: '1:59'; 'none'.
+
+    >>> spells([False, True, True, False, True])
+    '0:02-0:03, 0:05'
+    """
     runs = pages_from([bool(f) for f in firing], [() for _ in firing], 60.0, "")
-    return ", ".join(f"{traffic.clock(p.fired_s)}-{traffic.clock(p.end_s)}" for p in runs) or "none"
+    texts = [traffic.clock(p.fired_s) if p.fired_s == p.end_s
+             else f"{traffic.clock(p.fired_s)}-{traffic.clock(p.end_s)}" for p in runs]
+    return ", ".join(texts) or "none"
 
 
 def comparison(expected: Expected) -> list[str]:

@@ -348,6 +348,15 @@ def test_a_selector_that_cannot_be_read_is_a_one_line_error(tmp_path, capsys):
     assert not list(tmp_path.iterdir())
     assert dashboard.main(["--rules", "-", "--rules-test", str(tmp_path / "t.yml")]) != 0
     assert "--rules FILE" in capsys.readouterr().err
+    same = str(tmp_path / "same.yml")
+    assert dashboard.main(["--rules", same, "--scrape-config", same]) != 0
+    assert "same file" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_the_pages_command_leaves_the_rules_flags_out():
+    argv = ["--slo", "0.999", "--rules", "r.yml", "--metric-total", "x_total", "--for=2m",
+            "--scrape-config", "p.yml", "--scrape-target", "h:1", "--force", "--html", "d.html"]
+    assert dashboard.reproduce(argv) == "python3 solution/tools/dashboard.py --slo 0.999"
 
 
 def test_selectors_read_back_as_written():

@@ -259,18 +259,19 @@ def html_report(result: lab2.Result, log: str | None = None, command: str = "") 
 
 
 OUTPUTS = ("--html", "--prom", "--rules", "--rules-test", "--scrape-config")
+RULE_FLAGS = ("--metric-total", "--metric-errors", "--metric-duration", "--selector", "--for")
 
 
 def reproduce(argv: list[str]) -> str:
-    """The command line that draws the same dashboard, for the page: without the output files,
-    and with a log named by its file name only."""
+    """The command line that draws the same dashboard, for the page: without the output files
+    (and the flags that shape only the rules), and with a log named by its file name only."""
     kept, skip = [], False
     for i, arg in enumerate(argv):
         if skip:
             skip = False
             continue
         option = arg.split("=", 1)[0]
-        if option in OUTPUTS or option == "--force":
+        if option in (*OUTPUTS, *RULE_FLAGS, "--scrape-target") or option == "--force":
             skip = "=" not in arg and option != "--force"
             continue
         if i and argv[i - 1] == "--from" and arg != "-":
@@ -282,8 +283,6 @@ def reproduce(argv: list[str]) -> str:
 
 
 # ── lab 2's SLOs as Prometheus rules (tools/slorules.py) ───────────────────────────────────────
-
-RULE_FLAGS = ("--metric-total", "--metric-errors", "--metric-duration", "--selector", "--for")
 
 
 def duration_value(text: str) -> float:
@@ -306,9 +305,9 @@ def add_rule_flags(parser: argparse.ArgumentParser) -> None:
                        help="write the rules (promtool check rules passes), and beside them "
                             "FILE's name + .sloth.yml, the same SLOs as a Sloth spec")
     group.add_argument("--rules-test", metavar="FILE",
-                       help="write a promtool test of the rules: the story's (or --from log's) "
-                            "counters minute by minute, and at every minute the alerts lab 2's "
-                            "verdicts fire (promtool test rules FILE)")
+                       help="with --rules, write a promtool test of them: the story's (or "
+                            "--from log's) counters minute by minute, and at every minute the "
+                            "alerts lab 2's verdicts fire (promtool test rules FILE)")
     group.add_argument("--scrape-config", metavar="FILE",
                        help="write a prometheus.yml that scrapes the gateway's /metrics and loads "
                             "--rules (- prints it)")
@@ -502,6 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         (args.html, lambda: html_report(result, args.log, command)),
         (args.prom, lambda: exposition(log.tally if args.log else tally_of(
             requests, args.window, args.latency_limit), result)), *outputs) if path]
+    named = [Path(p).resolve() for p, _ in files if p != "-"]
+    if len(set(named)) < len(named):
+        return fail("two of the files to write are the same file: give each its own name")
     taken = [p for p, _ in files if p != "-" and Path(p).is_file()]
     if taken and not args.force:                     # all of them, or none: nothing half-written
         return fail(f"{', '.join(taken)} exist(s): add --force to overwrite")

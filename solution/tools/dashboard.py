@@ -303,7 +303,8 @@ def add_rule_flags(parser: argparse.ArgumentParser) -> None:
         "--period-days) as recording and alerting rules, the Workbook's burn-rate pairs")
     group.add_argument("--rules", metavar="FILE",
                        help="write the rules (promtool check rules passes), and beside them "
-                            "FILE's name + .sloth.yml, the same SLOs as a Sloth spec")
+                            "the same SLOs as a Sloth spec: FILE with the suffix .sloth.yml "
+                            "(slo.rules.yml: slo.rules.sloth.yml)")
     group.add_argument("--rules-test", metavar="FILE",
                        help="with --rules, write a promtool test of them: the story's (or "
                             "--from log's) counters minute by minute, and at every minute the "

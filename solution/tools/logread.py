@@ -876,7 +876,7 @@ def rfc3339_seconds(text: str) -> float:
     else:
         zone = TIME_ZONE.get()
         if zone is None:
-            raise NoZone(f"timestamp {text[:40]!r} has no time zone")
+            raise NoZone(f"timestamp {text[:40]!r} is written without a time zone")
         local = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=zone)
         offset = local.utcoffset().total_seconds()
     fraction = match.group(7)

@@ -254,6 +254,8 @@ def hex_id(value, size: int):
     """
     if not isinstance(value, str) or not value:
         return value or None
+    if value.strip("0") in ("", "x", "X"):      # 0, 0x000...: outside a span
+        return None
     text = value
     if text[:2] in ("0x", "0X"):
         text = text[2:]
@@ -638,6 +640,9 @@ def _hint_missing(record: dict, missing: list[str]) -> str:
             key = next((k for k in keys if k in record), None)
             if key:
                 maps.append(f"--map {name}={key}")
+    if "timestamp" in missing and not maps and any(k.startswith(GCP) for k in record):
+        return ("Google's handler leaves the time to Cloud Logging: read the lines where the "
+                "platform stamped them (GKE's CRI files), or export them with their timestamp")
     return f"try {' '.join(maps)}" if maps else ""
 
 

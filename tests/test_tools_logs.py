@@ -783,3 +783,30 @@ def test_story_searches_a_mapped_file_a_segment_at_a_time_and_misses_no_line(tmp
     with open(path, "rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
         assert lab.lines_naming(mapped, trace) == expected
     assert lab.lines_naming(data, trace) == expected and len(expected) == 3
+
+
+def readme_recipes() -> list[str]:
+    """The README's commands on the fixtures of log shapes, as written."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S)
+    return [line for block in blocks for line in block.splitlines() if "log_shapes/" in line]
+
+
+@pytest.mark.parametrize("command", readme_recipes(), ids=lambda c: c.split("log_shapes/")[1][:40])
+def test_the_readmes_recipes_give_the_documented_answers(command, capsys, monkeypatch):
+    import shlex
+    from solution.tools import dashboard
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    argv = shlex.split(command)[2:]
+    tool = dashboard if "dashboard.py" in command else lab
+    status = tool.main(argv)
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert err == "" or "1 missing fields (body) (first at line 1)" in err   # Google's own line
+    if tool is dashboard:               # the minute of the burst: 29 requests, every one a 503
+        assert "29 requests, 1 window" in out and "100.0 %" in out
+    elif argv[0] == "story":
+        assert "3 records, 2 spans, FAILED" in out
+    else:                               # 29 of each event, 58 errors: the lines add up
+        counts = [int(line.split()[-1]) for line in out.splitlines()[2:]]
+        assert sum(counts) in (87, 58) and set(counts) <= {29, 58}, out

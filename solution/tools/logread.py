@@ -743,8 +743,8 @@ def join_cri(numbered: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes
             yield first, TOO_LONG
         else:
             yield first, head + b" " + stream + b" F " + b"".join(parts) + b"\n"
-    for first, head, parts, _ in pending.values():      # a last partial line: what there is
-        yield first, head + b" stdout F " + b"".join(parts) + b"\n"
+    for stream, (first, head, parts, _) in pending.items():     # a last partial line: what there is
+        yield first, head + b" " + stream + b" F " + b"".join(parts) + b"\n"
 
 
 _LOGFMT = re.compile(r'\s*([^\s="]+)(?:=("(?:[^"\\]|\\.)*"|[^\s"]*))?')

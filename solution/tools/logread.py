@@ -241,6 +241,8 @@ SEVERITY_ENUM = {"SEVERITY_NUMBER_UNSPECIFIED": 0, **{
     for base, name in ((1, "TRACE"), (5, "DEBUG"), (9, "INFO"), (13, "WARN"), (17, "ERROR"), (21, "FATAL"))
     for k in range(4)}}
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+_ZEROS = {16: "0" * 32, 8: "0" * 16}
 
 
 def hex_id(value, size: int):
@@ -254,6 +256,8 @@ def hex_id(value, size: int):
     """
     if not isinstance(value, str) or not value:
         return value or None
+    if len(value) == 2 * size and _LOWER_HEX.fullmatch(value):          # as this tool writes it
+        return None if value == _ZEROS[size] else value
     if value.strip("0") in ("", "x", "X"):      # 0, 0x000...: outside a span
         return None
     text = value
@@ -579,9 +583,13 @@ def _envelope(record: dict) -> tuple[dict, dict]:
     return record, {}
 
 
+_GCP_KEYS = (GCP + "trace", GCP + "labels", GCP + "spanId")
+
+
 def _is_google(record: dict) -> bool:
-    return (GCP + "trace" in record or GCP + "labels" in record or GCP + "spanId" in record
-            or ("severity" in record and "message" in record and "body" not in record))
+    if "body" in record:
+        return False
+    return ("severity" in record and "message" in record) or any(k in record for k in _GCP_KEYS)
 
 
 def _normal(record: dict) -> dict:
@@ -591,7 +599,7 @@ def _normal(record: dict) -> dict:
     in for an absent body, the resource's attributes flattened; a level name alone gives its
     OpenTelemetry severity number. ConversionError if a --map conversion fails."""
     envelope = record.pop(ENVELOPE, None) or {}
-    if not envelope:
+    if not envelope and ("log" in record or "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record):
         record, envelope = _envelope(record)
     if pairs := FIELD_MAP.get():
         record = _mapped_fields(record, pairs)
@@ -603,19 +611,20 @@ def _normal(record: dict) -> dict:
             record[key] = {**{k: v for k, v in value.items() if v is not None}, **inner}
         elif key not in record and value is not None:
             record[key] = value
-    for key, size in (("trace_id", 16), ("span_id", 8), ("parent_span_id", 8)):
-        if isinstance(record.get(key), str):
-            value = hex_id(record[key], size)
+    for key, size in _IDS:
+        written = record.get(key)
+        if written.__class__ is str:
+            value = hex_id(written, size)
             if value is None:
                 record.pop(key)
-            else:
+            elif value is not written:
                 record[key] = value
-    if _empty(record.get("body")) and record.get("event_name"):
+    if "event_name" in record and _empty(record.get("body")) and record["event_name"]:
         record["body"] = record["event_name"]
-    if record.get("timestamp") is None and record.get("observed_timestamp"):
+    if "observed_timestamp" in record and record.get("timestamp") is None:
         record["timestamp"] = record["observed_timestamp"]
     resource = record.get("resource")
-    if isinstance(resource, dict) and isinstance(resource.get("attributes"), dict):
+    if resource and isinstance(resource, dict) and isinstance(resource.get("attributes"), dict):
         record["resource"] = resource["attributes"]          # the SDK's {attributes, schema_url}
     if record.get("severity_number") is None and isinstance(record.get("severity_text"), str):
         number = SEVERITY_NUMBERS.get(record["severity_text"].lower())
@@ -624,7 +633,8 @@ def _normal(record: dict) -> dict:
     return record
 
 
-ENVELOPE = "\0envelope"     # what a CRI line's envelope says, beside the record inside it
+ENVELOPE = "\0envelope"
+_IDS = (("trace_id", 16), ("span_id", 8), ("parent_span_id", 8))     # what a CRI line's envelope says, beside the record inside it
 
 # where programs keep the body and the time, for a hint when a record has neither
 BODY_KEYS = ("event", "message", "msg", "MESSAGE", "event_name", "eventName", "log", "text")
@@ -665,7 +675,8 @@ def _checked_time(record: dict) -> str | None:
     return None
 
 
-def records_in(raw: bytes | str, required: Iterable[str] = (), shape: str = "json") -> tuple[list[dict], str | None]:
+def records_in(raw: bytes | str, required: Iterable[str] = (),
+               shape: str = "json") -> tuple[list[dict], str | None]:
     """The records one line holds, or ([], reason): a line of this tool's JSON lines (or the OTel
     SDK's, Docker's, journald's, Google Cloud's), one record; an OTLP/JSON export request, all of
     its log records; a CRI or logfmt line (`shape`), one record. A missing field is named in the
@@ -688,16 +699,16 @@ def records_in(raw: bytes | str, required: Iterable[str] = (), shape: str = "jso
             records = [_normal(record)]
         except ConversionError as exc:
             return [], reason("cannot convert", str(exc))
-    missing = sorted({key for rec in records for key in required if _empty(rec.get(key))})
-    if missing:
-        return [], reason(f"missing fields ({', '.join(missing)})", _hint_missing(record, missing))
-    if any(not isinstance(rec.get(key, ""), str) for rec in records for key in ("trace_id", "span_id")) \
-            or any(not isinstance(rec.get("parent_span_id"), (str, type(None))) for rec in records):
-        return [], "ids not text"
-    if "timestamp" in required:
-        for rec in records:
-            if why := _checked_time(rec):
-                return [], why
+    for rec in records:
+        missing = [key for key in required if _empty(rec.get(key))]
+        if missing:
+            missing = sorted({key for rec in records for key in required if _empty(rec.get(key))})
+            return [], reason(f"missing fields ({', '.join(missing)})", _hint_missing(record, missing))
+        if not isinstance(rec.get("trace_id", ""), str) or not isinstance(rec.get("span_id", ""), str) \
+                or not isinstance(rec.get("parent_span_id"), (str, type(None))):
+            return [], "ids not text"
+        if "timestamp" in required and (why := _checked_time(rec)):
+            return [], why
     return records, None
 
 
@@ -1186,8 +1197,49 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
     first: query stores the record as read).
     `naming`: only lines whose bytes hold it are read at all (a search is far cheaper than a
     parse): the others cannot be what the reader wants, and are neither read nor counted."""
-    required, last = tuple(required), [0]
+    required = tuple(required)
     source = bounded_lines(lines) if hasattr(lines, "readline") else lines
+    shape = _known_shape(lines)
+    if shape in (None, "cri", "pretty"):              # found from the lines, or joined
+        yield from _usable_joined(source, required, bad, naming)
+        return
+    number = 0
+    for number, raw in enumerate(source, 1):          # a record a line: the fast path
+        if raw is TOO_LONG:
+            bad.skip(number, "too long")
+            continue
+        if number == 1:
+            raw = raw.removeprefix(BOM.encode() if isinstance(raw, bytes) else BOM)
+        if naming is not None and naming not in raw:
+            continue
+        if raw.strip():
+            records, why = records_in(raw, required, shape)
+            if why:
+                if why == "not JSON" and shape == "json":
+                    why = _not_json(raw)
+                bad.skip(number, why)
+            for record in records:                 # an OTLP request: one line, many records
+                yield number, record
+    bad.lines = number
+
+
+def _known_shape(lines) -> str | None:
+    """The shape of these lines when it is known before reading them: named by --format, or
+    peeked at in a stream, or the first of a list; None when it must be found as they are read."""
+    named = LINE_SHAPES.get(FORMAT.get(), FORMAT.get())
+    if named != "auto":
+        return named
+    if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
+        return file_shape(lines)
+    if isinstance(lines, (list, tuple)):
+        first = next((line for line in lines if line is not TOO_LONG and line.strip()), b"")
+        return detect_shape(first.encode("utf-8", "surrogatepass") if isinstance(first, str) else first)
+    return None
+
+
+def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None):
+    """usable() on lines whose shape is found from them, or whose records span lines."""
+    last = [0]
 
     def numbered():
         for number, raw in enumerate(source, 1):

@@ -42,7 +42,8 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, TOO_LONG, JsonLines, LogReadError, add_reading_flags,
+from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, TOO_LONG, JsonLines,
+                                    LogReadError, add_reading_flags,
                                     check_reading_flags,
                                     bounded_lines, explain, file_shape, in_stretches, joined,
                                     log_format, open_log_file,
@@ -134,9 +135,14 @@ class Question:
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
         passed = [0]
+        shape = _shape_of(raw_lines)
         lines = raw_lines
-        if self.needles and _a_record_a_line(raw_lines):    # (a record over lines: read them all)
+        if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
             lines = _naming_all(raw_lines, self.needles, passed)
+        with log_format(shape):
+            return self._partial(db, lines, bad, passed)
+
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int]) -> dict:
         if self.aggregate:
             keys = self.keys
             rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
@@ -420,12 +426,14 @@ def needles(conditions: list[str]) -> list[bytes]:
     return out
 
 
-def _a_record_a_line(lines) -> bool:
-    """Is every record of this log on a line of its own (not CRI's partial lines, not pretty-
-    printed JSON), so that a line can be passed over by its bytes alone?"""
+def _shape_of(lines) -> str:
+    """The shape of a log (logread.file_shape), or "auto" when it is found as it is read. A
+    record a line ("json", "logfmt") lets a line be passed over by its bytes alone."""
+    if FORMAT.get() != "auto":
+        return FORMAT.get()
     if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
-        return file_shape(lines) in ("json", "logfmt")
-    return LINE_SHAPES.get(FORMAT.get(), FORMAT.get()) in ("auto", "json", "logfmt")
+        return file_shape(lines)
+    return "auto"
 
 
 def _naming_all(lines, wanted: list[bytes], passed: list[int]):

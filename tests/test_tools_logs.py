@@ -810,3 +810,36 @@ def test_the_readmes_recipes_give_the_documented_answers(command, capsys, monkey
     else:                               # 29 of each event, 58 errors: the lines add up
         counts = [int(line.split()[-1]) for line in out.splitlines()[2:]]
         assert sum(counts) in (87, 58) and set(counts) <= {29, 58}, out
+
+
+def test_a_named_format_reads_a_record_its_fields_alone_would_not_name(tmp_path, capsys):
+    # Google's fields without a severity, Docker's without its stream: --format says what they are
+    path = tmp_path / "g.jsonl"
+    path.write_text(json.dumps({"message": "hello", "time": "2026-11-02T09:00:03Z",
+                                "httpRequest": {"status": 503, "latency": "1.289s"}}) + "\n")
+    status, out, _ = cli(capsys, "query", str(path), "--format", "gcp", "--json")
+    record = json.loads(out)
+    assert status == 0 and record["body"] == "hello"
+    assert record["attributes"] == {"http.response.status_code": 503, "latency_ms": 1289.0}
+    status, _, err = cli(capsys, "query", str(path))
+    assert status == 2 and "1 missing fields (body, timestamp) (first at line 1; try --map " \
+        "body=message --map timestamp=time)" in err
+    path.write_text(json.dumps({"log": "plain text\n", "time": "2026-11-02T09:00:03.123456789Z"}) + "\n")
+    status, out, _ = cli(capsys, "query", str(path), "--format", "docker", "--json")
+    assert status == 0 and json.loads(out)["body"] == "plain text"
+    assert json.loads(out)["timestamp"] == "2026-11-02T09:00:03.123457Z"
+
+
+def test_story_names_why_a_traces_lines_were_refused(tmp_path, capsys):
+    # before: "trace ... is not in the file" when its lines had a time without a zone
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    path = tmp_path / "asctime.jsonl"
+    path.write_text("\n".join(json.dumps({"asctime": f"2026-11-02 09:00:0{k},000", "message": "step",
+                                          "trace_id": trace, "span_id": "00f067aa0ba902b7"})
+                              for k in range(2)) + "\n" + json.dumps({
+        "asctime": "2026-11-02T09:00:04Z", "message": "other", "trace_id": "ab" * 16}) + "\n")
+    maps = ["--map", "timestamp=asctime", "--map", "body=message"]
+    status, _, err = cli(capsys, "story", str(path), trace, *maps)
+    assert status == 2 and "no usable line of it" in err and "2 time without a zone (first at line 1" in err
+    status, out, _ = cli(capsys, "story", str(path), trace, *maps, "--tz", "UTC")
+    assert status == 0 and f"trace {trace}: 2 records" in out

@@ -1,12 +1,20 @@
-"""Reading JSON-lines logs: every line is read, or counted as bad with the reason. Never fatal.
+"""Reading logs as programs write them: every line is read, or counted as bad with the reason,
+its first line and what would fix it. Never fatal.
 
-One classifier, `classify`, decides for every reader (query, story, the dashboard's --from):
+One reader, `usable` (through `records_in`), decides for every tool (query, story, the
+dashboard's --from). A record needs a time and a body (or an event's name); its ids are read
+when they are there. A line is refused as
 
     not UTF-8        the bytes are not text
-    not JSON         a truncated line, a stray blob, a NUL byte
+    not JSON         a truncated line, a stray blob, a NUL byte (or a line of another --format)
     not an object    valid JSON, but a list, a string or a number
     number too large beyond a double (1e999, read as infinity) or a 64-bit integer
-    missing fields   an object without one of the fields the reader needs
+    missing fields   a record without its time or its body (the --map that would give them)
+    time without a zone, bad timestamp, cannot convert (a --map conversion), ids not text
+
+The shapes: this tool's JSON lines, OTLP/JSON and protobuf's JSON mapping of it, the OTel SDK's
+records (one a line or pretty-printed), Docker's json-file, Kubernetes' CRI lines (partial lines
+joined), journald's JSON, logfmt, Google Cloud's structured JSON; --map for other names.
 
 A key given twice in one object has its last value, in every reader (as Python's json,
 JavaScript's JSON.parse and jq have it).
@@ -598,12 +606,18 @@ def _normal(record: dict) -> dict:
     written `0x...` (its console exporter), all zeros outside a span, an event's name standing
     in for an absent body, the resource's attributes flattened; a level name alone gives its
     OpenTelemetry severity number. ConversionError if a --map conversion fails."""
-    envelope = record.pop(ENVELOPE, None) or {}
-    if not envelope and ("log" in record or "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record):
+    envelope, named = record.pop(ENVELOPE, None) or {}, FORMAT.get()
+    if envelope:
+        pass
+    elif named == "docker" and isinstance(record.get("log"), str):      # --format says so
+        record, envelope = _docker(record)
+    elif named == "journald" and "MESSAGE" in record:
+        record, envelope = _journald(record)
+    elif "log" in record or "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record:
         record, envelope = _envelope(record)
     if pairs := FIELD_MAP.get():
         record = _mapped_fields(record, pairs)
-    if _is_google(record):
+    if named == "gcp" or _is_google(record):
         record = _google(record)
     for key, value in envelope.items():                 # the program's own fields first
         if key in ("attributes", "resource"):

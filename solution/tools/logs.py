@@ -789,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    story.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
@@ -804,7 +805,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    ask.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")

@@ -653,6 +653,17 @@ def test_shapes_that_are_not_json_are_found_or_named(tmp_path, capsys):
     assert status == 0 and err == "" and [r["body"] for r in records] == ["request.completed", "warming up"]
     assert records[0]["timestamp"] == "2026-11-02T09:00:03.123457Z"      # the envelope's, in ns
     assert records[1]["attributes"] == {"log.iostream": "stderr"}
+    # Docker cuts a line over 16 KiB into pieces whose log does not end its line: joined
+    line = json.dumps({"timestamp": "2026-11-02T09:00:03Z", "body": "long", "pad": "x" * 40})
+    docker = tmp_path / "container-json.log"
+    docker.write_text("\n".join(json.dumps({"log": log, "stream": "stdout", "time": "2026-11-02T09:00:03.5Z"})
+                                for log in (line[:30], "stderr line\n", line[30:] + "\n")) + "\n")
+    docker.write_text(docker.read_text().replace('"stderr line\\n", "stream": "stdout"',
+                                                 '"stderr line\\n", "stream": "stderr"'))
+    status, out, err = cli(capsys, "query", str(docker), "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and err == "" and [r["body"] for r in records] == ["long", "stderr line"]
+    assert records[0]["attributes"] == {"log.iostream": "stdout"} and records[0]["pad"] == "x" * 40
     # a logfmt file is found; the same file named JSON is refused, and the hint names the format
     fmt = tmp_path / "app.log"
     fmt.write_text('time=2026-11-02T09:00:03Z level=info msg="a b" n=3\n')

@@ -1075,7 +1075,7 @@ class Progress:
 # written over several lines each (the OTel SDK's console exporter by default)
 FORMATS = ("auto", "json", "pretty", "docker", "cri", "journald", "logfmt", "gcp")
 FORMAT: ContextVar[str] = ContextVar("FORMAT", default="auto")
-LINE_SHAPES = {"docker": "json", "journald": "json", "gcp": "json"}    # JSON, known by their fields
+LINE_SHAPES = {"journald": "json", "gcp": "json"}    # JSON, each record known by its fields
 
 
 @contextmanager
@@ -1097,7 +1097,11 @@ def detect_shape(first: bytes) -> str:
     """
     line = first.strip()
     if line.startswith(b"{"):
-        return "pretty" if line == b"{" else "json"
+        if line == b"{":
+            return "pretty"
+        record, _ = classify(line)
+        docker = isinstance(record, dict) and isinstance(record.get("log"), str) and "stream" in record
+        return "docker" if docker and "time" in record else "json"
     if _CRI.fullmatch(line) and line[:1].isdigit():
         return "cri"
     record, why = logfmt_record(line)
@@ -1167,7 +1171,36 @@ def _shaped(numbered: Iterator[tuple[int, bytes]]) -> tuple[str, Iterator[tuple[
         return shape, join_cri(lines)
     if shape == "pretty":
         return "json", join_objects(lines)
+    if shape == "docker":
+        return "json", join_docker(lines)
     return shape, lines
+
+
+def join_docker(numbered: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+    """Docker's json-file lines with a long line's pieces joined: the driver cuts a line of more
+    than 16 KiB into entries whose `log` does not end in a newline, up to the one that does (per
+    stream). A joined line is one entry, numbered as its first piece."""
+    pending: dict[str, tuple[int, dict, list[str], int]] = {}
+    for number, raw in numbered:
+        record, why = classify(raw) if raw is not TOO_LONG else (None, "too long")
+        text = record.get("log") if isinstance(record, dict) else None
+        if not isinstance(text, str):
+            yield number, raw
+            continue
+        stream = str(record.get("stream"))
+        first, head, parts, size = pending.pop(stream, (number, record, [], 0))
+        parts.append(text)
+        size += len(text)
+        if not text.endswith("\n") and size <= MAX_LINE_BYTES:
+            pending[stream] = (first, head, parts, size)
+        elif size > MAX_LINE_BYTES:
+            yield first, TOO_LONG
+        elif len(parts) == 1:
+            yield number, raw
+        else:
+            yield first, json.dumps({**head, "log": "".join(parts)}).encode()
+    for first, head, parts, _ in pending.values():      # a last piece: what there is
+        yield first, json.dumps({**head, "log": "".join(parts)}).encode()
 
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -1214,7 +1247,7 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
     required = tuple(required)
     source = bounded_lines(lines) if hasattr(lines, "readline") else lines
     shape = _known_shape(lines)
-    if shape in (None, "cri", "pretty"):              # found from the lines, or joined
+    if shape in (None, "cri", "pretty", "docker"):    # found from the lines, or joined
         yield from _usable_joined(source, required, bad, naming)
         return
     number = 0
@@ -1300,7 +1333,7 @@ def splittable(path: str, stream) -> bool:
     gzip'd, not a pipe, not one OTLP request re-cut), on a machine with more than one core?"""
     return (path != "-" and (os.cpu_count() or 1) > 1 and isinstance(stream, io.BufferedReader)
             and os.path.isfile(path) and os.path.getsize(path) >= SPLIT_BYTES
-            and file_shape(stream) in ("json", "logfmt"))       # a record a line
+            and file_shape(stream) in ("json", "logfmt", "docker"))     # a record a line
 
 
 def in_stretches(path: str, work, workers: int | None = None) -> list:

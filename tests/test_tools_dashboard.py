@@ -422,10 +422,10 @@ def request_line(**fields):
 @pytest.mark.parametrize("line,said", [
     (request_line(timestamp="2025-03-01 12:00:02"), "1 time without a zone (first at line 1; give --tz UTC"),
     (request_line(attributes={"http.response.status_code": "503"}),
-     '1 http.response.status_code is text (first at line 1; "503": --map '
+     "1 http.response.status_code is text (first at line 1; '503': --map "
      'attributes.http.response.status_code=<your field>:number)'),
     (request_line(attributes={"latency_ms": "1.289s"}),
-     '1 latency_ms is text (first at line 1; "1.289s" is a duration: --map '
+     "1 latency_ms is text (first at line 1; '1.289s' is a duration: --map "
      'attributes.latency_ms=<your field>:duration)'),
     (request_line(attributes={"latency_ms": None}), "1 latency_ms not a number (first at line 1)"),
     ("request.completed at 12:00:02 in 800 ms", "1 not JSON (first at line 1)"),

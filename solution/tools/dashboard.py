@@ -33,6 +33,7 @@ from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
+from solution.redaction import neutralize
 from solution.terminal import use_color
 from solution.tools.logread import (JsonLines, LogReadError, add_reading_flags, check_reading_flags,
                                     duration_ms, explain, in_stretches, joined, open_log_file,
@@ -94,9 +95,9 @@ def _field_reason(attrs: dict, key: str, unit: str) -> str:
     if isinstance(value, str):
         try:
             duration_ms(value)
-            return reason(f"{key} is text", f'"{value[:12]}" is a duration: {fix}:duration')
+            return reason(f"{key} is text", f"{value[:12]!r} is a duration: {fix}:duration")
         except ValueError:
-            return reason(f"{key} is text", f'"{value[:12]}": {fix}:number')
+            return reason(f"{key} is text", f"{value[:12]!r}: {fix}:number")
     return reason(f"{key} not a number")
 
 
@@ -404,8 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
     if args.log:
-        for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        for warning in log.warnings:                # (a hint may quote the log: shown, not obeyed)
+            print(neutralize(f"warning: {warning}"), file=sys.stderr)
     if args.html == args.prom == "-":
         return fail("--html and --prom cannot both go to standard output (-)")
     if "-" not in (args.html, args.prom):          # else standard output is the page or metrics

@@ -366,8 +366,8 @@ def _source(source: str) -> tuple[tuple[str, ...], str | None]:
         raise ValueError(f"no conversion {tail!r}: one of {', '.join(CONVERSIONS)}")
     parts = [m.group(1) if m.group(1) is not None else m.group(2)
              for m in re.finditer(r'"([^"]*)"|([^."]+)', source)]
-    if not parts or "".join(f'"{p}"' if "." in p else p for p in parts).count('"') % 2:
-        raise ValueError(f"PATH {source!r} is not a field's name")
+    if not parts or source.count('"') % 2 or any(not part for part in parts):
+        raise ValueError(f"PATH {source!r} is not a field's name (a quote left open?)")
     return tuple(parts), conversion
 
 

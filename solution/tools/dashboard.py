@@ -37,9 +37,12 @@ from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
+from solution.redaction import neutralize
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
-                                    open_log_file, parse_field_map, parse_time, splittable, usable)
+from solution.tools.logread import (JsonLines, LogReadError, add_reading_flags, check_reading_flags,
+                                    duration_ms, explain, in_stretches, joined, open_log_file,
+                                    parse_time, reading, reason, rfc3339_seconds,
+                                    splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools import slorules
 from solution.tools.gateway import DURATION_BUCKETS
@@ -81,41 +84,89 @@ class TooManyWindows(LogReadError):
     """The log's requests are spread over more windows than a chart holds."""
 
 
+class BadRequest(ValueError):
+    """A request.completed record without a usable field: its reason, with the fix."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def _field_reason(attrs: dict, key: str, unit: str) -> str:
+    """Why the number at `key` cannot be read, and the --map conversion that would read it."""
+    value = attrs.get(key)
+    fix = f"--map attributes.{key}=<your field>"
+    if key not in attrs:
+        return reason(f"no {key}", f"{fix}{unit}")
+    if isinstance(value, str):
+        try:
+            duration_ms(value)
+            return reason(f"{key} is text", f"{value[:12]!r} is a duration: {fix}:duration")
+        except ValueError:
+            return reason(f"{key} is text", f"{value[:12]!r}: {fix}:number")
+    return reason(f"{key} not a number")
+
+
 def _request(rec: dict) -> tuple:
     """The request of a request.completed record: (start in epoch seconds, latency_ms, ttft_ms,
-    status, priority, input tokens, output tokens); ValueError and the like when a field is
-    missing or unusable."""
+    status, priority, input tokens, output tokens); BadRequest, with the reason and the --map
+    that would fix it, when a field is missing or unusable."""
     attrs = rec.get("attributes")
     if not isinstance(attrs, dict):
-        raise ValueError("no attributes")
-    latency = _number(attrs[F.LATENCY_MS])
-    status = attrs[F.STATUS]
-    if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
-        raise ValueError("bad status or latency")
+        raise BadRequest(reason("no attributes", "--map attributes=* reads the other fields as attributes"))
+    try:
+        latency = _number(attrs[F.LATENCY_MS])
+    except (KeyError, ValueError):
+        raise BadRequest(_field_reason(attrs, F.LATENCY_MS, " (:seconds if in seconds)")) from None
+    status = attrs.get(F.STATUS)
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise BadRequest(_field_reason(attrs, F.STATUS, ""))
+    if latency < 0:
+        raise BadRequest(reason(f"{F.LATENCY_MS} negative"))
     ttft = attrs.get(F.TTFT_MS)
     return (parse_time(rec["timestamp"]) - latency / 1000.0, latency, None if ttft is None else _number(ttft),
             status, str(attrs.get(F.PRIORITY, "interactive")),
             int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
 
 
+@dataclass
+class Read:
+    """What one stretch of a log gave: its tally, its bad lines, its request lines without usable
+    fields (by reason), and counts: requests outside the span, requests that bear the story's
+    mark, requests under a millisecond (seconds in a millisecond field?)."""
+    tally: Tally
+    bad: JsonLines
+    fields: JsonLines
+    outside: int = 0
+    marked: int = 0
+    tiny: int = 0
+
+
 def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
-              epoch: float):
+              epoch: float) -> Read:
     """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
     the bad lines; the request lines without usable fields; the requests outside the span. One
     record at a time, summed into its window and let go: a line that does not spell
-    request.completed is no request, and is not even parsed (four lines in five of lab 1's log)."""
-    tally, bad, unusable, outside = Tally(window_s, latency_limit_s), JsonLines(), 0, 0
+    request.completed is no request, and is not even parsed (four lines in five of lab 1's log).
+    A request line is read as every reader reads a line (a time and a body: F.REQUIRED)."""
+    read = Read(Tally(window_s, latency_limit_s), JsonLines(), JsonLines())
+    tally = read.tally
     most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
-    for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
+    for number, rec in usable(stream, F.REQUIRED, read.bad, naming=F.REQUEST_COMPLETED.encode()):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
         try:
             request = _request(rec)
-            if epoch - 1.0 <= request[0] < epoch:     # the log's milliseconds, rounded: the
-                request = (epoch, *request[1:])       # story's first requests start at its 0:00
-        except (KeyError, TypeError, ValueError, OverflowError):
-            unusable += 1
+        except BadRequest as exc:
+            read.fields.skip(number, exc.why)
             continue
+        except (KeyError, TypeError, ValueError, OverflowError):
+            read.fields.skip(number, "bad request fields")
+            continue
+        read.marked += rec["attributes"].get(F.MODEL) == traffic.MODEL
+        read.tiny += request[1] < 1.0
+        if epoch - 1.0 <= request[0] < epoch:     # the log's milliseconds, rounded: the
+            request = (epoch, *request[1:])       # story's first requests start at its 0:00
         if since <= request[0] < until:
             tally.add(*request)
             if len(tally.slots) > most:
@@ -124,8 +175,8 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
                     "(over a week, or a clock gone wild); give --since and --until to pick the "
                     "part to chart")
         else:
-            outside += 1
-    return tally, bad, unusable, outside
+            read.outside += 1
+    return read
 
 
 def _bulk(tally: Tally) -> tuple[float, float]:
@@ -174,19 +225,27 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
             parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
     except TooManyWindows as exc:
         raise LogReadError(f"{path}: {exc}") from None
-    tally = parts[0][0]
-    for part, _, _, _ in parts[1:]:
-        tally.merge(part)
-    lines = joined([bad for _, bad, _, _ in parts])
+    tally = parts[0].tally
+    for part in parts[1:]:
+        tally.merge(part.tally)
+    lines, fields = joined([part.bad for part in parts]), joined([part.fields for part in parts])
     warnings = [lines.summary(path)] if lines.bad else []
     reasons = dict(lines.reasons)
-    unusable, outside = sum(part[2] for part in parts), sum(part[3] for part in parts)
-    if unusable:
-        reasons["bad request fields"] = unusable
-        warnings.append(f"{path}: skipped {unusable} request.completed line(s) without a usable "
-                        "timestamp, latency_ms or http.response.status_code")
+    for why, n in fields.reasons.items():
+        reasons[why] = reasons.get(why, 0) + n
+    outside = sum(part.outside for part in parts)
+    if fields.bad:
+        warnings.append(f"{path}: skipped {fields.bad} request.completed line(s) without a usable "
+                        f"latency_ms or http.response.status_code: "
+                        f"{explain(fields.reasons, fields.first, fields.hints)}")
     if not len(tally) and not outside:
-        raise LogReadError(f"{path}: no usable request.completed lines")
+        both = {**lines.reasons, **fields.reasons}
+        why = explain(both, {**lines.first, **fields.first}, {**lines.hints, **fields.hints})
+        raise LogReadError(f"{path}: no usable request.completed lines" + (f": {why}" if both else ""))
+    marked, requests = sum(part.marked for part in parts), len(tally) + outside
+    if 2 * sum(part.tiny for part in parts) > requests:
+        warnings.append(f"{path}: most latency_ms values are under 1 ms: if they are seconds, read "
+                        "them with --map attributes.latency_ms=<your field>:seconds")
     why = "outside --since/--until"
     if len(tally) and since is None and until is None:
         outside, why = tally.keep(*_bulk(tally)), "far outside the bulk of the log"
@@ -203,7 +262,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     grid = tally.grid()
     zero = math.floor(first / grid) * grid
-    from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
+    # the story's log is known by its mark (every request names the story's model), never by
+    # its dates alone: a log of your own from the same hours is not scored against its incidents
+    from_story = marked == requests and epoch - 1.0 <= first and last < epoch + scenario.duration_s
     incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
                       if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
@@ -400,7 +461,7 @@ def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) 
 def timestamp(text: str) -> float:
     """An argparse type: an RFC 3339 timestamp, as seconds since the Unix epoch."""
     try:
-        return parse_rfc3339(text)
+        return rfc3339_seconds(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone, such as "
                                          "2026-11-02T11:00:00Z") from None
@@ -428,9 +489,7 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"with --from: leave out requests that started {side} TIME, in "
                                  "RFC 3339 (2026-11-02T11:00:00Z); by default, only lines far "
                                  "outside the bulk of the log are left out, and counted")
-    parser.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                        help="with --from: map a field of your log onto one this tool reads, e.g. "
-                             "body=event, attributes=* (see logs.py query --help); repeat")
+    add_reading_flags(parser, "with --from")
     parser.add_argument("--html", metavar="FILE",
                         help="also write a self-contained HTML page with charts (- for standard output)")
     parser.add_argument("--prom", metavar="FILE",
@@ -448,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
         ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
+        ("--tz", bool(args.log), from_log), ("--format", bool(args.log), from_log),
         ("--force", any(getattr(args, o[2:].replace("-", "_")) for o in OUTPUTS),
          "only applies with --html or --prom FILE (or --rules, --rules-test, --scrape-config)"),
         *((flag, bool(args.rules), "only applies with --rules FILE") for flag in RULE_FLAGS),
@@ -462,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.rules_test == "-":
             raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         if args.log:
-            with field_map(parse_field_map(args.map)):
+            check_reading_flags(args)
+            with reading(args):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                                latency_limit_s=args.latency_limit)
             scenario = traffic.STORY                        # the story's 10 slots are not yours
@@ -487,11 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
     if args.log:
-        for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        if log.bad:
-            why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
-            print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
+        for warning in log.warnings:                # (a hint may quote the log: shown, not obeyed)
+            print(neutralize(f"warning: {warning}"), file=sys.stderr)
     to_stdout = [o for o in OUTPUTS if getattr(args, o[2:].replace("-", "_")) == "-"]
     if len(to_stdout) > 1:
         return fail(f"{' and '.join(to_stdout)} cannot all go to standard output (-)")

@@ -717,8 +717,10 @@ class UpstreamResponse:
             self.complete = self._left == 0
             yield data, self.complete
 
-    def read_all(self, limit: int = MAX_UPSTREAM_BYTES) -> bytes:
-        """The whole body, or UpstreamFailure if it is longer than `limit` or ends short."""
+    def read_all(self, limit: int | None = None) -> bytes:
+        """The whole body, or UpstreamFailure if it is longer than `limit` (MAX_UPSTREAM_BYTES)
+        or ends short."""
+        limit = MAX_UPSTREAM_BYTES if limit is None else limit
         body = bytearray()
         for data, _ in self.pieces():
             body += data
@@ -1164,7 +1166,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         while True:
             while wire.buffer[:2] == b"\r\n":      # empty lines before a request (RFC 9112, 2.2)
                 del wire.buffer[:2]
-            end = wire.buffer.find(b"\r\n\r\n")
+            end = wire.buffer.find(b"\r\n\r\n", 0, MAX_HEAD_BYTES + 4)
             if end >= 0:
                 break
             if len(wire.buffer) > MAX_HEAD_BYTES:
@@ -1533,12 +1535,13 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 if events.problem:
                     failure = UpstreamFailure(events.problem)
                     break
-                if last and not events.finished:
-                    break
-                if not out and not last:
+                cut = last and not events.finished        # over, but not as the API ends one
+                if not out and (cut or not last):
+                    if cut:
+                        break
                     continue
                 chunk = b"%x\r\n%s\r\n" % (len(out), out) if out else b""
-                if last:
+                if last and not cut:
                     chunk += b"0\r\n\r\n"
                     ended = True
                 if sent:
@@ -1546,6 +1549,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 else:
                     self._send_head(200, kind, headers, chunk)
                     sent = True
+                if cut:
+                    break
         except UpstreamFailure as exc:
             failure = exc
         except TimeoutError:

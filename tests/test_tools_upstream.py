@@ -175,6 +175,9 @@ def test_a_client_that_leaves_mid_stream_gives_its_slot_back(front):
     assert front.gateway.concurrency.in_flight == 1
     connection.sock.close()
     assert wait_until(lambda: front.gateway.concurrency.in_flight == 0, 5.0)
+    # counted as the client's leaving, not as the upstream's failure
+    assert wait_until(lambda: metric(front, 'opslab_gateway_requests_total{tenant="acme",outcome="client_gone"}') == 1)
+    assert metric(front, 'opslab_gateway_requests_total{tenant="acme",outcome="upstream') == 0
 
 
 def test_upstream_failures_are_502_and_504_in_openais_shape_and_counted(front):

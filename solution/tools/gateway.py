@@ -1010,6 +1010,11 @@ def _running(counts: list[int]) -> list[int]:
 
 # ── HTTP/1.1, read as RFC 9112 frames it ────────────────────────────────────────────────────────
 
+class ClientGone(Exception):
+    """The client stopped reading (it closed, or its socket stayed full past WRITE_TIMEOUT_S):
+    not the upstream's failure, whatever the moment."""
+
+
 class HttpError(Exception):
     """A request the gateway answers with an error status (and, unless `close` is False, then
     closes the connection: what follows on it can no longer be framed)."""
@@ -1151,7 +1156,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 self.conn.served += 1
                 self.close = not request.keep_alive
                 self._route(request)
-        except (OSError, TimeoutError):
+        except (OSError, ClientGone):
             pass                                   # the client went, or stopped reading
         except Exception as exc:                   # a bug: one line, not a traceback
             self.server.internal_error(exc)
@@ -1451,7 +1456,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                 outcome, usage = self._fake(ask, headers)
             else:
                 outcome, usage = self._forward(ask, request.body, headers)
-        except OSError:
+        except ClientGone:
             self.close = True                              # the client went: stop, free the slot
         finally:                                           # the slot comes back, whatever happens
             server.settle(tenant, ask, outcome, usage)
@@ -1545,7 +1550,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     chunk += b"0\r\n\r\n"
                     ended = True
                 if sent:
-                    self.request.sendall(chunk)
+                    self._write(chunk)
                 else:
                     self._send_head(200, kind, headers, chunk)
                     sent = True
@@ -1562,15 +1567,15 @@ class ChatHandler(socketserver.BaseRequestHandler):
             if not sent:
                 self._send_head(200, kind, headers, b"0\r\n\r\n")
             elif not ended:
-                self.request.sendall(b"0\r\n\r\n")
+                self._write(b"0\r\n\r\n")
             return ("upstream_error" if events.failed else "ok"), events.usage
         if not sent:
             self._reply(failure.status, openai_error(str(failure), "upstream_error", failure.code),
                         headers)
             return failure.outcome, None
         error = stream_error(str(failure), failure.code, ask.route)
-        self.request.sendall(b"%x\r\n%s\r\n" % (len(error), error))
         self.close = True                                  # no last chunk: the answer is cut
+        self._write(b"%x\r\n%s\r\n" % (len(error), error))
         return failure.outcome, events.usage
 
     # ── answering, each answer in one write ──
@@ -1589,22 +1594,25 @@ class ChatHandler(socketserver.BaseRequestHandler):
         lines += [f"{name}: {value}" for name, value in headers]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
+    def _write(self, data: bytes) -> None:
+        """Send to the client, or ClientGone (never an OSError: a write timeout is no upstream's)."""
+        try:
+            self.request.settimeout(WRITE_TIMEOUT_S)
+            self.request.sendall(data)
+        except OSError as exc:
+            raise ClientGone() from exc
+
     def _send_head(self, status: int, content_type: str, headers, first: bytes) -> None:
-        self.request.settimeout(WRITE_TIMEOUT_S)
-        self.request.sendall(self._head(status, content_type, headers, None) + first)
+        self._write(self._head(status, content_type, headers, None) + first)
 
     def _send(self, status: int, body: bytes, content_type: str, headers=()) -> None:
-        self.request.settimeout(WRITE_TIMEOUT_S)
         head = self._head(status, content_type, headers, len(body))
-        self.request.sendall(head if self.head_only or status == 204 else head + body)
+        self._write(head if self.head_only or status == 204 else head + body)
 
     def _reply(self, status: int, payload: dict, headers=(), content_type: str = "application/json",
                close: bool = False) -> None:
         self.close = self.close or close
-        try:
-            self._send(status, json.dumps(payload).encode(), content_type, headers)
-        except OSError:
-            self.close = True
+        self._send(status, json.dumps(payload).encode(), content_type, headers)
 
 
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}

@@ -173,6 +173,7 @@ def test_a_client_that_leaves_mid_stream_gives_its_slot_back(front):
     connection, response = ask(front, stream=True)
     assert response.readline().startswith(b"data: ")
     assert front.gateway.concurrency.in_flight == 1
+    connection.sock.shutdown(socket.SHUT_RDWR)         # gone (the response still holds the fd)
     connection.sock.close()
     assert wait_until(lambda: front.gateway.concurrency.in_flight == 0, 5.0)
     # counted as the client's leaving, not as the upstream's failure

@@ -367,11 +367,21 @@ def _load(port: int, clients: int, seconds: float, stream: bool, key: str = "sk-
             "errors": errors[0]}
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (user + system), from /proc (Linux); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_gateway() -> list[str]:
     """Issue 24's and 25's figures: the gateway (in front of a stdlib upstream) against the
     upstream called directly and against a minimal stdlib proxy, each server in its own process,
     interleaved, two rounds, the better of each kept. OPSLAB_BENCH_GATEWAY=path runs another
     gateway.py (an older one, to compare) with the same flags (the limits set out of the way)."""
+    import math
     root = Path(__file__).resolve().parents[1]
     other = os.environ.get("OPSLAB_BENCH_GATEWAY")
     script = other or str(root / "solution" / "tools" / "gateway.py")
@@ -384,6 +394,7 @@ def bench_gateway() -> list[str]:
                                  *flags])
     runs = {"direct": up_port, "proxy": proxy_port, "gateway": gw_port}
     best: dict = {}
+    cpu: dict = {}                       # the server process's CPU per answer, best of the rounds
 
     def keep(name: str, result: dict) -> None:
         old = best.get(name)
@@ -404,8 +415,14 @@ def bench_gateway() -> list[str]:
                 keep(f"{who} 1 whole", _load(runs[who], 1, 1.0, False))
                 keep(f"{who} 50 streams", _load(runs[who], 50, 2.0, True))
             for who in runs:
-                keep(f"{who} 200 whole", _load(runs[who], 200, 2.0, False))
-                keep(f"{who} 200 streams", _load(runs[who], 200, 2.0, True))
+                for mode, stream in (("whole", False), ("streams", True)):
+                    pid = {"proxy": proxy.pid, "gateway": gateway.pid}.get(who, upstream.pid)
+                    before = _cpu_s(pid)
+                    result = _load(runs[who], 200, 2.0, stream)
+                    spent = _cpu_s(pid) - before          # the server's CPU, per answer
+                    result["cpu_us"] = spent / max(1, result["rps"] * 2.0) * 1e6
+                    keep(f"{who} 200 {mode}", result)
+                    cpu[f"{who} {mode}"] = min(cpu.get(f"{who} {mode}", math.inf), result["cpu_us"])
     finally:
         for proc in (gateway, proxy, upstream):
             proc.terminate()
@@ -430,7 +447,8 @@ def bench_gateway() -> list[str]:
         out.append(f"gateway: 200 clients, {'not streamed' if mode == 'whole' else 'streamed'}"
                    f"{' ' * (14 if mode == 'whole' else 18)}direct {d:,.0f} req/s, proxy {p:,.0f}, "
                    f"gateway {g:,.0f}: {g / p:.2f}x the proxy  target >= 0.9x: "
-                   f"{'met' if g >= 0.9 * p else 'MISSED'}")
+                   f"{'met' if g >= 0.9 * p else 'MISSED'}; CPU an answer: proxy "
+                   f"{cpu[f'proxy {mode}']:.0f} us, gateway {cpu[f'gateway {mode}']:.0f} us")
     if errors:
         out.append(f"gateway: {errors:,} answers were not 200: the figures above are not clean")
     return out

@@ -1473,9 +1473,14 @@ class ChatHandler(socketserver.BaseRequestHandler):
         """Send the request upstream and relay its answer: (outcome, usage)."""
         body = raw
         if ask.stream and ask.route in (CHAT, LEGACY) and not ask.include_usage:
-            # ask for the usage chunk, to settle the tokens; the client will not see it
-            options = {**(ask.body.get("stream_options") or {}), "include_usage": True}
-            body = json.dumps({**ask.body, "stream_options": options}).encode()
+            # ask for the usage chunk, to settle the tokens; the client will not see it. Most
+            # requests name no stream_options: the field is added to the bytes as they are (a
+            # JSON object, read above, ends in "}"), without encoding the request again
+            if "stream_options" in ask.body:
+                options = {**(ask.body.get("stream_options") or {}), "include_usage": True}
+                body = json.dumps({**ask.body, "stream_options": options}).encode()
+            else:
+                body = raw.rstrip()[:-1] + b', "stream_options": {"include_usage": true}}'
         try:
             response = self.server.upstream.request("POST", ask.route.removeprefix("/v1"), body)
         except UpstreamFailure as exc:
@@ -1597,7 +1602,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def _write(self, data: bytes) -> None:
         """Send to the client, or ClientGone (never an OSError: a write timeout is no upstream's)."""
         try:
-            self.request.settimeout(WRITE_TIMEOUT_S)
+            if self.request.gettimeout() != WRITE_TIMEOUT_S:     # (each change: two syscalls)
+                self.request.settimeout(WRITE_TIMEOUT_S)
             self.request.sendall(data)
         except OSError as exc:
             raise ClientGone() from exc

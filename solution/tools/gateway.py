@@ -69,7 +69,7 @@ MAX_JITTER_S = 60.0              # the most a refusal's Retry-After is spread by
 LOOPBACK_NAMES = ("localhost",)
 
 
-# ── the headers a client needs to back off well ─────────────────────────────────────────────────
+# ── the headers a client needs to back off well ───────────────────────────────────────────────────
 
 _POLICY = {"ok": "requests", "rate": "requests", "tokens": "tokens", "quota": "day"}
 
@@ -170,7 +170,7 @@ def problem_details(verdict: Admission) -> dict:
     return body
 
 
-# ── what a request asks for: the lab's own shape and the OpenAI API's ───────────────────────────
+# ── what a request asks for: the lab's own shape and the OpenAI API's ─────────────────────────────
 
 def estimate_tokens(text: str) -> int:
     """About four characters a token for English text (OpenAI's rule of thumb): the gateway must
@@ -386,7 +386,7 @@ def _json_object(raw: bytes, shape: str) -> dict:
     return data
 
 
-# ── answers: errors in OpenAI's shape, usage read and checked ───────────────────────────────────
+# ── answers: errors in OpenAI's shape, usage read and checked ─────────────────────────────────────
 
 def openai_error(message: str, kind: str, code: str | None = None) -> dict:
     """An error body as the OpenAI API writes it (vLLM, Ollama, llama.cpp and LiteLLM too)."""
@@ -533,7 +533,7 @@ class StreamReader:
         return True
 
 
-# ── the built-in model ──────────────────────────────────────────────────────────────────────────
+# ── the built-in model ────────────────────────────────────────────────────────────────────────────
 
 def fake_answer(request: Completion, delay_s: float) -> tuple[str, Iterator[bytes], tuple[int, int]]:
     """The built-in model, in the same API: (content type, the body in pieces, usage). It thinks
@@ -573,7 +573,7 @@ def fake_answer(request: Completion, delay_s: float) -> tuple[str, Iterator[byte
     return "text/event-stream", events(), (request.prompt_tokens, tokens * request.n)
 
 
-# ── the upstream: a client that keeps its connections, and believes nothing unchecked ───────────
+# ── the upstream: a client that keeps its connections, and believes nothing unchecked ─────────────
 
 READ_SIZE = 64 * 1024
 MAX_UPSTREAM_HEAD = 64 * 1024
@@ -931,7 +931,7 @@ class Upstream:
             wire.close()
 
 
-# ── live metrics: what Prometheus scrapes at GET /metrics ───────────────────────────────────────
+# ── live metrics: what Prometheus scrapes at GET /metrics ─────────────────────────────────────────
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, math.inf)
 CONNECTION_ENDS = ("turned_away", "evicted_idle", "header_timeout", "idle_timeout", "bad_framing")
@@ -1008,7 +1008,7 @@ def _running(counts: list[int]) -> list[int]:
     return out
 
 
-# ── HTTP/1.1, read as RFC 9112 frames it ────────────────────────────────────────────────────────
+# ── HTTP/1.1, read as RFC 9112 frames it ──────────────────────────────────────────────────────────
 
 class ClientGone(Exception):
     """The client stopped reading (it closed, or its socket stayed full past WRITE_TIMEOUT_S):
@@ -1964,7 +1964,7 @@ def gateway_report(gateway: Gateway) -> str:
 
 
 
-# ── the command line ────────────────────────────────────────────────────────────────────────────
+# ── the command line ──────────────────────────────────────────────────────────────────────────────
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

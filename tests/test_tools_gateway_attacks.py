@@ -275,3 +275,17 @@ def test_serve_survives_every_attack_without_a_traceback():
         proc.terminate()
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0 and err == "", err
+
+
+def test_an_http_1_0_client_gets_a_stream_it_can_read_ended_by_the_close(gateway_server):
+    body = json.dumps({"model": "m", "max_tokens": 2, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    sock = socket.create_connection(gateway_server.server_address[:2], timeout=5)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.0\r\nAuthorization: Bearer acme\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    whole = b""
+    while data := sock.recv(65536):
+        whole += data
+    head, _, events = whole.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding" not in head and b"Connection: close" in head
+    assert events.startswith(b"data: {") and events.endswith(b"data: [DONE]\n\n")

@@ -1137,6 +1137,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.conn = self.server.connection_of(self.request)
         self.head_only = False
         self.close = False
+        self.chunked = True                        # HTTP/1.0 knows no chunked answers
 
     def handle(self) -> None:
         try:
@@ -1195,6 +1196,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         request = parse_head(bytes(wire.buffer[:end]))
         del wire.buffer[:end + 4]
         self.head_only = request.method == "HEAD"
+        self.chunked = request.version == "HTTP/1.1"
         request.body = self._read_body(request, time.monotonic() + self.server.request_deadline_s)
         return request
 
@@ -1550,9 +1552,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
                     if cut:
                         break
                     continue
-                chunk = b"%x\r\n%s\r\n" % (len(out), out) if out else b""
+                chunk = self._chunk(out) if out else b""
                 if last and not cut:
-                    chunk += b"0\r\n\r\n"
+                    chunk += self._chunk(b"")
                     ended = True
                 if sent:
                     self._write(chunk)
@@ -1570,9 +1572,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
             failure = UpstreamFailure("the upstream's stream ended before its last event")
         if failure is None:
             if not sent:
-                self._send_head(200, kind, headers, b"0\r\n\r\n")
+                self._send_head(200, kind, headers, self._chunk(b""))
             elif not ended:
-                self._write(b"0\r\n\r\n")
+                self._write(self._chunk(b""))
             return ("upstream_error" if events.failed else "ok"), events.usage
         if not sent:
             self._reply(failure.status, openai_error(str(failure), "upstream_error", failure.code),
@@ -1580,7 +1582,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return failure.outcome, None
         error = stream_error(str(failure), failure.code, ask.route)
         self.close = True                                  # no last chunk: the answer is cut
-        self._write(b"%x\r\n%s\r\n" % (len(error), error))
+        self._write(self._chunk(error))
         return failure.outcome, events.usage
 
     # ── answering, each answer in one write ──
@@ -1591,13 +1593,22 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if content_type:
             lines.append(f"Content-Type: {content_type}")
         if length is None:
-            lines += ["Cache-Control: no-cache", "Transfer-Encoding: chunked"]
+            lines.append("Cache-Control: no-cache")
+            if self.chunked:
+                lines.append("Transfer-Encoding: chunked")
         elif status != 204:
             lines.append(f"Content-Length: {length}")
         if self.close:
             lines.append("Connection: close")
         lines += [f"{name}: {value}" for name, value in headers]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _chunk(self, data: bytes) -> bytes:
+        """Data as one chunk (RFC 9112, 7.1; b"" is the last chunk), or as it is for an HTTP/1.0
+        client, whose answer ends when the connection closes."""
+        if not self.chunked:
+            return data
+        return b"%x\r\n%s\r\n" % (len(data), data) if data else b"0\r\n\r\n"
 
     def _write(self, data: bytes) -> None:
         """Send to the client, or ClientGone (never an OSError: a write timeout is no upstream's)."""

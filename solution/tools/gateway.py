@@ -1981,9 +1981,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gateway.py",
         description="Lab 4's gateway over real HTTP: an OpenAI-compatible front door (POST "
-                    "/v1/chat/completions, GET /v1/models, GET /metrics) that applies each tenant's "
-                    "limits and the service's, in front of a model server of yours (--upstream) or "
-                    "a built-in fake model. Serve it, drive it with a bounded load, or both (live).")
+                    "/v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, GET "
+                    "/v1/models, GET /metrics) that applies each tenant's limits and the service's, "
+                    "in front of a model server of yours (--upstream) or a built-in fake model. "
+                    "Serve it, drive it with a bounded load, or both (live).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser(
@@ -1991,7 +1992,8 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run the gateway. An OpenAI client points its base_url at it and sends its\n"
                     "tenant's key as the API key; the lab's own POST /v1/chat takes {tenant,\n"
-                    "prompt, max_tokens}.",
+                    "prompt, max_tokens}. Every route that spends capacity needs a key; without\n"
+                    "--key or --keys, on loopback only, each story tenant's name is its key.",
         epilog="examples:\n"
                "  the fake model, on this machine only; each story tenant's name is its key:\n"
                "    %(prog)s\n"
@@ -2011,7 +2013,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="requests at once per tenant (default 5)")
     serve.add_argument("--max-in-flight", dest="live_max", metavar="C", type=positive_int, default=4,
                        help="requests the model serves at once (default 4); a stream holds its "
-                            "slot until its last event")
+                            "slot until its last event. Also the upstream connections kept alive")
     serve.add_argument("--key", action="append", default=[], metavar="KEY=TENANT[:batch]",
                        help="an API key and the tenant it stands for (repeat; batch tenants are "
                             "shed first). Default, on loopback only: the story's tenants, each name "

@@ -428,8 +428,9 @@ def usage_of(answer) -> tuple[int, int] | None:
     if not isinstance(usage, dict):
         return None
     for prompt, completion in (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens")):
-        if prompt in usage:
-            return usage[prompt], usage.get(completion, 0)
+        if usage.get(prompt) is not None:          # (null counts, as some servers send: none)
+            output = usage.get(completion)
+            return usage[prompt], 0 if output is None else output
     return None
 
 

@@ -289,3 +289,29 @@ def test_an_http_1_0_client_gets_a_stream_it_can_read_ended_by_the_close(gateway
     head, _, events = whole.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding" not in head and b"Connection: close" in head
     assert events.startswith(b"data: {") and events.endswith(b"data: [DONE]\n\n")
+
+
+def test_mangled_requests_each_get_an_http_answer_and_no_internal_error(gateway_server, capsys):
+    # a valid streamed request, mangled at random (seeded): bytes changed, cut, or CR, LF, ":",
+    # NUL and "chunked" slipped in; each is answered with a status line, none breaks the server
+    rng = random.Random(5)
+    body = json.dumps({"model": "m", "max_tokens": 2, "stream": True,
+                       "messages": [{"role": "user", "content": "hi"}]}).encode()
+    valid = request("POST", "/v1/chat/completions", b"Authorization: Bearer acme\r\n"
+                    b"Content-Length: %d\r\n" % len(body), body)
+    for _ in range(150):
+        raw = bytearray(valid)
+        for _ in range(rng.randint(1, 6)):
+            at, choice = rng.randrange(len(raw)), rng.random()
+            if choice < 0.4:
+                raw[at] = rng.randrange(256)
+            elif choice < 0.7:
+                del raw[at:at + rng.randint(1, 5)]
+            else:
+                raw[at:at] = rng.choice([b"\r\n", b"\n", b"\r", b" ", b":", b"\x00", b"chunked", b"0"])
+        sock = socket.create_connection(gateway_server.server_address[:2], timeout=5)
+        sock.sendall(bytes(raw))
+        sock.shutdown(socket.SHUT_WR)
+        assert re.match(rb"HTTP/1\.1 [1-5][0-9][0-9] ", sock.recv(100)), bytes(raw)
+        sock.close()
+    assert "internal error" not in capsys.readouterr().err

@@ -1191,6 +1191,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
                                                   "invalid_request_error"), close=True)
                 return None
             if not more:
+                if wire.buffer.strip(b"\r\n"):
+                    raise HttpError(400, "the request head ended before its empty line")
                 return None
             conn.idle = False
         conn.idle = False

@@ -307,13 +307,17 @@ def _serve_proxy(upstream_port: int) -> None:
     server.serve_forever()
 
 
-def _started(argv: list[str]):
-    """A server in its own process (its own GIL, as in production); (process, port)."""
+def _started(argv: list[str], started: list):
+    """A server in its own process (its own GIL, as in production), added to `started`;
+    (process, port)."""
     import re
     import subprocess
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    port = int(re.search(r"(?:port |127\.0\.0\.1:)(\d+)", proc.stdout.readline()).group(1))
-    return proc, port
+    started.append(proc)
+    found = re.search(r"(?:port |127\.0\.0\.1:)(\d+)", proc.stdout.readline())
+    if found is None:
+        raise RuntimeError(f"{argv[1]} {argv[2]} did not start")
+    return proc, int(found.group(1))
 
 
 def _load(port: int, clients: int, seconds: float, stream: bool, key: str = "sk-bench") -> dict:
@@ -386,12 +390,18 @@ def bench_gateway() -> list[str]:
     other = os.environ.get("OPSLAB_BENCH_GATEWAY")
     script = other or str(root / "solution" / "tools" / "gateway.py")
     flags = [] if other else ["--tpm", "1000000000", "--rpd", "1000000000", "--max-connections", "1000"]
-    upstream, up_port = _started([sys.executable, __file__, "_upstream"])
-    proxy, proxy_port = _started([sys.executable, __file__, "_proxy", str(up_port)])
-    gateway, gw_port = _started([sys.executable, script, "serve", "--port", "0", "--upstream",
-                                 f"http://127.0.0.1:{up_port}/v1", "--key", "sk-bench=bench",
-                                 "--rate", "1000000", "--burst", "1000000", "--max-in-flight", "1000",
-                                 *flags])
+    started = []
+    try:
+        upstream, up_port = _started([sys.executable, __file__, "_upstream"], started)
+        proxy, proxy_port = _started([sys.executable, __file__, "_proxy", str(up_port)], started)
+        gateway, gw_port = _started([sys.executable, script, "serve", "--port", "0", "--upstream",
+                                     f"http://127.0.0.1:{up_port}/v1", "--key", "sk-bench=bench",
+                                     "--rate", "1000000", "--burst", "1000000", "--max-in-flight",
+                                     "1000", *flags], started)
+    except BaseException:
+        for proc in started:
+            proc.terminate()
+        raise
     runs = {"direct": up_port, "proxy": proxy_port, "gateway": gw_port}
     best: dict = {}
     cpu: dict = {}                       # the server process's CPU per answer, best of the rounds

@@ -934,7 +934,7 @@ class Upstream:
 
 # ── live metrics: what Prometheus scrapes at GET /metrics ─────────────────────────────────────────
 
-DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, math.inf)
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 6.0, 10.0, 30.0, 60.0, math.inf)  # 6: the SLO's
 CONNECTION_ENDS = ("turned_away", "evicted_idle", "header_timeout", "idle_timeout", "bad_framing")
 
 
@@ -1522,7 +1522,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
             wait = max(theirs or 1.0, _t_of(ours[0]) if ours else 0.0)
             extra = [h for h in headers if h[0] != "Retry-After"] + self.server.retry_headers(wait)
             self._send(status, data, kind, extra)
-            return f"upstream_{status}", None
+            # a 503 is a 5xx to the client: an error for the SLO (tools/slorules.py counts it)
+            return ("upstream_error" if status == 503 else "upstream_429"), None
         if status != 200:
             self._send(status, data, kind, headers)        # the upstream's own 4xx: relayed
             return f"upstream_{status}", None

@@ -284,7 +284,10 @@ def test_beyond_the_connection_cap_idle_connections_make_room_and_busy_ones_turn
         busy = [socket.create_connection(server.server_address, timeout=30) for _ in range(2)]
         for sock in busy:
             sock.sendall(b"POST /v1/chat HTTP/1.1\r\n")
-        time.sleep(0.2)
+        deadline = time.monotonic() + 10               # both read from, the others gone
+        while time.monotonic() < deadline and not (server.open_connections == 2 and not any(
+                c.idle for c in list(server._open.values()))):
+            time.sleep(0.02)
         fourth = socket.create_connection(server.server_address, timeout=30)
         assert status_of(fourth) == 503 and server.turned_away == 1
         for sock in (*busy, fourth):

@@ -91,7 +91,7 @@ def front(monkeypatch):
     limits = Gateway({"acme": Plan("interactive", 100.0, 100, 600, 100_000)}, 4, 4, 1.0)
     host, port = upstream.server_address[:2]
     server = lab.start_server(limits, keys={"sk-acme": "acme"}, upstream=lab.Upstream(
-        f"http://{host}:{port}/v1", api_key="sk-upstream-secret", timeout_s=0.5))
+        f"http://{host}:{port}/v1", api_key="sk-upstream-secret", timeout_s=1.0))
     yield server
     for s in (server, upstream):
         s.shutdown()
@@ -372,7 +372,7 @@ class RawUpstream:
             return False
         elif model == "stall":
             send(_events(_delta("Your "), done=False))
-            time.sleep(1.0)
+            time.sleep(2.5)
             return False
         elif model == "nodone":
             send(_events(_delta("Your "), done=False) + b"0\r\n\r\n")
@@ -394,11 +394,12 @@ class RawUpstream:
 
 @pytest.fixture
 def raw():
-    """A gateway (600 tokens a minute) in front of the raw upstream, which stalls past 0.4 s."""
+    """A gateway (600 tokens a minute) in front of the raw upstream; silent 1 s, it has stalled
+    (a bound with room for a busy machine; the stalling model sleeps 2.5 s)."""
     upstream = RawUpstream()
     limits = Gateway({"acme": Plan("interactive", 100.0, 100, 600, 100_000)}, 4, 4, 1.0)
     server = lab.start_server(limits, keys={"sk-acme": "acme"}, upstream=lab.Upstream(
-        upstream.url, api_key="sk-upstream-secret", timeout_s=0.4))
+        upstream.url, api_key="sk-upstream-secret", timeout_s=1.0))
     server.raw = upstream
     yield server
     server.shutdown()
@@ -456,7 +457,7 @@ def test_interim_answers_are_skipped_and_204_has_no_body(raw):
 
 @pytest.mark.parametrize("model, code, outcome", [
     ("drop", "bad_gateway", "upstream_error"),         # the connection closed mid-stream
-    ("stall", "gateway_timeout", "upstream_timeout"),  # silent past --upstream-timeout (0.4 s)
+    ("stall", "gateway_timeout", "upstream_timeout"),  # silent past --upstream-timeout (1 s)
     ("nodone", "bad_gateway", "upstream_error"),       # ended cleanly, but never said [DONE]
 ])
 def test_a_stream_cut_by_the_upstream_ends_in_an_error_event_and_an_unfinished_answer(raw, model, code, outcome):

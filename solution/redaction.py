@@ -193,7 +193,8 @@ SECRETS = (
     # a URL's password, in any scheme: postgres://admin:pw@db, redis://:pw@cache (RFC 3986 userinfo)
     ("url_credentials", re.compile(r"(?P<keep>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://)"
                                    r"[^\s/?#@:]*:[^\s/?#@]+(?=@)")),
-    ("webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]{1,256}")),
+    ("webhook", re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/"
+                           r"[A-Za-z0-9/_-]{1,256}")),
     # RFC 5321: a local part of up to 64 characters, then labels of up to 63; `cafe@2x.png` is a
     # retina image's name, not an address (see _email)
     ("email", re.compile(r"(?<![\w.%+-])[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}"
@@ -201,9 +202,11 @@ SECRETS = (
     # RFC 6750: "Bearer" then a b64token (with a digit, as real tokens have, so "bearer of bad
     # news" stays; not ending in the sentence's full stop)
     ("bearer_token", re.compile(r"(?P<keep>(?<![\w-])(?i:bearer)\s{1,8})"
-                                r"(?=[A-Za-z._~+/-]{0,4096}\d)[A-Za-z0-9._~+/-]{6,}[A-Za-z0-9_~+/-]=*")),
+                                r"(?=[A-Za-z._~+/-]{0,4096}\d)"
+                                r"[A-Za-z0-9._~+/-]{6,}[A-Za-z0-9_~+/-]=*")),
     # a JSON Web Token: two base64url JSON objects ({"... is eyJ) and a signature (RFC 7519)
-    ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")),
+    ("jwt", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}"
+                       r"\.[A-Za-z0-9_-]*")),
     # provider keys by their documented prefixes, with a digit among the rest (see _token):
     # OpenAI sk-, sk-proj-; Anthropic sk-ant-; Stripe sk_live_, rk_live_, whsec_; GitHub ghp_
     # gho_ ghs_ ghu_ ghr_ github_pat_; GitLab glpat-; npm npm_; Hugging Face hf_; Slack xoxb-
@@ -217,7 +220,8 @@ SECRETS = (
     # AWS: a secret access key is 40 characters of base64 (mixed case and digits: a git SHA,
     # all lowercase hex, is not one); a session token starts with the base64 of its header
     ("aws_secret_access_key", re.compile(r"(?<![A-Za-z0-9/+=])(?:(?:IQoJb3JpZ2lu|FwoGZXIvYXdz)"
-                                         r"[A-Za-z0-9/+=]{40,}|[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))")),
+                                         r"[A-Za-z0-9/+=]{40,}"
+                                         r"|[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=]))")),
     # ISO 13616: a country and two check digits start an IBAN, its country's number of letters
     # and digits follow, grouped or not, in any case; mod 97 checks it (see _ibans)
     ("iban", re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")),
@@ -230,9 +234,11 @@ SECRETS = (
     # or 1, so `build 123.456.7890` is no phone); a national number: 0, then 9 or 10 digits in
     # groups (020 7946 0958, 01 23 45 67 89). Ten digits in a row are an order number.
     ("phone", re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}(?![\d-])"
-                         r"|(?<![\w(+.-])(?:1[-. ])?(?:\([2-9]\d\d\) ?|[2-9]\d\d[-. ])[2-9]\d\d[-. ]\d{4}"
+                         r"|(?<![\w(+.-])(?:1[-. ])?(?:\([2-9]\d\d\) ?|[2-9]\d\d[-. ])"
+                         r"[2-9]\d\d[-. ]\d{4}"
                          r"(?![\w-])"
-                         r"|(?<![\w(+.-])(?:\(0\d{1,4}\)|0\d{1,4})(?:[ .-]\d{2,6}){1,4}(?![\w.-])")),
+                         r"|(?<![\w(+.-])(?:\(0\d{1,4}\)|0\d{1,4})(?:[ .-]\d{2,6}){1,4}"
+                         r"(?![\w.-])")),
 )
 KINDS = ("private_key", *(kind for kind, _ in SECRETS), "password", "authorization", "session",
          "secret")
@@ -265,7 +271,9 @@ def _ibans(text: str) -> str:
     out, at = [], 0
     for start in SECRETS_BY_KIND["iban"].finditer(text):
         length = IBAN_LENGTHS.get(start.group()[:2].upper())
-        body = _IBAN_BODY[length].match(text, start.end()) if length and start.start() >= at else None
+        if not length or start.start() < at:
+            continue
+        body = _IBAN_BODY[length].match(text, start.end())
         if body and iban_ok(text[start.start():body.end()]):
             out += [text[at:start.start()], "[REDACTED:iban]"]
             at = body.end()
@@ -383,7 +391,9 @@ def _visible(match: re.Match) -> str:
     if ch in _ESCAPES:
         return _ESCAPES[ch]
     code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def neutralize(text: str) -> str:

@@ -60,7 +60,8 @@ def waterfall(records: list[dict]) -> list[SpanRow]:
                           end - duration / 1000, float(duration), bool(failing), error)
     children: dict[str | None, list[str]] = {}
     for span_id, (_, parent, *_) in spans.items():
-        children.setdefault(parent if parent in spans and parent != span_id else None, []).append(span_id)
+        root = parent not in spans or parent == span_id
+        children.setdefault(None if root else parent, []).append(span_id)
     origin = min(span[2] for span in spans.values())
     rows: list[SpanRow] = []
     seen: set[str] = set()

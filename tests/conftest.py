@@ -56,6 +56,14 @@ def story() -> list:
     return traffic.generate(seed=traffic.DEFAULT_SEED)
 
 
+@pytest.fixture(scope="session")
+def demo_outcome():
+    """The whole demo (the story and the five labs, default seed), run once for the session: what
+    `python3 solution/demo.py` prints is `demo.render` of it, its --html page `demo.render_html`."""
+    from solution import demo
+    return demo.run(labs=(1, 2, 3, 4, 5))
+
+
 class _Tags(HTMLParser):
     def __init__(self):
         super().__init__()

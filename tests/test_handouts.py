@@ -4,9 +4,11 @@ number they promise is printed.
 Each document runs once, when a test first needs it, in a fresh copy of the project, its commands
 in order (later ones read files the earlier ones wrote). A `python3 solution/....py ARGS` command
 runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
-for output), which spares some eighty interpreter starts; the rest (shell pipes, `python3 -c`,
-the live gateway) run in a shell. A command quoted word for word in two documents, that writes no
-file, runs once.
+for output), which spares some seventy interpreter starts; there a story of a seed is generated
+once and handed out as a fresh list (its requests are immutable; test_traffic.py checks that one
+seed gives the same story in any process). The rest (shell pipes, `python3 -c`, the live gateway)
+run in a shell, as written. A command quoted word for word in two documents, that writes no file,
+runs once.
 """
 
 import contextlib
@@ -20,8 +22,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from solution import traffic
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDOUTS = sorted((ROOT / "labs").glob("lab*_*.md"))
@@ -51,6 +56,21 @@ IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*)
 WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
 
 
+_stories: dict = {}
+_generate = traffic.generate
+
+
+def generated_once(*args, **kwargs) -> list:
+    """traffic.generate, each story generated once in this process; a fresh list every call."""
+    key = (args, tuple(sorted(kwargs.items())))
+    try:
+        if key not in _stories:
+            _stories[key] = _generate(*args, **kwargs)
+    except TypeError:                                         # an unhashable argument: no cache
+        return _generate(*args, **kwargs)
+    return list(_stories[key])
+
+
 def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
     """`python3 solution/X.py ARGS`, run as __main__ in this process, in the copy's folder."""
     script, args = IN_PROCESS.fullmatch(command).groups()
@@ -60,7 +80,8 @@ def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
     os.chdir(copy)
     status = 0
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                mock.patch.object(traffic, "generate", generated_once):
             runpy.run_path(str(copy / script), run_name="__main__")
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (exc.code is not None)

@@ -1,20 +1,32 @@
 """The handouts cannot drift from the code: every command they quote runs as written, every
 number they promise is printed.
 
-The commands are subprocesses, and there are many: they start in the background as soon as the
-tests are collected (see conftest.py), one document per worker, each document in its own copy of
-the project, its commands in order (later ones read files the earlier ones wrote).
+Each document runs once, when a test first needs it, in a fresh copy of the project, its commands
+in order (later ones read files the earlier ones wrote). A `python3 solution/....py ARGS` command
+runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
+for output), which spares some seventy interpreter starts; there a story of a seed is generated
+once and handed out as a fresh list (its requests are immutable; test_traffic.py checks that one
+seed gives the same story in any process). The rest (shell pipes, `python3 -c`, the live gateway)
+run in a shell, as written. A command quoted word for word in two documents, that writes no file,
+runs once.
 """
 
+import contextlib
+import io
+import os
 import re
+import runpy
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from solution import traffic
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDOUTS = sorted((ROOT / "labs").glob("lab*_*.md"))
@@ -40,6 +52,52 @@ def bold_numbers(path: Path) -> list[str]:
     return [t for t in re.findall(r"\*\*(.+?)\*\*", match.group(1)) if re.search(r"\d", t)]
 
 
+IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*))?")
+WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
+
+
+_stories: dict = {}
+_generate = traffic.generate
+
+
+def generated_once(*args, **kwargs) -> list:
+    """traffic.generate, each story generated once in this process; a fresh list every call."""
+    key = (args, tuple(sorted(kwargs.items())))
+    try:
+        if key not in _stories:
+            _stories[key] = _generate(*args, **kwargs)
+    except TypeError:                                         # an unhashable argument: no cache
+        return _generate(*args, **kwargs)
+    return list(_stories[key])
+
+
+def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
+    """`python3 solution/X.py ARGS`, run as __main__ in this process, in the copy's folder."""
+    script, args = IN_PROCESS.fullmatch(command).groups()
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n") for _ in "12")
+    saved = sys.argv, list(sys.path), os.getcwd()
+    sys.argv = [script, *shlex.split(args or "")]
+    os.chdir(copy)
+    status = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                mock.patch.object(traffic, "generate", generated_once):
+            runpy.run_path(str(copy / script), run_name="__main__")
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+    except Exception as exc:                                  # noqa: BLE001 - reported as a failure
+        status, _ = 1, err.write(f"Traceback (in process): {type(exc).__name__}: {exc}\n")
+    finally:
+        sys.argv, sys.path[:], _ = saved[0], saved[1], os.chdir(saved[2])
+    out.flush(), err.flush()
+    return subprocess.CompletedProcess(command, status, out.buffer.getvalue().decode("utf-8"),
+                                       err.buffer.getvalue().decode("utf-8"))
+
+
+_runs: dict[Path, dict] = {}
+_once: dict[str, subprocess.CompletedProcess] = {}        # commands that write nothing, by text
+
+
 def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
     """Run a document's commands in order, as a newcomer would, in a fresh copy of the project."""
     results = {}
@@ -53,32 +111,28 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
         for command in commands(doc):
             if "pytest" in command:          # the grader runs the tests: not from inside them
                 continue
-            try:
-                results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,
-                                                  capture_output=True, text=True, timeout=120,
-                                                  executable="/bin/bash")
-            except subprocess.TimeoutExpired as exc:
-                results[command] = subprocess.CompletedProcess(command, -1, "", f"timed out: {exc}")
+            if command in _once:
+                results[command] = _once[command]
+                continue
+            if IN_PROCESS.fullmatch(command):
+                results[command] = run_script(copy, command)
+            else:
+                try:
+                    results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,
+                                                      capture_output=True, text=True, timeout=120,
+                                                      executable="/bin/bash")
+                except subprocess.TimeoutExpired as exc:
+                    results[command] = subprocess.CompletedProcess(command, -1, "",
+                                                                   f"timed out: {exc}")
+            if not WRITES.search(command):
+                _once[command] = results[command]
     return results
 
 
-_pool: ThreadPoolExecutor | None = None
-_runs: dict[Path, Future] = {}
-
-
-def start_in_background() -> None:
-    """Start every document's commands on worker threads (called once tests are collected)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handouts")
-        # the longest documents first, so that they do not finish last
-        for doc in sorted(DOCS, key=lambda d: -len(commands(d))):
-            _runs[doc] = _pool.submit(run_document, doc)
-
-
 def results_of(doc: Path) -> dict[str, subprocess.CompletedProcess]:
-    start_in_background()
-    return _runs[doc].result()
+    if doc not in _runs:
+        _runs[doc] = run_document(doc)
+    return _runs[doc]
 
 
 def test_the_checks_find_commands_and_numbers(tmp_path):

@@ -73,24 +73,27 @@ def test_a_new_bucket_is_full_and_reads_the_monotonic_clock():
 
 
 def test_eight_threads_hammering_one_bucket_never_admit_more_than_burst_plus_rate_x_elapsed():
-    rate, burst, seconds = 2000.0, 50, 0.3
-    admitted = Counter()
+    rate, burst, tries = 2000.0, 50, 2000
+    admitted, tried = Counter(), Counter()
     start = time.monotonic()
-    bucket = limiters.TokenBucket(rate, burst)
+    bucket = limiters.TokenBucket(rate, burst)               # full at `start`, refilled since
+    meet = threading.Barrier(8, timeout=30)                  # all eight hammer at once
 
     def hammer(name: int) -> None:
-        while time.monotonic() - start < seconds:
-            admitted[name] += bucket.try_acquire().allowed
+        meet.wait()
+        for _ in range(tries):
+            tried[name] += 1
+            if bucket.try_acquire().allowed:
+                admitted[name] += 1
 
     threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=10)
+        t.join(timeout=60)
     elapsed = time.monotonic() - start
-    total = sum(admitted.values())
-    assert total <= burst + rate * elapsed
-    assert total >= burst and len(admitted) == 8                     # it worked, for all of them
+    assert tried == {i: tries for i in range(8)}                # every thread made every try
+    assert burst <= sum(admitted.values()) <= burst + rate * elapsed
 
 
 # ── tokens per minute, quotas, concurrency, shedding ────────────────────────────────────────────

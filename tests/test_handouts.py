@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from solution.labs import LABS
+
 ROOT = Path(__file__).resolve().parents[1]
 HANDOUTS = sorted((ROOT / "labs").glob("lab*_*.md"))
 DOCS = [ROOT / "README.md", ROOT / "labs" / "README.md", *HANDOUTS]
@@ -91,7 +93,7 @@ def test_the_checks_find_commands_and_numbers(tmp_path):
 
 
 def test_there_is_one_handout_per_lab():
-    assert [p.name.split("_")[0] for p in HANDOUTS] == [f"lab{n}" for n in range(1, 6)]
+    assert [p.stem for p in HANDOUTS] == [lab.name for lab in LABS]
 
 
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
@@ -127,7 +129,7 @@ WORDS_A_MINUTE, MINUTES_A_COMMAND = 200, 0.5
 
 def test_the_run_of_show_gives_every_lab_a_slot_and_lasts_about_fifty_minutes():
     slots = run_of_show()
-    assert sorted(slots) == [f"lab{n}" for n in range(1, 6)], slots
+    assert sorted(slots) == [f"lab{lab.number}" for lab in LABS], slots
     assert all(6 <= minutes <= 10 for minutes in slots.values()), slots
 
 

@@ -63,7 +63,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def demo_page(story):
-    return demo.render_html(demo.run(labs=(1, 2, 3, 4, 5)))
+    return demo.render_html(demo.run())
 
 
 @pytest.fixture(scope="module")

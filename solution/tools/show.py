@@ -2,8 +2,9 @@
 
 For each lab, `labN_findings(result)` -> [(story seconds or None, what it found, <= 60 characters)],
 `labN_charts(result)` -> [inline SVG] and `labN_tables(result)` -> [HTML tables]: the lab's
-screen as a page, its terminal tables as tables. FINDINGS, CHARTS and TABLES map lab numbers to
-them; `story_tables` says what the story is, `show_card` and `breach_card` the finding to post.
+screen as a page, its terminal tables as tables. FINDINGS, CHARTS and TABLES map the number of
+every lab in solution/labs.py to them; `story_tables` says what the story is, `show_card` and
+`breach_card` the finding to post.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from solution import lab4_limits as lab4
 from solution import lab5_flywheel as lab5
 from solution import logschema as F
 from solution import traffic
+from solution.labs import LABS
 from solution.numeric import parse_rfc3339, percent
 from solution.paging import caught
 from solution.terminal import squeeze
@@ -438,6 +440,11 @@ def timeline_chart(found: dict[int, list[tuple[float | None, str]]], duration_s:
                          + [("", f"lab {n}", text) for n, text in notes]))
 
 
-FINDINGS = {1: lab1_findings, 2: lab2_findings, 3: lab3_findings, 4: lab4_findings, 5: lab5_findings}
-CHARTS = {1: lab1_charts, 2: lab2_charts, 3: lab3_charts, 4: lab4_charts, 5: lab5_charts}
-TABLES = {1: lab1_tables, 2: lab2_tables, 3: lab3_tables, 4: lab4_tables, 5: lab5_tables}
+def per_lab(kind: str) -> dict:
+    """{lab number: its labN_<kind> function above}, for every lab solution/labs.py lists."""
+    return {lab.number: globals()[f"lab{lab.number}_{kind}"] for lab in LABS}
+
+
+FINDINGS = per_lab("findings")
+CHARTS = per_lab("charts")
+TABLES = per_lab("tables")

@@ -6,6 +6,7 @@ tests are collected (see conftest.py), one document per worker, each document in
 the project, its commands in order (later ones read files the earlier ones wrote).
 """
 
+import ast
 import re
 import shutil
 import subprocess
@@ -150,7 +151,6 @@ def test_every_name_a_handout_points_into_exists_in_its_module(handout):
     import importlib
     text = " ".join(handout.read_text(encoding="utf-8").split())
     pointed = re.findall(r"`solution/(\w+)\.py` \(([^)]*)\)", text)
-    assert pointed, f"{handout.name} points into no module"
     for module, names in pointed:
         found = importlib.import_module(f"solution.{module}")
         missing = [n for n in re.findall(r"`(\w+)`", names) if not hasattr(found, n)]
@@ -183,22 +183,98 @@ def test_every_number_the_handout_promises_is_printed(handout):
     assert not missing, f"{handout.name} promises {missing}, which {handout.stem}.py does not print"
 
 
+# ── the reading path: a ten-minute core named by function, the rest under "go deeper" ─────────────
+
+READING_PACE = 20           # lines of code a minute: the ten-minute path holds about 200 of them
+CORE_LINES = 200
+
+
+def definitions(path: Path) -> dict[str, tuple[int, int]]:
+    """Every top-level function and class of a module, and every method as Class.method:
+    name -> (first line, decorators included; last line)."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found[node.name] = (min([node.lineno] + [d.lineno for d in node.decorator_list]),
+                                node.end_lineno)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno)
+    return found
+
+
+def reading_list(handout: Path, label: str) -> tuple[str, list[tuple[str, str]]]:
+    """The paragraph that opens with **label...** in the handout: its bold opening, and the
+    (module file, name) pairs it lists, each name under the last `solution/....py` before it."""
+    text = handout.read_text(encoding="utf-8")
+    match = re.search(rf"^\*\*({re.escape(label)}[^*]*)\*\*(.*?)(?:\n\n|\Z)", text, re.M | re.S)
+    assert match, f"{handout.name} has no paragraph opening with **{label}**"
+    listed, module = [], None
+    for token in re.findall(r"`([^`]+)`", match.group(2)):
+        if re.fullmatch(r"solution/[\w/]+\.py", token):
+            module = token
+        else:
+            assert module, f"{handout.name}: `{token}` is named before any module"
+            listed.append((module, token))
+    return match.group(1), listed
+
+
+def check_listed(handout: Path, listed: list[tuple[str, str]]) -> int:
+    """Every (module, name) exists, the names of each module come in its own order; the lines of
+    code they hold, in all."""
+    lines, last = 0, {}
+    for module, name in listed:
+        found = definitions(ROOT / module)
+        assert name in found, f"{handout.name}: {module} has no `{name}`"
+        first, end = found[name]
+        assert first > last.get(module, 0), f"{handout.name}: `{name}` is out of {module}'s order"
+        last[module] = end
+        lines += end - first + 1
+    return lines
+
+
+def test_the_reading_checks_find_names_in_their_modules_and_their_order(tmp_path):
+    sample = tmp_path / "lab9_x.md"
+    sample.write_text("**Read this first, ten minutes.** `solution/slo.py`: `burn_rate`, "
+                      "`burn_rate_threshold`; `solution/lab1_logs.py`: `TailSamplingHandler.emit`.\n\n"
+                      "**Go deeper, about 5 minutes.** `solution/slo.py`: `multiwindow`, `burn_rate`.\n")
+    bold, core = reading_list(sample, "Read this first")
+    assert bold == "Read this first, ten minutes." and len(core) == 3
+    assert 0 < check_listed(sample, core) < 100
+    _, deeper = reading_list(sample, "Go deeper")
+    with pytest.raises(AssertionError, match="out of solution/slo.py's order"):
+        check_listed(sample, deeper)
+    with pytest.raises(AssertionError, match="has no `nothing`"):
+        check_listed(sample, [("solution/slo.py", "nothing")])
+
+
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
-def test_the_reading_path_names_the_lessons_functions_in_order_at_their_lines(handout):
-    import ast
-    text = " ".join(handout.read_text(encoding="utf-8").split())
-    match = re.search(r"\*\*Read this\.\*\* `(solution/lab\d_\w+\.py)`, (\d+) lines(.*?)\. ", text)
-    assert match, f"{handout.name} has no '**Read this.**' reading path"
-    path, lines, listed = ROOT / match.group(1), int(match.group(2)), match.group(3)
-    assert path.stem == handout.stem
-    source = path.read_text(encoding="utf-8")
-    assert lines == len(source.splitlines()) <= 450, "the handout's line count is the file's"
-    starts = {node.name: node.lineno for node in ast.parse(source).body
-              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    named = [(name, int(line)) for name, line in re.findall(r"`(\w+)` \((\d+)\)", listed)]
-    assert {"run", "report", "main"} <= set(dict(named)), "the path reaches run, report, main"
-    for name, line in named:
-        assert starts.get(name) == line, f"{handout.name}: {name} starts at {starts.get(name)}, not {line}"
-    assert [line for _, line in named] == sorted(line for _, line in named), "not in reading order"
-    public = [n for n in starts if not n.startswith("_")]
-    assert [n for n, _ in named] == public, "every public function and class, none left out"
+def test_the_ten_minute_path_names_functions_in_order_and_holds_about_200_lines(handout):
+    bold, core = reading_list(handout, "The ten-minute path")
+    lesson = f"solution/{handout.stem}.py"
+    assert (lesson, "run") in core, f"{handout.name}: the path reaches run()"
+    lines = check_listed(handout, core)
+    assert lines <= CORE_LINES, f"{handout.name}: the ten-minute path holds {lines} lines of code"
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_everything_else_is_under_go_deeper_with_its_own_estimate(handout):
+    _, core = reading_list(handout, "The ten-minute path")
+    bold, deeper = reading_list(handout, "Go deeper")
+    said = re.fullmatch(r"Go deeper, about (\d+) minutes[.:]", bold)
+    assert said, f"{handout.name}: 'Go deeper' says no estimate in minutes"
+    lines = check_listed(handout, deeper)
+    minutes = int(said.group(1))
+    assert lines / (2 * READING_PACE) <= minutes <= lines / (READING_PACE / 2) + 5, \
+        f"{handout.name}: {lines} lines to go deeper is not about {minutes} minutes"
+    lesson = f"solution/{handout.stem}.py"
+    public = [n for n in definitions(ROOT / lesson) if not n.startswith("_") and "." not in n]
+    named = {name.split(".")[0] for module, name in core + deeper if module == lesson}
+    assert set(public) <= named, f"{handout.name}: {sorted(set(public) - named)} named nowhere"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_no_document_points_into_the_code_by_line_number(doc):
+    text = doc.read_text(encoding="utf-8")
+    assert not re.search(r"`\w+(\.\w+)?(\(\))?` \(\d+\)|\blines? \d+\b|\.py:\d+", text), doc.name

@@ -35,7 +35,7 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
                           min_signals=args.min_signals)
     except NotImplementedError as exc:
         return fail(str(exc))
-    scores = [result.scores[0], result.scores[2]]
+    scores = [result.score_of("any signal"), result.score_of("composite")]
     print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
           f"seed {args.seed}")
     print("\n".join(lab2.policy_lines(scores, result.incidents)))

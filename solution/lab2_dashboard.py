@@ -231,6 +231,11 @@ class Result:
     story_latency: tuple            # interactive (p50, p95, p99) of successes, then of failures
     p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
 
+    def score_of(self, policy: str) -> Score | None:
+        """The score of the policy of that name; None if it was not run (the composite alert
+        runs only when one is passed in)."""
+        return next((s for s in self.scores if s.policy == policy), None)
+
 
 def p99_check(requests, ok_s: list[float], windows: list[Window], window_s: float) -> list[tuple]:
     """Exact p99 of interactive successes (ok_s) vs Prometheus' estimate: last window, whole span."""
@@ -397,7 +402,7 @@ def report(result: Result, *, color: bool = False, ascii: bool | None = None) ->
                                    f"({100 * (estimate - exact) / exact:+.1f} %)"
                                    for label, exact, estimate in result.p99_check)]
     lines += _slo_lines(result) + policy_lines(result.scores, result.incidents, result.has_truth)
-    if len(result.scores) == 2:
+    if result.score_of("composite") is None:
         lines.append("composite (two or more signals at once): the challenge, starters/extend.py")
     return "\n".join(lines)
 

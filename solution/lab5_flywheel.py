@@ -142,7 +142,9 @@ class ActionItem:
 @dataclass(frozen=True)
 class Postmortem:
     """The fields of a postmortem (Google SRE book, "Postmortem Culture: Learning from Failure",
-    and its example postmortem), blameless: causes are in systems, not in people."""
+    and its example postmortem), blameless: causes are in systems, not in people. `incident` is
+    the record it was written for: its week and failure class, as numbers, not as title text."""
+    incident: IncidentRecord
     title: str
     summary: str
     impact: str
@@ -182,6 +184,7 @@ def write_postmortem(failure: FailureClass, record: IncidentRecord,
     items = (ActionItem("repair", failure.actions["repair"], record.week),
              *(ActionItem(kind, failure.actions[kind], plan.get(kind)) for kind in GUARD_TYPES))
     return Postmortem(
+        incident=record,
         title=f"week {record.week}: {failure.name}",
         summary=f"{failure.harm} for {record.minutes:.0f} min"
                 + (" (a repeat)" if record.repeat else ""),
@@ -386,7 +389,7 @@ def report(result: Result) -> str:
     """Both runs, the spread over seeds, one postmortem and its regression case."""
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
-    first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
+    first = len([p for p in runs[-1].postmortems if p.incident.week == 1])
     lines = [f"{result.weeks} week{'s' * (result.weeks > 1)} from the story's day (seed {result.seed}), "
              + ("without and with the flywheel" if turned else "without the flywheel"),
              f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
@@ -415,7 +418,8 @@ def report(result: Result) -> str:
                          if back else "") + ". Seeds "
                       f"{result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; at least "
                       f"half on {halved_on(result.spread)} of {len(result.spread)}.", 79)
-    for drift in (p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"):
+    for drift in (p for p in runs[-1].postmortems
+                  if p.incident.week == 1 and p.incident.failure == result.case.source):
         lines += _postmortem_lines(drift)
     lines += [f"Its regression case for the offline gate: the answer {result.case.check}",
               f'  "{result.case.prompt}"']

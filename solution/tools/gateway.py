@@ -372,12 +372,13 @@ class Metrics:
                 self.tokens[(tenant, "input")] += usage[0]
                 self.tokens[(tenant, "output")] += usage[1]
 
-    def exposition(self, gateway: Gateway) -> str:
+    def exposition(self, gateway: SharedGateway) -> str:
         """The Prometheus text format, version 0.0.4 (tools/promtext.py)."""
         with self._lock:
             requests, tokens = sorted(self.requests.items()), sorted(self.tokens.items())
             durations = {k: (list(v[0]), v[1]) for k, v in sorted(self.durations.items())}
-        refused = [((("tenant", t), ("reason", why)), n) for t, reasons in sorted(gateway.refused.items())
+        refusals, in_flight = gateway.snapshot()
+        refused = [((("tenant", t), ("reason", why)), n) for t, reasons in sorted(refusals.items())
                    for why, n in reasons.items()]
         out = [prom.family("opslab_gateway_requests_total", "counter",
                            "Requests answered, by tenant and outcome (ok, a refusal reason, upstream_error, ...).",
@@ -387,7 +388,7 @@ class Metrics:
                            "503: overload, shed).", refused),
                prom.family("opslab_gateway_in_flight", "gauge",
                            "Admitted requests not yet finished (streams until their last event).",
-                           [((), gateway.concurrency.in_flight)]),
+                           [((), in_flight)]),
                prom.family("opslab_gateway_tokens_total", "counter",
                            "Tokens the answers used, from their usage, by tenant and type.",
                            [((("tenant", t), ("type", k)), n) for (t, k), n in tokens]),
@@ -692,6 +693,35 @@ class ChatHandler(BaseHTTPRequestHandler):
         """Quiet: the gateway counts what it refused, and `load` counts what it got."""
 
 
+class SharedGateway:
+    """Lab 4's Gateway shared by the server's threads. The lesson's gateway is one caller's: each
+    limiter in it is thread-safe, but admit() is several steps and its refusal counts are plain
+    dicts. Here one lock makes admit() and complete() single steps, and what /metrics and the
+    closing report read (refusals, requests in flight) is a snapshot taken under the same lock."""
+
+    def __init__(self, gateway: Gateway):
+        self.gateway, self._lock = gateway, threading.Lock()
+        self.tenants, self.concurrency = gateway.tenants, gateway.concurrency
+
+    def admit(self, tenant: str, prompt_tokens: int, max_tokens: int) -> Admission:
+        with self._lock:
+            return self.gateway.admit(tenant, prompt_tokens, max_tokens)
+
+    def complete(self, tenant: str, unused_tokens: int) -> None:
+        with self._lock:
+            self.gateway.complete(tenant, unused_tokens)
+
+    def snapshot(self) -> tuple[dict[str, dict[str, int]], int]:
+        """(tenant -> refusal reason -> count, requests in flight), read at one moment."""
+        with self._lock:
+            refused = {t: dict(reasons) for t, reasons in self.gateway.refused.items()}
+            return refused, self.gateway.concurrency.in_flight
+
+    @property
+    def refused(self) -> dict[str, dict[str, int]]:
+        return self.snapshot()[0]
+
+
 class GatewayServer(ThreadingHTTPServer):
     """A standard-library threaded HTTP server that holds the gateway and the fake model's delay,
     and bounds what clients can hold: a thread per connection, at most `max_connections` of them
@@ -704,7 +734,7 @@ class GatewayServer(ThreadingHTTPServer):
                  request_deadline_s: float = REQUEST_DEADLINE_S,
                  max_connections: int = MAX_CONNECTIONS, keys: dict[str, str] | None = None,
                  upstream: Upstream | None = None):
-        self.gateway, self.model_delay_s = gateway, model_delay_s
+        self.gateway, self.model_delay_s = SharedGateway(gateway), model_delay_s
         self.request_deadline_s = request_deadline_s
         self.keys = {name: name for name in gateway.tenants} if keys is None else dict(keys)
         self.upstream, self.metrics = upstream, Metrics()
@@ -904,7 +934,7 @@ def load_report(load: Load) -> str:
     return "\n".join(lines)
 
 
-def gateway_report(gateway: Gateway) -> str:
+def gateway_report(gateway: SharedGateway) -> str:
     refused = {(t, why): n for t, reasons in gateway.refused.items() for why, n in reasons.items() if n}
     if not refused:
         return "the gateway refused nothing"
@@ -1063,7 +1093,7 @@ def _serve(args) -> int:
         pass
     finally:
         server.server_close()
-    print(f"stopped; {gateway_report(gateway)}")
+    print(f"stopped; {gateway_report(server.gateway)}")
     return 0
 
 
@@ -1080,7 +1110,7 @@ def _live() -> int:
         print("  batch shed above 50 % busy. Load: acme (interactive) and umbrella (batch),")
         print("  15 chat completions/s each for 3 s, honouring Retry-After.")
         print(load_report(drive(server.base_url, rps=30, seconds=3, tenants=["acme", "umbrella"])))
-        print(gateway_report(gateway))
+        print(gateway_report(server.gateway))
     finally:
         server.shutdown()
         server.server_close()

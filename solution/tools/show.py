@@ -367,7 +367,7 @@ def lab4_tables(result: lab4.Result) -> list[str]:
 def lab5_findings(result: lab5.Result) -> list[tuple[float | None, str]]:
     """What the flywheel made of the story's incidents: not moments on its clock, so no times."""
     run_ = result.flywheel or result.without
-    first = [p for p in run_.postmortems if p.title.startswith("week 1:")]
+    first = [p for p in run_.postmortems if p.incident.week == 1]
     futures = [i for p in first for i in p.action_items if i.type != "repair"]
     picked = sum(i.live_from is not None for i in futures)
     found = [(None, f"{len(first)} incidents -> {len(first)} postmortems -> {picked} guards, "

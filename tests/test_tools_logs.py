@@ -441,6 +441,22 @@ MAPS = {"native.jsonl": [], "otlp_lines.jsonl": [], "otlp_request.json": [], "ot
 FAILED_TRACE = "20b9813df032a136eb29c670a3b0a289"          # the first failing request of the burst
 
 
+def test_a_map_travels_with_the_question_to_every_process_that_reads_a_stretch(tmp_path):
+    # the --map is a parameter of the question, not a setting of the process that asks it: the
+    # processes reading a stretch each apply it too, and answer as the native log does
+    from solution.tools.logread import parse_field_map
+    fields = parse_field_map(MAPS["structlog.jsonl"])
+    path = tmp_path / "structlog.jsonl"
+    path.write_bytes((SHAPES / "structlog.jsonl").read_bytes() * 20)
+    native = tmp_path / "native.jsonl"
+    native.write_bytes((SHAPES / "native.jsonl").read_bytes() * 20)
+    ask = ([], ["body"], [], 20, "split")
+    mapped = lab.parallel_query(str(path), *ask, workers=3, fields=fields)
+    assert mapped[:3] == lab.parallel_query(str(native), *ask, workers=3)[:3] and mapped[1]
+    with pytest.raises(lab.LogReadError, match="missing fields"):       # without it: no usable line
+        lab.parallel_query(str(path), *ask, workers=3)
+
+
 def test_the_fixtures_are_what_their_writer_makes(tmp_path):
     # make.py derives every shape from native.jsonl: run again, it writes the same bytes
     subprocess.run([sys.executable, str(SHAPES / "make.py"), str(tmp_path)], check=True, timeout=60)
@@ -471,9 +487,9 @@ def test_every_log_shape_answers_as_the_native_log_does(shape, capsys):
     status, out, _ = cli(capsys, "story", other, FAILED_TRACE, *maps)
     assert status == 0 and f"trace {FAILED_TRACE}: 3 records" in out and "failed here" in out
     from solution.tools import dashboard
-    from solution.tools.logread import field_map, parse_field_map
-    with field_map(parse_field_map(MAPS[shape])):
-        assert dashboard.read_log(other).tally == dashboard.read_log(native).tally
+    from solution.tools.logread import parse_field_map
+    fields = parse_field_map(MAPS[shape])
+    assert dashboard.read_log(other, fields=fields).tally == dashboard.read_log(native).tally
 
 
 def test_a_foreign_log_without_its_map_says_which_fields_are_missing(capsys):

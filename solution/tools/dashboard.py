@@ -34,7 +34,7 @@ from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignor
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
+from solution.tools.logread import (FieldMap, JsonLines, LogReadError, in_stretches, joined,
                                     open_log_file, parse_field_map, parse_time, splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools.page import html_page
@@ -93,14 +93,15 @@ def _request(rec: dict) -> tuple:
 
 
 def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
-              epoch: float):
+              epoch: float, fields: FieldMap = ()):
     """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
     the bad lines; the request lines without usable fields; the requests outside the span. One
     record at a time, summed into its window and let go: a line that does not spell
     request.completed is no request, and is not even parsed (four lines in five of lab 1's log)."""
     tally, bad, unusable, outside = Tally(window_s, latency_limit_s), JsonLines(), 0, 0
     most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
-    for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
+    naming = F.REQUEST_COMPLETED.encode()
+    for _, rec in usable(stream, ("body",), bad, naming=naming, fields=fields):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
         try:
@@ -144,13 +145,13 @@ def _bulk(tally: Tally) -> tuple[float, float]:
 
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
              until: float | None = None, window_s: float = 60.0,
-             latency_limit_s: float = traffic.SLOW_MS / 1000) -> LogRead:
+             latency_limit_s: float = traffic.SLOW_MS / 1000, fields: FieldMap = ()) -> LogRead:
     """The requests of a lab-1 JSON-lines log (its `request.completed` lines), summed by window
     as they are read: memory for the windows, whatever the number of lines. Other events are
     ignored (they are not requests, and a line that does not name request.completed is not even
     read); request lines that are not JSON, or lack a usable timestamp, latency or status, are
     skipped and counted. The timestamp is when the request COMPLETED, so it started latency_ms
-    earlier.
+    earlier. `fields`: the --map pairs a foreign log is read through (logread.parse_field_map).
 
     The clock: the chart's 0:00 is the first request's window, on a grid of lcm(window, 60 s)
     since the Unix epoch (tools/tally.py). A log of the story (every start inside its six hours)
@@ -161,6 +162,7 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                          "(windows are cut on a grid as the log is read)")
     epoch = parse_rfc3339(scenario.epoch)
     work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s, epoch=epoch,
+                   fields=fields,
                    since=-math.inf if since is None else since,
                    until=math.inf if until is None else until)
     try:
@@ -324,9 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = lab2.settings(args)
     try:
         if args.log:
-            with field_map(parse_field_map(args.map)):
-                log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
-                               latency_limit_s=args.latency_limit)
+            log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
+                           latency_limit_s=args.latency_limit, fields=parse_field_map(args.map))
             scenario = traffic.STORY                        # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
                 scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)

@@ -33,7 +33,6 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -178,9 +177,9 @@ def otlp_records(request: dict) -> list[dict]:
 # `--map NAME=PATH`: where a foreign log keeps a field this tool reads. NAME is one of this tool's
 # fields (timestamp, severity_text, severity_number, body, trace_id, span_id, parent_span_id) or
 # `attributes.KEY`; PATH names the foreign field, dotted for a nested one (`extra.tenant`), or `*`
-# for `attributes=*`: every top-level field not mapped elsewhere becomes an attribute. Set for a
-# whole command by `field_map()`; every reader applies it through records_in.
-FIELD_MAP: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("FIELD_MAP", default=())
+# for `attributes=*`: every top-level field not mapped elsewhere becomes an attribute. A reader
+# is given the pairs (`fields`, as parse_field_map returns them) and hands them to records_in.
+FieldMap = tuple[tuple[str, str], ...]
 TARGETS = ("timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
            "parent_span_id", "attributes")
 # OpenTelemetry's severity numbers for the level names loggers write (logs data model, "Mapping
@@ -204,16 +203,6 @@ def parse_field_map(pairs: Iterable[str]) -> tuple[tuple[str, str], ...]:
                              "attributes.KEY (or attributes=* for every field not mapped)")
         out.append((target, source))
     return tuple(out)
-
-
-@contextmanager
-def field_map(pairs: Iterable[tuple[str, str]]):
-    """Read with this field map for the length of the block."""
-    token = FIELD_MAP.set(tuple(pairs))
-    try:
-        yield
-    finally:
-        FIELD_MAP.reset(token)
 
 
 def _lookup(record: dict, path: str):
@@ -255,12 +244,12 @@ def _mapped_fields(record: dict, pairs: tuple[tuple[str, str], ...]) -> dict:
     return out
 
 
-def _normal(record: dict) -> dict:
+def _normal(record: dict, fields: FieldMap = ()) -> dict:
     """A JSON-lines record with the field map applied (--map) and the OTel SDK's habits undone:
     ids written `0x...` (its console exporter), `event_name` standing in for an absent body; a
     level name alone gives its OpenTelemetry severity number."""
-    if pairs := FIELD_MAP.get():
-        record = _mapped_fields(record, pairs)
+    if fields:
+        record = _mapped_fields(record, fields)
     for key in ("trace_id", "span_id", "parent_span_id"):
         value = record.get(key)
         if isinstance(value, str) and value[:2] in ("0x", "0X"):
@@ -274,10 +263,11 @@ def _normal(record: dict) -> dict:
     return record
 
 
-def records_in(raw: bytes | str, required: Iterable[str] = ()) -> tuple[list[dict], str | None]:
+def records_in(raw: bytes | str, required: Iterable[str] = (),
+               fields: FieldMap = ()) -> tuple[list[dict], str | None]:
     """The records one line holds, or ([], reason): a line of this tool's JSON lines (or the OTel
-    SDK's), one record; an OTLP/JSON export request, all of its log records. A missing field
-    is named in the reason."""
+    SDK's), one record, read through the --map `fields`; an OTLP/JSON export request, all of its
+    log records. A missing field is named in the reason."""
     record, reason = classify(raw)
     if reason:
         return [], reason
@@ -287,7 +277,7 @@ def records_in(raw: bytes | str, required: Iterable[str] = ()) -> tuple[list[dic
         except ValueError:
             return [], "not an OTLP logs export"
     else:
-        records = [_normal(record)]
+        records = [_normal(record, fields)]
     missing = sorted({key for rec in records for key in required if key not in rec})
     if missing:
         return [], f"missing fields ({', '.join(missing)})"
@@ -465,8 +455,8 @@ class Progress:
             print(f"\r{'':<70}\r", end="", file=sys.stderr, flush=True)
 
 
-def usable(lines: Iterable[bytes | str], required: Iterable[str],
-           bad: JsonLines, naming: bytes | None = None) -> Iterator[tuple[int, dict]]:
+def usable(lines: Iterable[bytes | str], required: Iterable[str], bad: JsonLines,
+           naming: bytes | None = None, fields: FieldMap = ()) -> Iterator[tuple[int, dict]]:
     """(line number, record) for every usable record; every other line is counted in `bad` with
     its reason. Blank lines are neither. A stream is read through bounded_lines; a byte-order
     mark before the first line is not part of it. A record is as read, not as the line was
@@ -485,7 +475,7 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
         if naming is not None and naming not in raw:
             continue
         if raw.strip():
-            records, reason = records_in(raw, required)
+            records, reason = records_in(raw, required, fields)
             if reason:
                 bad.skip(number, reason)
             for record in records:                 # an OTLP request: one line, many records
@@ -507,8 +497,9 @@ def splittable(path: str, stream) -> bool:
 
 def in_stretches(path: str, work, workers: int | None = None) -> list:
     """work(stream) on each stretch of a file, split at line ends, one process a stretch (JSON
-    parsing is the cost, and a process uses one core), with the same --map; the results in file
-    order. `work` must be a module-level function (it travels to the other processes)."""
+    parsing is the cost, and a process uses one core); the results in file order. `work` must
+    be a module-level function, or a partial or bound method of one (it travels to the other
+    processes), and carries its own --map."""
     size = os.path.getsize(path)
     workers = workers or min(8, os.cpu_count() or 1)
     cuts = [0]
@@ -521,21 +512,21 @@ def in_stretches(path: str, work, workers: int | None = None) -> list:
     # not fork: a process with threads (a test runner, a server) can deadlock its forked copies
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    jobs = [(work, path, a, b, FIELD_MAP.get()) for a, b in zip(cuts, cuts[1:])]
+    jobs = [(work, path, a, b) for a, b in zip(cuts, cuts[1:])]
     try:
         with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
             return list(pool.map(_stretch, jobs))
     except (BrokenProcessPool, OSError) as exc:        # a process killed (out of memory?), or none
         print(f"note: reading {path} in one process ({exc.__class__.__name__})", file=sys.stderr)
-        return [_stretch((work, path, 0, size, FIELD_MAP.get()))]
+        return [_stretch((work, path, 0, size))]
 
 
 def _stretch(job):
     """One process's share: `work` on the lines between two byte offsets."""
-    work, path, start, end, pairs = job
+    work, path, start, end = job
     delay, Progress.DELAY_S = Progress.DELAY_S, math.inf   # many processes: no progress lines
     try:
-        with open(path, "rb") as stream, field_map(pairs):
+        with open(path, "rb") as stream:
             stream.seek(start)
             return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
     finally:

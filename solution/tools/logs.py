@@ -41,8 +41,8 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
-                                    field_map, in_stretches, joined, open_log_file,
+from solution.tools.logread import (TOO_LONG, FieldMap, JsonLines, LogReadError, bounded_lines,
+                                    in_stretches, joined, open_log_file,
                                     parse_field_map, parse_time, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
@@ -50,13 +50,14 @@ TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
 # ── query: SQLite over the usable lines ─────────────────────────────────────────────────────────
 
-def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
+def load_log(raw_lines, fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines]:
     """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
     record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
     fields as columns, `attributes` as JSON text, `line` the record as read (logread.usable) and
-    `n` its line number (the records of one OTLP/JSON line share it)."""
+    `n` its line number (the records of one OTLP/JSON line share it). `fields`: the --map pairs
+    (logread.parse_field_map) a foreign log is read through."""
     db, bad = _empty_log(), JsonLines()
-    db.executemany(INSERT, _rows(raw_lines, bad))
+    db.executemany(INSERT, _rows(raw_lines, bad, fields))
     return db, bad
 
 
@@ -80,9 +81,9 @@ def _functions(db: sqlite3.Connection) -> sqlite3.Connection:
     return db
 
 
-def _rows(raw_lines, bad: JsonLines):
+def _rows(raw_lines, bad: JsonLines, fields: FieldMap = ()):
     """The table rows of the usable records; the other lines counted in `bad`."""
-    for number, record in usable(raw_lines, REQUIRED, bad):
+    for number, record in usable(raw_lines, REQUIRED, bad, fields=fields):
         yield number, json.dumps(record)
 
 
@@ -96,7 +97,9 @@ class Question:
     asked of the keys' values alone, extracted from each record as json_extract would (no line
     stored); one without keeps the matching lines."""
 
-    def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int):
+    def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int,
+                 fields: FieldMap = ()):
+        self.fields = fields
         self.where, self.count_by, self.sums, self.limit = list(where), list(count_by), list(sums), limit
         self.aggregate = bool(count_by or sums)
         matches = [CONDITION.fullmatch(c) for c in self.where]
@@ -126,13 +129,14 @@ class Question:
         lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
         if self.aggregate:
             keys = self.keys
-            rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
+            records = usable(lines, REQUIRED, bad, fields=self.fields)
+            rows = ([sql_value(record, key) for key in keys] for _, record in records)
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
-            rows, table, insert = _rows(lines, bad), "log", INSERT
+            rows, table, insert = _rows(lines, bad, self.fields), "log", INSERT
             step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
         seen = matching = 0
         while batch := list(itertools.islice(rows, BATCH)):
@@ -173,27 +177,29 @@ class Question:
 
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
-                 limit: int = 20, name: str = "the log") -> tuple[list[str], list[tuple], int, JsonLines]:
+                 limit: int = 20, name: str = "the log",
+                 fields: FieldMap = ()) -> tuple[list[str], list[tuple], int, JsonLines]:
     """The answer to --where, --count-by and --sum: the lines and sums per value of the count-by
     keys (the busiest first), or else the matching lines in time order (the first `limit`).
     In one pass over the lines, with memory bounded by a batch and the answer, never the whole
     log: each batch of lines is loaded, asked the same SQL, and dropped; the partial answers are
     then combined (counts and sums add up). Returns (header, rows, matching lines, bad lines)."""
-    question = Question(where, count_by, sums, limit)
+    question = Question(where, count_by, sums, limit, fields)
     return question.combine([question.partial(raw_lines)], name)
 
 
-def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None):
+def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None,
+                   fields: FieldMap = ()):
     """stream_query on a big, plain file, a stretch a process (logread.in_stretches), the partial
     answers combined as stream_query combines its batches."""
-    question = Question(where, count_by, sums, limit)
+    question = Question(where, count_by, sums, limit, fields)
     return question.combine(in_stretches(path, question.partial, workers), name)
 
 
-def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
+def open_log(path: str, fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines]:
     """load_log on a file; LogReadError if it is missing or holds no usable line."""
     with open_log_file(path) as stream:
-        db, bad = load_log(stream)
+        db, bad = load_log(stream, fields)
     _has_rows(db, path, bad)
     return db, bad
 
@@ -215,14 +221,15 @@ def index_path(log: str) -> str:
     return f"{log}.opslab.sqlite"
 
 
-def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connection, JsonLines, str | None]:
+def open_index(path: str, db_path: str | None = None,
+               fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines, str | None]:
     """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
     columns people ask about indexed: built on first use, reused while the log keeps its size
     and modification time (and the same --map), rebuilt when it changed. Returns (read-only
     connection, the bad lines met when it was built, a note for stderr or None). Standard input
     has no file to sit beside, and a place that cannot be written is read into memory instead."""
     if path == "-":
-        return (*open_log(path), None)
+        return (*open_log(path, fields), None)
     target = db_path or index_path(path)
     try:
         stat_ = os.stat(path)
@@ -231,9 +238,9 @@ def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connectio
             pass
         raise
     if not stat.S_ISREG(stat_.st_mode):                 # a pipe, <(...): nothing to reuse
-        return (*open_log(path), None)
+        return (*open_log(path, fields), None)
     source = {"version": INDEX_VERSION, "size": str(stat_.st_size), "mtime_ns": str(stat_.st_mtime_ns),
-              "map": json.dumps(FIELD_MAP.get())}
+              "map": json.dumps(fields)}
     note = None
     if os.path.exists(target):
         meta = _index_meta(target)
@@ -244,25 +251,25 @@ def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connectio
         note = f"{path} changed since {target} was built: rebuilding it"
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
-        bad = _build_index(path, temporary, source)
+        bad = _build_index(path, temporary, source, fields)
         os.replace(temporary, target)
     except (OSError, sqlite3.OperationalError) as exc:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        db, bad = open_log(path)
+        db, bad = open_log(path, fields)
         return db, bad, f"cannot write an index at {target} ({reason}): read into memory; --db PATH puts it elsewhere"
     return _read_only(target), bad, note or f"indexed {path} into {target} (reused while the log is unchanged)"
 
 
-def _build_index(path: str, temporary: str, source: dict) -> JsonLines:
+def _build_index(path: str, temporary: str, source: dict, fields: FieldMap = ()) -> JsonLines:
     db = _empty_log(temporary)
     try:
         db.execute("PRAGMA journal_mode = OFF")           # a new file, renamed into place when whole
         db.execute("PRAGMA synchronous = OFF")
         bad = JsonLines()
         with open_log_file(path) as stream:
-            db.executemany(INSERT, _rows(stream, bad))
+            db.executemany(INSERT, _rows(stream, bad, fields))
         _has_rows(db, path, bad)
         for column in INDEXED:
             db.execute(f"CREATE INDEX log_{column} ON log({column})")
@@ -449,13 +456,13 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
 
 
 
-def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
+def trace_records(buffer, trace_id: str, fields: FieldMap = ()) -> tuple[list[dict], JsonLines]:
     """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
     for offset, raw in lines_naming(buffer, trace_id):
-        found, reason = records_in(raw, REQUIRED)
+        found, reason = records_in(raw, REQUIRED, fields)
         for record in (r for r in found if r["trace_id"] == trace_id):
             try:
                 record["_at"] = parse_time(record["timestamp"])
@@ -502,20 +509,21 @@ def _pieces(stream):
         yield mapped
 
 
-def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
+def read_trace(path: str, trace_id: str, fields: FieldMap = ()) -> tuple[list[dict], JsonLines]:
     """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
     LogReadError if the file cannot be read, or if the trace is not in it because no line of it
     is usable."""
     records, parts, usable_seen = [], [], False
     with open_log_file(path) as stream:
         for chunk in _pieces(stream):
-            found, bad = trace_records(chunk, trace_id)
+            found, bad = trace_records(chunk, trace_id, fields)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
             lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
-            usable_seen = usable_seen or any(records_in(line, REQUIRED)[0] for line in lines if line.strip())
+            usable_seen = usable_seen or any(records_in(line, REQUIRED, fields)[0]
+                                             for line in lines if line.strip())
     if not records and not usable_seen:
         raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
     records.sort(key=lambda rec: rec["_at"])
@@ -611,12 +619,12 @@ def _report_bad(path: str, bad: JsonLines) -> None:
         print(neutralize(bad.summary(path)), file=sys.stderr)
 
 
-def _cmd_story(args) -> int:
+def _cmd_story(args, fields: FieldMap) -> int:
     trace_id = args.trace_id.lower()
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         return fail(f"{args.trace_id!r} is not a trace id: expected 32 hexadecimal characters")
     try:
-        records, bad = read_trace(args.file, trace_id)
+        records, bad = read_trace(args.file, trace_id, fields)
     except LogReadError as exc:
         return fail(str(exc))
     _report_bad(args.file, bad)
@@ -639,7 +647,7 @@ def _cmd_story(args) -> int:
     return 0
 
 
-def _cmd_query(args) -> int:
+def _cmd_query(args, fields: FieldMap) -> int:
     if args.sql and (args.where or args.count_by or args.sum):
         return fail("--sql stands alone: put the conditions in its WHERE clause")
     try:
@@ -650,7 +658,7 @@ def _cmd_query(args) -> int:
         return fail(str(exc))
     try:
         if args.sql:
-            db, bad, note = open_index(args.file, args.db)
+            db, bad, note = open_index(args.file, args.db, fields)
             if note:
                 print(neutralize(note), file=sys.stderr)
             header, rows = run_sql(db, args.sql)
@@ -658,9 +666,9 @@ def _cmd_query(args) -> int:
             with open_log_file(args.file) as stream:
                 ask = (args.where, args.count_by, args.sum, args.limit, args.file)
                 if splittable(args.file, stream):
-                    header, rows, total, bad = parallel_query(args.file, *ask)
+                    header, rows, total, bad = parallel_query(args.file, *ask, fields=fields)
                 else:
-                    header, rows, total, bad = stream_query(stream, *ask)
+                    header, rows, total, bad = stream_query(stream, *ask, fields=fields)
     except LogReadError as exc:
         return fail(str(exc))
     except sqlite3.Error as exc:
@@ -765,8 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = parse_field_map(args.map)
     except ValueError as exc:
         return fail(str(exc))
-    with field_map(pairs):
-        return _cmd_story(args) if args.command == "story" else _cmd_query(args)
+    return _cmd_story(args, pairs) if args.command == "story" else _cmd_query(args, pairs)
 
 
 if __name__ == "__main__":

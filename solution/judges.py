@@ -75,7 +75,8 @@ def judge(answer: str, retrieved_docs: Sequence[int]) -> Judgement:
     form = (20 <= len(answer) <= MAX_ANSWER_CHARS and answer.rstrip()[-1:] in ".!?"
             and answer.count("[doc") == len(cited))
     pii = not PII.search(answer)
-    return Judgement(is_grounded, refusal, form, pii, is_grounded and refusal and form and pii)
+    return Judgement(grounded=is_grounded, refusal=refusal, format=form, pii=pii,
+                     passed=is_grounded and refusal and form and pii)
 
 
 def judge_all(requests: Sequence[traffic.Request]) -> list[Judgement]:
@@ -150,5 +151,6 @@ def score_judges(labelled: Sequence[tuple[Judgement, bool, bool]]) -> list[Judge
             fails += failed
             bad += truly_bad
             true_fails += failed and truly_bad
-        scores.append(JudgeScore(name, truth, len(labelled), fails, true_fails, bad))
+        scores.append(JudgeScore(name=name, truth=truth, labelled=len(labelled), fails=fails,
+                                 true_fails=true_fails, bad=bad))
     return scores

@@ -379,11 +379,14 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED,
     tail = write_log(window, io.StringIO(), scenario, rate=sample, slow_ms=slow_ms)
     head = sum(trace_fraction(r.trace_id) < sample for r in window if not r.ok)
     return Result(
-        seed, (burst.start_s, burst.end_s), len(window), written.lines, len(text.encode()) / 1000,
-        {kind: text.count(f"[REDACTED:{kind}]") for kind in KINDS},
-        sum(not r.prompt.isprintable() for r in window), text,
-        sum(n for _, _, n in failures), failures, by_stage, first_s, example, attributes, rows,
-        sample, slow_ms, tail.lines_kept, tail.failed, tail.failed_kept, head)
+        seed=seed, window=(burst.start_s, burst.end_s), requests=len(window), lines=written.lines,
+        kilobytes=len(text.encode()) / 1000,
+        redacted={kind: text.count(f"[REDACTED:{kind}]") for kind in KINDS},
+        injections=sum(not r.prompt.isprintable() for r in window), log=text,
+        failed=sum(n for _, _, n in failures), failures=failures, by_stage=by_stage,
+        first_failure_s=first_s, example=example, example_attributes=attributes, example_rows=rows,
+        sample_rate=sample, slow_ms=slow_ms, sampled_lines=tail.lines_kept,
+        failed_traces=tail.failed, tail_failed_kept=tail.failed_kept, head_failed_kept=head)
 
 
 # ── report(): the lab's screen ──────────────────────────────────────────────────────────────────

@@ -90,7 +90,7 @@ def live_sample(answered, sample_rate: float, reservoir_per_hour: int | None,
     picked = (reservoir_sample(answered, reservoir_per_hour, seed) if reservoir_per_hour
               else hash_sample(answered, sample_rate))
     verdicts = judge_all([r for r, _, _ in picked])
-    return [Sampled(r, v, w, chance) for (r, w, chance), v in zip(picked, verdicts)]
+    return [Sampled(request=r, verdict=v, weight=w, by_chance=chance) for (r, w, chance), v in zip(picked, verdicts)]
 
 
 # ── 3. sequential detectors on the 0/1 pass stream ──────────────────────────────────────────────
@@ -214,7 +214,7 @@ def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
     thumbs-down extras are a biased slice (unhappy users ask about the broken topic more)."""
     chance = [s for s in items if s.by_chance]
     if len(chance) < MIN_SAMPLES or len(reference) < MIN_SAMPLES:
-        return DriftWindow(start_s, end_s, len(chance), len(items))      # insufficient data: no alarm
+        return DriftWindow(start_s=start_s, end_s=end_s, random_n=len(chance), kept=len(items))      # insufficient data: no alarm
     alarms = []
     rate, n_eff = weighted_pass_rate(items)
     z, _ = two_proportion_z(rate * n_eff, n_eff, *gate)
@@ -232,9 +232,10 @@ def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
     cuts = quantile_cuts(ref_tokens, TOKEN_BINS)
     tokens_psi = psi(bin_counts(ref_tokens, cuts), bin_counts(win_tokens, cuts))
     alarms += ["tokens_ks"] * (ks_p < ALPHA) + ["tokens_psi"] * (tokens_psi > PSI_RULE)
-    return DriftWindow(start_s, end_s, len(chance), len(items), rate,
-                       wilson_interval(rate * n_eff, n_eff), topic_psi, topic_p, ks, ks_p,
-                       tokens_psi, tuple(alarms))
+    return DriftWindow(start_s=start_s, end_s=end_s, random_n=len(chance), kept=len(items),
+                       pass_rate=rate, wilson=wilson_interval(rate * n_eff, n_eff),
+                       topic_psi=topic_psi, topic_p=topic_p, tokens_ks=ks, tokens_p=ks_p,
+                       tokens_psi=tokens_psi, alarms=tuple(alarms))
 
 
 def run_sequential(detector, stream: Sequence[Sampled]) -> tuple[list[float], list[float]]:
@@ -333,15 +334,17 @@ def run(requests: Sequence[traffic.Request] | None = None, *, seed: int = traffi
     online_before, online_after = estimate(before, MIN_SAMPLES), estimate(after, MIN_SAMPLES)
     cuts = slices(before, after, topics) if None not in (online_before, online_after) else []
     return Result(
-        sample_rate, reservoir_per_hour, window_min * 60.0, detector, drift, len(answered),
-        len(kept), len(chance), gate[1], gate[0],
-        tuple(score_judges([(s.verdict, s.request.grounded, s.request.acceptable) for s in chance])),
-        online_before, online_after,
-        sum(s.verdict.passed for s in after) / len(after) if after else None,
-        tuple(windows), tuple(detections), tuple(levels), threshold,
-        tuple((n, psi_null_exceedance(PSI_RULE, n, n, TOKEN_BINS, 2000 if n < 1000 else 200,
-                                      random.Random(f"lab3 psi trap {n}"))) for n in (50, 100, 1000)),
-        tuple(cuts), tuple(regression_cases(after, cuts[0].topic) if cuts else ()))
+        sample_rate=sample_rate, reservoir_per_hour=reservoir_per_hour, window_s=window_min * 60.0,
+        detector=detector, drift_start_s=drift, answered=len(answered), kept=len(kept),
+        kept_by_chance=len(chance), golden_cases=gate[1], golden_passed=gate[0],
+        judges=tuple(score_judges([(s.verdict, s.request.grounded, s.request.acceptable) for s in chance])),
+        online_before=online_before, online_after=online_after,
+        naive_after=sum(s.verdict.passed for s in after) / len(after) if after else None,
+        windows=tuple(windows), detections=tuple(detections), sequential_levels=tuple(levels),
+        sequential_threshold=threshold,
+        psi_trap=tuple((n, psi_null_exceedance(PSI_RULE, n, n, TOKEN_BINS, 2000 if n < 1000 else 200,
+                                              random.Random(f"lab3 psi trap {n}"))) for n in (50, 100, 1000)),
+        slices=tuple(cuts), regression=tuple(regression_cases(after, cuts[0].topic) if cuts else ()))
 
 
 # ── report: the lab's screen ────────────────────────────────────────────────────────────────────

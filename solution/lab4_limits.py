@@ -103,9 +103,9 @@ class Gateway:
             raise ValueError(f"shed_at must be between 0 and 1, not {shed_at!r}")
         self.capacity, self.shed_at = capacity, shed_at
         self.concurrency = ConcurrencyLimiter(max_in_flight)
-        self.tenants = {name: _Limits(plan, TokenBucket(plan.rate, plan.burst),
-                                      TokenRateLimit(plan.tokens_per_minute),
-                                      Quota(plan.requests_per_day, 86_400.0))
+        self.tenants = {name: _Limits(plan=plan, requests=TokenBucket(plan.rate, plan.burst),
+                                      tokens=TokenRateLimit(plan.tokens_per_minute),
+                                      quota=Quota(plan.requests_per_day, 86_400.0))
                         for name, plan in sorted(plans.items())}
         self.refused = {name: dict.fromkeys(REASONS, 0) for name in self.tenants}
 
@@ -132,7 +132,7 @@ class Gateway:
             concurrency.release()
             reason = "shed"
         else:
-            return Admission(200, "ok", 0.0, decision)
+            return Admission(status=200, reason="ok", retry_after_s=0.0, decision=decision)
         requests.refund(1, now)
         tokens.settle(cost, now)
         quota.refund(1, now)
@@ -141,7 +141,8 @@ class Gateway:
     def _refuse(self, tenant: str, reason: str, retry_after_s: float,
                 decision: Decision | None) -> Admission:
         self.refused[tenant][reason] += 1
-        return Admission(STATUS[reason], reason, retry_after_s, decision)
+        return Admission(status=STATUS[reason], reason=reason, retry_after_s=retry_after_s,
+                         decision=decision)
 
     def complete(self, tenant: str, unused_tokens: int, now: float | None = None) -> None:
         """An admitted request finished (or failed): free its slot, refund its unused tokens."""
@@ -186,8 +187,9 @@ class Limits:
 
 def plans_for(scenario: traffic.Scenario, limits: Limits) -> dict[str, Plan]:
     """Each tenant's plan: its usual rate times the headroom; the same burst and token tiers."""
-    return {t.name: Plan(t.priority, limits.headroom * t.rate_rps, limits.burst,
-                         limits.tokens_per_minute, limits.requests_per_day)
+    return {t.name: Plan(priority=t.priority, rate=limits.headroom * t.rate_rps, burst=limits.burst,
+                         tokens_per_minute=limits.tokens_per_minute,
+                         requests_per_day=limits.requests_per_day)
             for t in scenario.tenants}
 
 
@@ -273,9 +275,11 @@ def summarize(requests: list[traffic.Request], waits: list[float | str],
         if latency <= DEADLINE_S:
             window_in_time[r.tenant] += 1
             window_goodput[r.tenant] += r.status < 500
-    return Replay(accepted, refused, nearest_rank(latencies, 99) if latencies else 0.0,
-                  nearest_rank(window_latencies, 99) if window_latencies else 0.0,
-                  window_offered, window_in_time, window_goodput, worst, refusals)
+    return Replay(accepted=accepted, refused=refused,
+                  interactive_p99_s=nearest_rank(latencies, 99) if latencies else 0.0,
+                  window_interactive_p99_s=nearest_rank(window_latencies, 99) if window_latencies else 0.0,
+                  window_offered=window_offered, window_in_time=window_in_time,
+                  window_goodput=window_goodput, worst_wait_s=worst, refusals=refusals)
 
 
 @dataclass
@@ -332,10 +336,12 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
         == limited.accepted[n] + sum(gateway.refused[n].values())
         and gateway.refused[n] == limited.refused[n] for n in names)
     others = [n for n in names if n != noisy]
-    return Result(limits, scenario.capacity, [(t.name, t.priority) for t in scenario.tenants],
-                  {n: offered[n] for n in names}, without, limited, (start, end), noisy,
-                  success(limited, others), success(without, others), conserved,
-                  episodes(limited.refusals))
+    return Result(limits=limits, capacity=scenario.capacity,
+                  tenants=[(t.name, t.priority) for t in scenario.tenants],
+                  offered={n: offered[n] for n in names}, without=without, limited=limited,
+                  window=(start, end), noisy=noisy, others_success=success(limited, others),
+                  others_success_without=success(without, others), conserved=conserved,
+                  episodes=episodes(limited.refusals))
 
 
 # ── the screen ──────────────────────────────────────────────────────────────────────────────────
@@ -439,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(flag, type=kind, default=default, metavar="N",
                             help=f"{what} (default {default:g})")
     args = parser.parse_args(argv)
-    limits = Limits(args.headroom, args.burst, args.tpm, args.rpd, args.max_in_flight, args.shed_at)
+    limits = Limits(headroom=args.headroom, burst=args.burst, tokens_per_minute=args.tpm,
+                    requests_per_day=args.rpd, max_in_flight=args.max_in_flight,
+                    shed_at=args.shed_at)
     print(report(run(seed=args.seed, limits=limits)))
     return 0
 

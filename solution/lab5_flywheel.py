@@ -102,8 +102,9 @@ def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str]
         return None
     ttd = failure.ttd_min * draw.ttd_factor / (DETECT_SPEEDUP if "detect" in guards else 1.0)
     severity = failure.severity * (MITIGATE_FACTOR if "mitigate" in guards else 1.0)
-    return IncidentRecord(week, failure.name, repeat, ttd, failure.ttm_min * draw.ttm_factor,
-                          severity, tuple(g for g in GUARD_TYPES if g in guards))
+    return IncidentRecord(week=week, failure=failure.name, repeat=repeat, ttd_min=ttd,
+                          ttm_min=failure.ttm_min * draw.ttm_factor, severity=severity,
+                          guards=tuple(g for g in GUARD_TYPES if g in guards))
 
 
 def story_incidents(requests, scenario: traffic.Scenario = traffic.STORY) -> list[IncidentRecord]:
@@ -118,8 +119,9 @@ def story_incidents(requests, scenario: traffic.Scenario = traffic.STORY) -> lis
         page = next((p for p in pages if matches(p, incident)), None)
         ttd = (page.fired_s - incident.start_s) / 60 if page else failure.ttd_min
         ttm = max(0.0, (incident.end_s - incident.start_s) / 60 - ttd)
-        records.append(IncidentRecord(1, failure.name, False, ttd, ttm, failure.severity, (),
-                                      incident.start_s))
+        records.append(IncidentRecord(week=1, failure=failure.name, repeat=False, ttd_min=ttd,
+                                      ttm_min=ttm, severity=failure.severity, guards=(),
+                                      start_s=incident.start_s))
     return records
 
 
@@ -259,9 +261,10 @@ class Run:
 def draw_world(seed: int, weeks: int, classes: int) -> list[list[Draw]]:
     """Every die the world will throw, in a fixed order: week by week, class by class."""
     rng = random.Random(seed)
-    return [[Draw(rng.random(), rng.random(), rng.lognormvariate(0, DURATION_SIGMA),
-                  rng.lognormvariate(0, DURATION_SIGMA),
-                  tuple((rng.random(), rng.randint(*DELAY_WEEKS)) for _ in GUARD_TYPES))
+    return [[Draw(occur=rng.random(), catch=rng.random(),
+                  ttd_factor=rng.lognormvariate(0, DURATION_SIGMA),
+                  ttm_factor=rng.lognormvariate(0, DURATION_SIGMA),
+                  fates=tuple((rng.random(), rng.randint(*DELAY_WEEKS)) for _ in GUARD_TYPES))
              for _ in range(classes)] for _ in range(weeks)]
 
 
@@ -301,12 +304,13 @@ def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywhee
             postmortems.append(write_postmortem(failure, record, plans[failure.name], allowance))
         incidents += happened
         spent.append((baseline + sum(r.bad_minutes for r in happened)) / allowance)
-        weeks.append(Week(week, len(happened), sum(r.repeat for r in happened), stopped,
-                          statistics.median(r.ttd_min for r in happened) if happened else None,
-                          spent[-1], sum(spent[-BUDGET_WEEKS:]), frozen,
-                          sum(len(g) for g in live.values())))
+        weeks.append(Week(week=week, incidents=len(happened),
+                          repeats=sum(r.repeat for r in happened), stopped=stopped,
+                          median_ttd_min=statistics.median(r.ttd_min for r in happened) if happened else None,
+                          spent=spent[-1], budget=sum(spent[-BUDGET_WEEKS:]), frozen=frozen,
+                          guards=sum(len(g) for g in live.values())))
         frozen = releases_frozen(spent)
-    return Run(flywheel, weeks, incidents, postmortems)
+    return Run(flywheel=flywheel, weeks=weeks, incidents=incidents, postmortems=postmortems)
 
 
 def reduction(without: Run, flywheel: Run) -> float | None:
@@ -349,8 +353,9 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
             other_world = draw_world(other, weeks, len(classes))
             spread.append((other, reduction(simulate(other_world, classes, False, week1, scenario),
                                             simulate(other_world, classes, True, week1, scenario))))
-    return Result(seed, weeks, sum(not i.page for i in scenario.incidents), without, turned, spread,
-                  DRIFT_CASE, passes(DRIFT_CASE, PRE_LAUNCH_INDEX), passes(DRIFT_CASE, FIXED_INDEX))
+    return Result(seed=seed, weeks=weeks, blips=sum(not i.page for i in scenario.incidents),
+                  without=without, flywheel=turned, spread=spread, case=DRIFT_CASE,
+                  before=passes(DRIFT_CASE, PRE_LAUNCH_INDEX), after=passes(DRIFT_CASE, FIXED_INDEX))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────

@@ -39,6 +39,18 @@ DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2
                    math.inf)
 
 
+def nearest_ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99),
+                  scale: float = 1.0) -> tuple:
+    """Nearest-rank percentiles of the values, times `scale`; Nones when there are none.
+
+    >>> nearest_ranks([3.0, 1.0, 2.0], (50, 99), scale=10)
+    (20.0, 30.0)
+    """
+    if not values:
+        return (None,) * len(qs)
+    return tuple(nearest_rank(values, q) * scale for q in qs)
+
+
 def cumulative_buckets(values: Sequence[float], bounds: Sequence[float] = DEFAULT_BUCKETS) -> list[int]:
     """How many values are at or below each bucket's upper bound (`le`): what a Prometheus
     histogram exposes. The last bound is +Inf, so the last count is the number of values.

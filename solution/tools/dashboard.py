@@ -56,9 +56,19 @@ class LogRead:
     reasons: dict[str, int]
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
 
-    def measured(self, capacity: int | None) -> tuple:
+    def measured(self, capacity: int | None) -> lab2.Measurements:
         """What lab 2's measure() would make of these requests, for its run()."""
         return self.tally.measured(self.zero, self.duration_s, capacity)
+
+
+def dashboard_of(log: LogRead, source: str, capacity: int | None, **knobs) -> lab2.Result:
+    """Lab 2's dashboard of a log, composed of its building blocks: run() on the log's
+    measurements (saturation against `capacity`), scored against the story's incidents on the
+    log's clock when the log is the story's (none otherwise), the log named as its source."""
+    scenario = replace(knobs.pop("scenario", traffic.STORY), incidents=log.incidents,
+                       capacity=capacity)
+    result = lab2.run(measured=log.measured(capacity), scenario=scenario, **knobs)
+    return replace(result, source=source, has_truth=log.from_story)
 
 
 def _number(value) -> float:
@@ -203,8 +213,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
                       if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    return LogRead(tally, zero, last - zero + 1e-6, from_story, clock_zero.replace("+00:00", "Z"),
-                   incidents, sum(reasons.values()), reasons, warnings)
+    return LogRead(tally=tally, zero=zero, duration_s=last - zero + 1e-6, from_story=from_story,
+                   clock_zero=clock_zero.replace("+00:00", "Z"), incidents=incidents,
+                   bad=sum(reasons.values()), reasons=reasons, warnings=warnings)
 
 
 def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
@@ -328,16 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.log:
             log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                            latency_limit_s=args.latency_limit, fields=parse_field_map(args.map))
-            scenario = traffic.STORY                        # the story's 10 slots are not yours
+            capacity = traffic.STORY.capacity               # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
-                scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)
+                capacity = args.capacity
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
-            result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
-                              measured=log.measured(scenario.capacity),
-                              incidents=log.incidents, has_truth=log.from_story,
-                              source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
+            name = "standard input" if args.log == "-" else args.log
+            result = dashboard_of(log, f"{name} (0:00 = {log.clock_zero})", capacity, **settings,
+                                  composite=composite_alert, min_signals=args.min_signals)
         else:
             requests = traffic.generate(seed=args.seed)
             result = lab2.run(requests, **settings, composite=composite_alert,

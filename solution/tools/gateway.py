@@ -232,7 +232,8 @@ def parse_completion(raw: bytes) -> Completion:
                          f"to {MAX_TOKENS_CAP}")
     if not isinstance(stream, bool):
         raise ValueError("'stream' must be true or false")
-    return Completion(model, prompt_tokens, asked, stream, data)
+    return Completion(model=model, prompt_tokens=prompt_tokens, max_tokens=asked, stream=stream,
+                      body=data)
 
 
 def _json_object(raw: bytes, shape: str) -> dict:
@@ -788,7 +789,9 @@ def live_gateway(rate: float, burst: float, max_in_flight: int, shed_at: float,
     answers at once or not at all)."""
     limits = Limits()
     tenants = {t.name: t.priority for t in scenario.tenants} if tenants is None else tenants
-    plans = {name: Plan(priority, rate, burst, limits.tokens_per_minute, limits.requests_per_day)
+    plans = {name: Plan(priority=priority, rate=rate, burst=burst,
+                        tokens_per_minute=limits.tokens_per_minute,
+                        requests_per_day=limits.requests_per_day)
              for name, priority in tenants.items()}
     return Gateway(plans, max_in_flight, max_in_flight, shed_at)
 
@@ -918,8 +921,8 @@ def drive(url: str, rps: float, seconds: float, tenants: list[str], max_tokens: 
         threads.append(thread)
     for thread in threads:
         thread.join(max(0.0, start + seconds + timeout_s + 1 - time.monotonic()))
-    return Load({t: dict(sorted(statuses[t].items())) for t in tenants}, held_back,
-                time.monotonic() - start, asked, unsent)
+    return Load(statuses={t: dict(sorted(statuses[t].items())) for t in tenants},
+                held_back=held_back, seconds=time.monotonic() - start, asked=asked, unsent=unsent)
 
 
 def load_report(load: Load) -> str:

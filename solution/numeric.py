@@ -1,18 +1,19 @@
 """Numbers every lab prints the same way: percentiles, shares, hash fractions, timestamps.
 
 Nothing here is an operations idea of its own; each lab explains the idea it uses.
-- `nearest_rank`: the percentile definition the labs print (and say they print);
+- `nearest_rank`, `nearest_ranks`: the percentile definition the labs print (and say they print);
 - `cumulative_buckets`, `histogram_quantile`: the other way, the one a metrics system has: count
   values into buckets, then estimate a quantile from the counts (Prometheus);
 - `percent`: how every lab prints a share, so the handouts can quote it;
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
-- `parse_rfc3339`: a log timestamp back to seconds since the Unix epoch.
+- `rfc3339`, `parse_rfc3339`: seconds since the Unix epoch to a log timestamp, and back.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import time
 from datetime import datetime
 from typing import Sequence
 
@@ -117,6 +118,16 @@ def trace_fraction(trace_id: str) -> float:
     0.6398...
     """
     return int(trace_id[-16:], 16) / 2**64
+
+
+def rfc3339(seconds: float) -> str:
+    """Seconds since the Unix epoch as an RFC 3339 UTC timestamp with milliseconds.
+
+    >>> rfc3339(1793610003.1234)
+    '2026-11-02T09:00:03.123Z'
+    """
+    whole, milli = divmod(round(seconds * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milli:03d}Z"
 
 
 def parse_rfc3339(text: str) -> float:

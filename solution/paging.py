@@ -12,6 +12,7 @@ them so that none imports another to get it:
     policy_lines   the policies' scores side by side, as lab 2 and the challenge print them
     score_alarms   a detector's alarms against a change that began at a known moment
     episodes       refusals (or any events) less than a gap apart are one spell: what was shed, when
+    describe_spell one spell in words, as lab 4 and its page say it
 
     >>> pages_from([False, True, True, False], [(), ("errors",), ("latency",), ()], 60.0, "demo")
     [Page(policy='demo', start_s=60.0, fired_s=120.0, end_s=180.0, signals=('latency', 'errors'))]
@@ -216,3 +217,24 @@ def episodes(refusals: list[tuple[float, str, str]]) -> list[Episode]:
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         out.append(Episode(spell[0][0], spell[-1][0], tuple((t, r, n) for (t, r), n in ranked)))
     return out
+
+
+def describe_spell(e: Episode, status: dict[str, int], width: int = 60) -> str:
+    """One spell of refusals in words, the biggest first, as many as fit in `width` characters;
+    `status`: the HTTP status of each refusal reason (lab 4's STATUS).
+
+    >>> describe_spell(Episode(0.0, 60.0, (("umbrella", "shed", 65), ("acme", "overload", 5))),
+    ...                {"shed": 503, "overload": 503})
+    'umbrella 65 x 503 shed, acme 5 x 503 overload'
+    """
+    total = e.refused
+    text, shown = "", 0
+    for tenant, reason, n in e.counts:
+        prefix = f"{text}, " if text else ""
+        candidate = f"{prefix}{tenant} {n:,} x {status[reason]} {reason}"
+        rest = total - shown - n
+        more = len(f", +{rest:,} more") if rest else 0
+        if text and len(candidate) + more > width:
+            break
+        text, shown = candidate, shown + n
+    return f"{text}, +{total - shown:,} more" if shown < total else text

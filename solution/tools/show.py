@@ -22,7 +22,7 @@ from solution import logschema as F
 from solution import traffic
 from solution.labs import LABS
 from solution.numeric import parse_rfc3339, percent
-from solution.paging import caught
+from solution.paging import caught, describe_spell
 from solution.terminal import squeeze
 from solution.spans import draw_waterfall
 from solution.tools.page import clock_ticks, html_table, svg_chart, svg_timeline
@@ -312,7 +312,7 @@ def lab4_findings(result: lab4.Result) -> list[tuple[float | None, str]]:
     for e in result.episodes:
         if e.refused >= lab4.NOTABLE:
             until = f" to {traffic.clock(e.end_s)}"
-            out.append((e.start_s, f"refused {lab4.describe_spell(e, 60 - 8 - len(until))}{until}"))
+            out.append((e.start_s, f"refused {describe_spell(e, lab4.STATUS, 60 - 8 - len(until))}{until}"))
     start, end = result.window
     out.append((None, f"others kept {percent(result.others_success)} success "
                       f"{lab4.clock_span(start, end)} ({percent(result.others_success_without)} unlimited)"))

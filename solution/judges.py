@@ -8,7 +8,7 @@ regression case is the grounded judge.
     pii        no personal data or secret copied into the answer (OWASP LLM02)
 
 `regression_cases`: a failed live answer becomes a golden-set case with the check it failed (the
-flywheel of lab 5); and `score_judges`: evaluate the evaluator, each judge's precision and recall against the truth
+flywheel of lab 5), and `passes` runs one against the service; and `score_judges`: evaluate the evaluator, each judge's precision and recall against the truth
 (a real team gets the truth by labelling a sample).
 
     >>> judge("Open Settings [doc:101].", (101, 102, 103)).passed
@@ -97,6 +97,14 @@ class RegressionCase:
 
 CHECKS = {"grounded": "cites a retrieved document", "refusal": "not a refusal",
           "format": "a well-formed answer", "pii": "no personal data"}
+
+
+def passes(case: RegressionCase,
+           index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
+    """Run a regression case against the service with this retrieval index: (passed, answer,
+    documents). Its check is the grounded judge, the one that failed in production (lab 5)."""
+    text, docs = traffic.answer_from(index, case.prompt)
+    return grounded(text, docs), text, docs
 
 
 def regression_cases(after: Sequence, topic: str, limit: int = 5) -> list[RegressionCase]:

@@ -11,7 +11,7 @@ Read it in this order (about ten minutes); the failure classes it runs on are da
 1. the guard constants, `respond`: how the guards in force shape one incident; `story_incidents`:
    week 1, detected when the story's SLO burn rules paged (the same minutes as in lab 2);
 2. `Postmortem`, `file_action_items`, `write_postmortem`: the SRE book's record, and the backlog;
-3. the drift's regression case, run against a tiny service before and after the fix (`passes`);
+3. the drift's regression case, run against the service before and after the fix (judges.py);
 4. `simulate`: week after week, with the error budget policy freezing releases; `run()` also
    repeats it on ten more seeds, so that a lucky seed cannot carry the claim; `report()`, `main()`.
 
@@ -41,15 +41,15 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX, answer_from
+from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX
 from solution.cli import at_most, positive_int, run_cli, seed_value
 from solution.failures import STORY_FAILURES, FailureClass, failure_classes
-from solution.judges import CHECKS, RegressionCase, grounded
+from solution.judges import CHECKS, RegressionCase, passes
 from solution.numeric import percent
 from solution.paging import matches
 from solution.slo import (BUDGET_WEEKS, WEEK_MIN, budget_allowance, burn_alert, per_minute,
                           releases_frozen, slo_verdicts)
-from solution.terminal import sparkline, squeeze, wrap
+from solution.terminal import plural, sparkline, squeeze, wrap
 
 
 # ── one incident: the guards in place decide how it goes ───────────────────────────────────────
@@ -180,39 +180,27 @@ def write_postmortem(failure: FailureClass, record: IncidentRecord,
     else:
         timeline = (f"started; detected after {record.ttd_min:.0f} min; "
                     f"mitigated {record.ttm_min:.0f} min later")
-    detection = (f"after {record.ttd_min:.0f} min, by the guard: {failure.actions['detect']}"
-                 if "detect" in record.guards else
-                 f"after {record.ttd_min:.0f} min: {failure.noticed_by}")
+    detection = f"after {record.ttd_min:.0f} min: {failure.noticed_by}"
+    if "detect" in record.guards:
+        detection = f"after {record.ttd_min:.0f} min, by the guard: {failure.actions['detect']}"
     items = (ActionItem("repair", failure.actions["repair"], record.week),
              *(ActionItem(kind, failure.actions[kind], plan.get(kind)) for kind in GUARD_TYPES))
+    repeat = " (a repeat)" if record.repeat else ""
+    impact = (f"{record.minutes:.0f} min x {100 * record.severity:.0f} % of requests = "
+              f"{record.bad_minutes:.0f} bad min, {100 * record.bad_minutes / allowance:.0f} % "
+              "of the budget")
     return Postmortem(
-        incident=record,
-        title=f"week {record.week}: {failure.name}",
-        summary=f"{failure.harm} for {record.minutes:.0f} min"
-                + (" (a repeat)" if record.repeat else ""),
-        impact=(f"{record.minutes:.0f} min x {100 * record.severity:.0f} % of requests = "
-                f"{record.bad_minutes:.0f} bad min, {100 * record.bad_minutes / allowance:.0f} % "
-                f"of the budget"),
-        timeline=timeline,
-        root_cause=failure.root_cause,
-        trigger=failure.trigger,
-        detection=detection,
-        resolution=failure.actions["repair"],
-        action_items=items,
-        lessons=failure.lesson,
-    )
+        incident=record, title=f"week {record.week}: {failure.name}",
+        summary=f"{failure.harm} for {record.minutes:.0f} min{repeat}", impact=impact,
+        timeline=timeline, root_cause=failure.root_cause, trigger=failure.trigger,
+        detection=detection, resolution=failure.actions["repair"], action_items=items,
+        lessons=failure.lesson)
 
 
 # ── the regression guard from the drift, made concrete: an eval case in the offline gate ───────
 
-def passes(case: RegressionCase, index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
-    """Run a regression case against the service with this index: (passed, answer, documents).
-    Its check is the grounded judge (solution/judges.py), the one that failed in production."""
-    text, docs = answer_from(index, case.prompt)
-    return grounded(text, docs), text, docs
-
-
 # The drift's regression case: a SmartSync question, the check its live answers failed (lab 3).
+# judges.passes runs it against the service with a given index: (passed, answer, documents).
 DRIFT_CASE = RegressionCase(traffic.QUESTIONS[traffic.STORY.launch_topic][0], CHECKS["grounded"],
                             "content drift")
 
@@ -304,11 +292,11 @@ def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywhee
             postmortems.append(write_postmortem(failure, record, plans[failure.name], allowance))
         incidents += happened
         spent.append((baseline + sum(r.bad_minutes for r in happened)) / allowance)
+        ttd = statistics.median(r.ttd_min for r in happened) if happened else None
         weeks.append(Week(week=week, incidents=len(happened),
-                          repeats=sum(r.repeat for r in happened), stopped=stopped,
-                          median_ttd_min=statistics.median(r.ttd_min for r in happened) if happened else None,
-                          spent=spent[-1], budget=sum(spent[-BUDGET_WEEKS:]), frozen=frozen,
-                          guards=sum(len(g) for g in live.values())))
+                          repeats=len([r for r in happened if r.repeat]), stopped=stopped,
+                          median_ttd_min=ttd, spent=spent[-1], budget=sum(spent[-BUDGET_WEEKS:]),
+                          frozen=frozen, guards=sum(len(g) for g in live.values())))
         frozen = releases_frozen(spent)
     return Run(flywheel=flywheel, weeks=weeks, incidents=incidents, postmortems=postmortems)
 
@@ -320,7 +308,7 @@ def reduction(without: Run, flywheel: Run) -> float | None:
 
 def halved_on(spread: list[tuple[int, float | None]]) -> int:
     """On how many seeds the flywheel removed at least half of the repeats."""
-    return sum(cut is not None and cut >= 0.5 for _, cut in spread)
+    return len([cut for _, cut in spread if cut is not None and cut >= 0.5])
 
 
 @dataclass(frozen=True)
@@ -353,9 +341,10 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
             other_world = draw_world(other, weeks, len(classes))
             spread.append((other, reduction(simulate(other_world, classes, False, week1, scenario),
                                             simulate(other_world, classes, True, week1, scenario))))
-    return Result(seed=seed, weeks=weeks, blips=sum(not i.page for i in scenario.incidents),
-                  without=without, flywheel=turned, spread=spread, case=DRIFT_CASE,
-                  before=passes(DRIFT_CASE, PRE_LAUNCH_INDEX), after=passes(DRIFT_CASE, FIXED_INDEX))
+    blips = len([i for i in scenario.incidents if not i.page])
+    return Result(seed=seed, weeks=weeks, blips=blips, without=without, flywheel=turned,
+                  spread=spread, case=DRIFT_CASE, before=passes(DRIFT_CASE, PRE_LAUNCH_INDEX),
+                  after=passes(DRIFT_CASE, FIXED_INDEX))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────
@@ -364,8 +353,9 @@ def _week_cells(week: Week, flywheel: bool) -> str:
     """One run's columns of one week: inc rep [stop] TTD budget [guards]."""
     stop = f"{week.stopped:>4} " if flywheel else ""
     ttd = "-" if week.median_ttd_min is None else f"{week.median_ttd_min:.0f}"
+    budget = f"{math.floor(100 * week.budget)} %"                # 99.9 % is not 100
     cells = (f"{week.incidents:>3} {week.repeats:>3} {stop}{ttd:>4} "
-             f"{f'{math.floor(100 * week.budget)} %':>5}{'F' if week.frozen else ' '}")  # 99.9 % is not 100
+             f"{budget:>5}{'F' if week.frozen else ' '}")
     return cells + (f" {week.guards:>6}" if flywheel else "")
 
 
@@ -373,7 +363,7 @@ def _total_cells(run_: Run) -> str:
     stop = f"{sum(w.stopped for w in run_.weeks):>4} " if run_.flywheel else ""
     ttd = "-" if run_.median_ttd_min is None else f"{run_.median_ttd_min:.0f}"
     return (f"{len(run_.incidents):>3} {run_.repeats:>3} {stop}{ttd:>4} "
-            f"{sum(w.frozen for w in run_.weeks):>5}F")
+            f"{len([w for w in run_.weeks if w.frozen]):>5}F")
 
 
 def _postmortem_lines(pm: Postmortem) -> list[str]:
@@ -395,7 +385,7 @@ def report(result: Result) -> str:
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
     first = len([p for p in runs[-1].postmortems if p.incident.week == 1])
-    lines = [f"{result.weeks} week{'s' * (result.weeks > 1)} from the story's day (seed {result.seed}), "
+    lines = [f"{plural(result.weeks, 'week')} from the story's day (seed {result.seed}), "
              + ("without and with the flywheel" if turned else "without the flywheel"),
              f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
              f"its {result.blips} blips get none.",
@@ -415,7 +405,8 @@ def report(result: Result) -> str:
                                                  for s, name in zip(series, ("without", "with"))))
     lines.append("TTD: median min to detect; budget: last 4 weeks' share; F: releases frozen")
     if turned:                    # the cut, the classes that still came back, the other seeds
-        cut, back = reduction(without, turned), Counter(r.failure for r in turned.incidents if r.repeat)
+        cut = reduction(without, turned)
+        back = Counter(r.failure for r in turned.incidents if r.repeat)
         seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
         lines += wrap(f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it: "
                       + ("none to cut" if cut is None else f"{percent(cut, 0)} fewer")

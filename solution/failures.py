@@ -1,8 +1,8 @@
 """The failure classes of the story's service: what goes wrong, how often, how badly, and what
 the postmortem says about it. The data lab 5's weekly model runs on.
 
-The story's four paging incidents (keyed by their names in traffic.STORY) and four more that a
-service like it meets in a year. Every number is an assumption of the model, stated here to be
+The story's paging incidents (STORY_FAILURES, keyed by their names in traffic.STORY) and the
+classes a service like it meets in a year besides them (MORE_FAILURES). Every number is an assumption of the model, stated here to be
 read and changed: how often a class comes back, the share of requests it harms, the minutes to
 detect and to mitigate it when nothing watches for it.
 """
@@ -105,7 +105,7 @@ STORY_FAILURES = {
         lesson="without limits, one tenant's burst is everyone's outage"),
 }
 
-# Three more classes an AI service meets, not (yet) in the story: new classes that can enter.
+# More classes an AI service meets, not (yet) in the story: new classes that can enter.
 MORE_FAILURES = (
     FailureClass(
         name="prompt injection", cause="world", weekly_chance=0.15, severity=0.05, ttd_min=240,

@@ -14,6 +14,7 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import itertools
@@ -41,23 +42,25 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (TOO_LONG, FieldMap, JsonLines, LogReadError, bounded_lines,
-                                    in_stretches, joined, open_log_file,
-                                    parse_field_map, parse_time, records_in, splittable, usable)
+from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, TOO_LONG, JsonLines,
+                                    LogReadError, add_reading_flags,
+                                    check_reading_flags,
+                                    bounded_lines, explain, file_shape, in_stretches, joined,
+                                    log_format, open_log_file,
+                                    parse_time, reading, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
 
 # ── query: SQLite over the usable lines ─────────────────────────────────────────────────────────
 
-def load_log(raw_lines, fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines]:
+def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
     """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
     record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
     fields as columns, `attributes` as JSON text, `line` the record as read (logread.usable) and
-    `n` its line number (the records of one OTLP/JSON line share it). `fields`: the --map pairs
-    (logread.parse_field_map) a foreign log is read through."""
+    `n` its line number (the records of one OTLP/JSON line share it)."""
     db, bad = _empty_log(), JsonLines()
-    db.executemany(INSERT, _rows(raw_lines, bad, fields))
+    db.executemany(INSERT, _rows(raw_lines, bad))
     return db, bad
 
 
@@ -81,10 +84,17 @@ def _functions(db: sqlite3.Connection) -> sqlite3.Connection:
     return db
 
 
-def _rows(raw_lines, bad: JsonLines, fields: FieldMap = ()):
+def _rows(raw_lines, bad: JsonLines):
     """The table rows of the usable records; the other lines counted in `bad`."""
-    for number, record in usable(raw_lines, REQUIRED, bad, fields=fields):
+    for number, record in usable(raw_lines, REQUIRED, bad):
         yield number, json.dumps(record)
+
+
+def _timed_rows(raw_lines, bad: JsonLines):
+    """(line number, instant, record as JSON) of the usable records: lines are put in time order
+    by their instant (a log may write its times in several zones or precisions)."""
+    for number, record in usable(raw_lines, REQUIRED, bad):
+        yield number, parse_time(record["timestamp"]), json.dumps(record)
 
 
 BATCH = 20_000          # records in memory at once when a question streams over a log
@@ -97,9 +107,7 @@ class Question:
     asked of the keys' values alone, extracted from each record as json_extract would (no line
     stored); one without keeps the matching lines."""
 
-    def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int,
-                 fields: FieldMap = ()):
-        self.fields = fields
+    def __init__(self, where: list[str], count_by: list[str], sums: list[str], limit: int):
         self.where, self.count_by, self.sums, self.limit = list(where), list(count_by), list(sums), limit
         self.aggregate = bool(count_by or sums)
         matches = [CONDITION.fullmatch(c) for c in self.where]
@@ -118,6 +126,7 @@ class Question:
             db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
+            db.execute("CREATE TABLE rows (n, at, line)")
             db.execute("CREATE TABLE part (n, timestamp, line)")
 
     def partial(self, raw_lines) -> dict:
@@ -126,18 +135,24 @@ class Question:
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
         passed = [0]
-        lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
+        shape = _shape_of(raw_lines)
+        lines = raw_lines
+        if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
+            lines = _naming_all(raw_lines, self.needles, passed)
+        with log_format(shape):
+            return self._partial(db, lines, bad, passed)
+
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int]) -> dict:
         if self.aggregate:
             keys = self.keys
-            records = usable(lines, REQUIRED, bad, fields=self.fields)
-            rows = ([sql_value(record, key) for key in keys] for _, record in records)
+            rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
-            rows, table, insert = _rows(lines, bad, self.fields), "log", INSERT
-            step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
+            rows, table, insert = _timed_rows(lines, bad), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
+            step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
         seen = matching = 0
         while batch := list(itertools.islice(rows, BATCH)):
             seen += len(batch)
@@ -177,29 +192,27 @@ class Question:
 
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
-                 limit: int = 20, name: str = "the log",
-                 fields: FieldMap = ()) -> tuple[list[str], list[tuple], int, JsonLines]:
+                 limit: int = 20, name: str = "the log") -> tuple[list[str], list[tuple], int, JsonLines]:
     """The answer to --where, --count-by and --sum: the lines and sums per value of the count-by
     keys (the busiest first), or else the matching lines in time order (the first `limit`).
     In one pass over the lines, with memory bounded by a batch and the answer, never the whole
     log: each batch of lines is loaded, asked the same SQL, and dropped; the partial answers are
     then combined (counts and sums add up). Returns (header, rows, matching lines, bad lines)."""
-    question = Question(where, count_by, sums, limit, fields)
+    question = Question(where, count_by, sums, limit)
     return question.combine([question.partial(raw_lines)], name)
 
 
-def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None,
-                   fields: FieldMap = ()):
+def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None):
     """stream_query on a big, plain file, a stretch a process (logread.in_stretches), the partial
     answers combined as stream_query combines its batches."""
-    question = Question(where, count_by, sums, limit, fields)
+    question = Question(where, count_by, sums, limit)
     return question.combine(in_stretches(path, question.partial, workers), name)
 
 
-def open_log(path: str, fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines]:
+def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
     """load_log on a file; LogReadError if it is missing or holds no usable line."""
     with open_log_file(path) as stream:
-        db, bad = load_log(stream, fields)
+        db, bad = load_log(stream)
     _has_rows(db, path, bad)
     return db, bad
 
@@ -221,15 +234,14 @@ def index_path(log: str) -> str:
     return f"{log}.opslab.sqlite"
 
 
-def open_index(path: str, db_path: str | None = None,
-               fields: FieldMap = ()) -> tuple[sqlite3.Connection, JsonLines, str | None]:
+def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connection, JsonLines, str | None]:
     """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
     columns people ask about indexed: built on first use, reused while the log keeps its size
     and modification time (and the same --map), rebuilt when it changed. Returns (read-only
     connection, the bad lines met when it was built, a note for stderr or None). Standard input
     has no file to sit beside, and a place that cannot be written is read into memory instead."""
     if path == "-":
-        return (*open_log(path, fields), None)
+        return (*open_log(path), None)
     target = db_path or index_path(path)
     try:
         stat_ = os.stat(path)
@@ -238,9 +250,9 @@ def open_index(path: str, db_path: str | None = None,
             pass
         raise
     if not stat.S_ISREG(stat_.st_mode):                 # a pipe, <(...): nothing to reuse
-        return (*open_log(path, fields), None)
+        return (*open_log(path), None)
     source = {"version": INDEX_VERSION, "size": str(stat_.st_size), "mtime_ns": str(stat_.st_mtime_ns),
-              "map": json.dumps(fields)}
+              "map": json.dumps(FIELD_MAP.get())}
     note = None
     if os.path.exists(target):
         meta = _index_meta(target)
@@ -251,25 +263,25 @@ def open_index(path: str, db_path: str | None = None,
         note = f"{path} changed since {target} was built: rebuilding it"
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
-        bad = _build_index(path, temporary, source, fields)
+        bad = _build_index(path, temporary, source)
         os.replace(temporary, target)
     except (OSError, sqlite3.OperationalError) as exc:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        db, bad = open_log(path, fields)
+        db, bad = open_log(path)
         return db, bad, f"cannot write an index at {target} ({reason}): read into memory; --db PATH puts it elsewhere"
     return _read_only(target), bad, note or f"indexed {path} into {target} (reused while the log is unchanged)"
 
 
-def _build_index(path: str, temporary: str, source: dict, fields: FieldMap = ()) -> JsonLines:
+def _build_index(path: str, temporary: str, source: dict) -> JsonLines:
     db = _empty_log(temporary)
     try:
         db.execute("PRAGMA journal_mode = OFF")           # a new file, renamed into place when whole
         db.execute("PRAGMA synchronous = OFF")
         bad = JsonLines()
         with open_log_file(path) as stream:
-            db.executemany(INSERT, _rows(stream, bad, fields))
+            db.executemany(INSERT, _rows(stream, bad))
         _has_rows(db, path, bad)
         for column in INDEXED:
             db.execute(f"CREATE INDEX log_{column} ON log({column})")
@@ -313,16 +325,19 @@ CONDITION = re.compile(r"(.*?)(!=|>=|<=|=|>|<)(.*)", re.S)
 def json_path(key: str) -> str:
     """The SQLite JSON path of a --where/--count-by key: a top-level field (`body`), or an
     attribute, by its own name (`tenant`, `gen_ai.request.model`) or as `attributes.NAME`.
-    Dotted attribute names need the quotes: `$.attributes."error.type"`.
+    Dotted attribute names need the quotes: `$.attributes."error.type"`. `resource.NAME` is an
+    attribute of the record's resource (OTLP's, the OTel SDK's): `resource.service.name`.
 
-    >>> json_path("body"), json_path("error.type")
-    ('$.body', '$.attributes."error.type"')
+    >>> json_path("body"), json_path("error.type"), json_path("resource.service.name")
+    ('$.body', '$.attributes."error.type"', '$.resource."service.name"')
     """
     if not KEY.fullmatch(key):
         raise ValueError(f"invalid key {key!r}: use letters, digits, '_' and '.', "
                          "e.g. body, tenant, error.type")
     if key in TOP_LEVEL:
         return f"$.{key}"
+    if key.startswith("resource.") and len(key) > 9:
+        return f'$.resource."{key.removeprefix("resource.")}"'
     return f'$.attributes."{key.removeprefix("attributes.")}"'
 
 
@@ -378,6 +393,9 @@ def sql_value(record: dict, key: str):
     """
     if key in TOP_LEVEL:
         value = record.get(key)
+    elif key.startswith("resource.") and len(key) > 9:
+        resource = record.get("resource")
+        value = resource.get(key[9:]) if isinstance(resource, dict) else None
     else:
         attributes = record.get("attributes")
         value = attributes.get(key.removeprefix("attributes.")) if isinstance(attributes, dict) else None
@@ -408,6 +426,16 @@ def needles(conditions: list[str]) -> list[bytes]:
     return out
 
 
+def _shape_of(lines) -> str:
+    """The shape of a log (logread.file_shape), or "auto" when it is found as it is read. A
+    record a line ("json", "logfmt") lets a line be passed over by its bytes alone."""
+    if FORMAT.get() != "auto":
+        return FORMAT.get()
+    if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
+        return file_shape(lines)
+    return "auto"
+
+
 def _naming_all(lines, wanted: list[bytes], passed: list[int]):
     """The lines (from a stream or a list) that hold every one of `wanted`, the others blank (so
     that line numbers stay), counted in passed[0]; a line too long to hold stays, to be counted."""
@@ -431,10 +459,12 @@ def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
 # ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
 
 def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
-    """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
-    found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
-    of a big log are skipped at the speed of a memory search: that is the whole trick."""
-    needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
+    """The (offset, line) of every line that holds the text of the trace id (as written: hex, or
+    base64 when given so), found with bytes.find over the raw buffer, never parsing the lines
+    that do not. Most lines of a big log are skipped at the speed of a memory search: that is
+    the whole trick. (The id's text is searched for alone, not with a quote: inside Docker's or
+    journald's envelope it is followed by an escaped one, in logfmt by a space.)"""
+    needle = trace_id.encode()
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
         stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
@@ -456,14 +486,28 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
 
 
 
-def trace_records(buffer, trace_id: str, fields: FieldMap = ()) -> tuple[list[dict], JsonLines]:
+def id_texts(trace_id: str) -> list[str]:
+    """The other ways a log may write a trace id: base64, standard and URL-safe (protobuf's JSON
+    mapping of bytes).
+
+    >>> id_texts("5bf92f3577b34da6a3ce929d0e0e4736")
+    ['W/kvNXezTaajzpKdDg5HNg', 'W_kvNXezTaajzpKdDg5HNg']
+    """
+    text = base64.b64encode(bytes.fromhex(trace_id)).decode().rstrip("=")
+    return list(dict.fromkeys([text, text.replace("+", "-").replace("/", "_")]))
+
+
+def trace_records(buffer, trace_id: str, shape: str = "json") -> tuple[list[dict], JsonLines]:
     """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
-    for offset, raw in lines_naming(buffer, trace_id):
-        found, reason = records_in(raw, REQUIRED, fields)
-        for record in (r for r in found if r["trace_id"] == trace_id):
+    hits = lines_naming(buffer, trace_id)
+    if not hits:            # protobuf's JSON mapping writes the id in base64
+        hits = sorted({hit for text in id_texts(trace_id) for hit in lines_naming(buffer, text)})
+    for offset, raw in hits:
+        found, reason = records_in(raw, REQUIRED, shape)
+        for record in (r for r in found if r.get("trace_id") == trace_id):
             try:
                 record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
@@ -509,25 +553,45 @@ def _pieces(stream):
         yield mapped
 
 
-def read_trace(path: str, trace_id: str, fields: FieldMap = ()) -> tuple[list[dict], JsonLines]:
+def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
     LogReadError if the file cannot be read, or if the trace is not in it because no line of it
     is usable."""
-    records, parts, usable_seen = [], [], False
+    records, parts, usable_seen, scan = [], [], False, JsonLines()
     with open_log_file(path) as stream:
+        shape = file_shape(stream)
+        if shape in ("cri", "pretty"):      # a record over several lines: read them all
+            return _whole_trace(stream, trace_id, path)
         for chunk in _pieces(stream):
-            found, bad = trace_records(chunk, trace_id, fields)
+            found, bad = trace_records(chunk, trace_id, shape)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
-            lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
-            usable_seen = usable_seen or any(records_in(line, REQUIRED, fields)[0]
-                                             for line in lines if line.strip())
+            if not usable_seen:                         # (the first usable line ends the scan)
+                lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
+                with log_format(shape):
+                    usable_seen = next(usable(lines, REQUIRED, scan), None) is not None
     if not records and not usable_seen:
-        raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
+        why = f" ({scan.summary(path)})" if scan.bad else ("" if parts else " (the file is empty)")
+        raise LogReadError(f"{path}: no usable line{why}")
     records.sort(key=lambda rec: rec["_at"])
     return records, joined(parts)
+
+
+def _whole_trace(stream, trace_id: str, path: str) -> tuple[list[dict], JsonLines]:
+    """read_trace on a log whose records span lines (CRI's partial lines, pretty-printed JSON):
+    every record read, those of the trace kept."""
+    bad, records, seen = JsonLines(), [], False
+    for _, record in usable(stream, REQUIRED, bad):
+        seen = True
+        if record.get("trace_id") == trace_id:
+            record["_at"] = parse_time(record["timestamp"])
+            records.append(record)
+    if not seen:
+        raise LogReadError(f"{path}: no usable line" + (f" ({bad.summary(path)})" if bad.bad else ""))
+    records.sort(key=lambda rec: rec["_at"])
+    return records, bad
 
 
 def describe_record(record: dict, label: str, full_time: bool = False) -> str:
@@ -619,14 +683,17 @@ def _report_bad(path: str, bad: JsonLines) -> None:
         print(neutralize(bad.summary(path)), file=sys.stderr)
 
 
-def _cmd_story(args, fields: FieldMap) -> int:
+def _cmd_story(args) -> int:
     trace_id = args.trace_id.lower()
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         return fail(f"{args.trace_id!r} is not a trace id: expected 32 hexadecimal characters")
     try:
-        records, bad = read_trace(args.file, trace_id, fields)
+        records, bad = read_trace(args.file, trace_id)
     except LogReadError as exc:
         return fail(str(exc))
+    if not records and bad.bad:         # the trace's lines are there, and every one refused
+        return fail(f"trace {trace_id}: no usable line of it in {args.file}: "
+                    f"{explain(bad.reasons, bad.first, bad.hints)}")
     _report_bad(args.file, bad)
     if not records:
         return fail(f"trace {trace_id} is not in {args.file}")
@@ -635,7 +702,7 @@ def _cmd_story(args, fields: FieldMap) -> int:
             record.pop("_at")
             print(json.dumps(record))
         return 0
-    rows = waterfall(records)
+    rows = waterfall([{**record, "span_id": record.get("span_id") or "-"} for record in records])
     names = {row.span_id: row.name for row in rows}
     failed = any(row.failed for row in rows)
     print(f"trace {trace_id}: {len(records)} records, {len(rows)} spans, "
@@ -643,11 +710,11 @@ def _cmd_story(args, fields: FieldMap) -> int:
     print("\n".join(draw_waterfall(rows)))
     print("\nrecords in time order:")
     for record in records:
-        print("  " + describe_record(record, names.get(record["span_id"], "?")))
+        print("  " + describe_record(record, names.get(record.get("span_id") or "-", "?")))
     return 0
 
 
-def _cmd_query(args, fields: FieldMap) -> int:
+def _cmd_query(args) -> int:
     if args.sql and (args.where or args.count_by or args.sum):
         return fail("--sql stands alone: put the conditions in its WHERE clause")
     try:
@@ -658,7 +725,7 @@ def _cmd_query(args, fields: FieldMap) -> int:
         return fail(str(exc))
     try:
         if args.sql:
-            db, bad, note = open_index(args.file, args.db, fields)
+            db, bad, note = open_index(args.file, args.db)
             if note:
                 print(neutralize(note), file=sys.stderr)
             header, rows = run_sql(db, args.sql)
@@ -666,9 +733,9 @@ def _cmd_query(args, fields: FieldMap) -> int:
             with open_log_file(args.file) as stream:
                 ask = (args.where, args.count_by, args.sum, args.limit, args.file)
                 if splittable(args.file, stream):
-                    header, rows, total, bad = parallel_query(args.file, *ask, fields=fields)
+                    header, rows, total, bad = parallel_query(args.file, *ask)
                 else:
-                    header, rows, total, bad = stream_query(stream, *ask, fields=fields)
+                    header, rows, total, bad = stream_query(stream, *ask)
     except LogReadError as exc:
         return fail(str(exc))
     except sqlite3.Error as exc:
@@ -678,7 +745,7 @@ def _cmd_query(args, fields: FieldMap) -> int:
         for (line,) in rows:
             record = json.loads(line)
             print(json.dumps(record) if args.json
-                  else describe_record(record, str(record["trace_id"]), full_time=True))
+                  else describe_record(record, str(record.get("trace_id", "-")), full_time=True))
         if not args.json:
             shown = f", first {len(rows)} shown" if len(rows) < total else ""
             print(f"{total:,} matching line(s){shown}")
@@ -722,14 +789,12 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    story.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
-    story.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                       help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(story)
 
     ask = commands.add_parser("query", help="ask a JSON-lines log with SQLite",
                               description="Query a JSON-lines log. KEY is a top-level field "
@@ -740,7 +805,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    ask.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
@@ -754,10 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
-    ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                     help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(ask)
     ask.add_argument("--json", action="store_true",
                      help="print JSON lines: the matching records, or one object per row")
 
@@ -770,10 +833,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "write":
         return _cmd_write(args)
     try:
-        pairs = parse_field_map(args.map)
-    except ValueError as exc:
+        check_reading_flags(args)
+    except ValueError as exc:                   # a --map or --tz that cannot be
         return fail(str(exc))
-    return _cmd_story(args, pairs) if args.command == "story" else _cmd_query(args, pairs)
+    with reading(args):
+        return _cmd_story(args) if args.command == "story" else _cmd_query(args)
 
 
 if __name__ == "__main__":

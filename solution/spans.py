@@ -78,8 +78,10 @@ def waterfall(records: list[dict]) -> list[SpanRow]:
             seen.add(span_id)
             name, _, start, duration, failed, error = spans[span_id]
             failed_child = any(spans[c][4] for c in children.get(span_id, []))
-            rows.append(SpanRow(name, span_id, depth, round((start - origin) * 1000, 1),
-                                duration, failed, error, failed and not failed_child))
+            rows.append(SpanRow(name=name, span_id=span_id, depth=depth,
+                                start_ms=round((start - origin) * 1000, 1),
+                                duration_ms=duration, failed=failed, error_type=error,
+                                origin=failed and not failed_child))
             stack += [(child, depth + 1) for child in
                       sorted(children.get(span_id, []), key=lambda s: spans[s][2], reverse=True)]
     return rows

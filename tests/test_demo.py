@@ -1,4 +1,4 @@
-"""The demo: all five labs on one story, one screen each, the same bytes on every run."""
+"""The demo: every lab on one story, one screen each, the same bytes on every run."""
 
 import contextlib
 import io
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from solution import demo
+from solution.labs import LABS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "solution" / "demo.py"
@@ -63,12 +64,14 @@ def test_the_demo_prints_identical_bytes_whatever_the_hash_seed(demo_output, sho
     assert (tmp_path / "show.html").read_bytes() == (show / "show.html").read_bytes()
 
 
-def test_the_demo_runs_the_story_then_five_labs_in_the_order_of_the_class(demo_output):
-    marks = ["The service you are about to operate"] + [f"Lab {n} of 5: " for n in range(1, 6)] + \
+def test_the_demo_runs_the_story_then_every_lab_in_the_order_of_the_class(demo_output):
+    count = len(LABS)
+    marks = ["The service you are about to operate"] + \
+            [f"Lab {lab.number} of {count}: {lab.title}, extends {lab.extends}" for lab in LABS] + \
             ["What each lab caught, on one clock", "What to open next"]
     positions = [demo_output.find(mark) for mark in marks]
     assert -1 not in positions and positions == sorted(positions)
-    assert "Lab 2 of 5: golden signals and SLO burn, extends M20/M31" in demo_output
+    assert f"Lab 2 of {count}: golden signals and SLO burn, extends M20/M31" in demo_output
 
 
 def test_every_screen_fits_an_80_column_terminal_in_about_30_lines(demo_output):
@@ -80,14 +83,14 @@ def test_every_screen_fits_an_80_column_terminal_in_about_30_lines(demo_output):
 
 def test_the_closing_timeline_joins_what_every_lab_found(demo_output):
     closing = demo_output[demo_output.index("What each lab caught"):]
-    for n in range(1, 6):
-        assert f"lab {n}  " in closing, f"lab {n} reports nothing in the closing timeline"
+    for lab in LABS:
+        assert f"lab {lab.number}  " in closing, f"lab {lab.number} reports nothing on the clock"
 
 
 def test_one_lab_alone_on_another_seed_tells_another_story(demo_output):
     status, out, err = run_demo("--lab", "3", "--seed", "3")
     assert status == 0, err
-    assert "Lab 3 of 5" in out and "Lab 2 of 5" not in out
+    assert f"Lab 3 of {len(LABS)}" in out and f"Lab 2 of {len(LABS)}" not in out
     volume = lambda text: next(line for line in text.splitlines() if "requests in" in line)  # noqa: E731
     assert volume(out) != volume(demo_output)
 

@@ -28,8 +28,7 @@ def result(story):
 def run_log(path):
     """The dashboard of a log, as the tool computes it."""
     log = lab.read_log(str(path))
-    return lesson.run(measured=log.measured(lesson.traffic.STORY.capacity), incidents=log.incidents,
-                      has_truth=log.from_story, source=str(path))
+    return lab.dashboard_of(log, str(path), lesson.traffic.STORY.capacity)
 
 
 def windows(log):
@@ -334,8 +333,6 @@ def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
 
 
 def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, capsys):
-    import dataclasses
-    from solution import traffic
     path = tmp_path / "elsewhere.jsonl"
     ends = [f"2025-03-01T12:{(s + 4) // 60:02d}:{(s + 4) % 60:02d}Z" for s in range(0, 60, 2)]
     path.write_text("\n".join(log_line(end, 4000.0) for end in ends) + "\n")
@@ -348,9 +345,7 @@ def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, 
     # 30 requests of 4 s, one every 2 s from 0:00: 29 end inside the first minute, the last
     # (from 58 s) spends 2 s in it: 118 busy seconds, 1.97 in flight, 19.7 % of 10 slots
     log = lab.read_log(str(path))
-    ten, twenty = (lesson.run(measured=log.measured(c), incidents=(), has_truth=False,
-                              scenario=dataclasses.replace(traffic.STORY, capacity=c)).windows[0]
-                   for c in (10, 20))
+    ten, twenty = (lab.dashboard_of(log, str(path), c).windows[0] for c in (10, 20))
     assert ten.saturation == pytest.approx(118 / 60 / 10) and twenty.saturation == pytest.approx(118 / 60 / 20)
 
 

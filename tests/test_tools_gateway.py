@@ -369,3 +369,27 @@ def test_keys_are_read_from_flags_and_a_file_and_a_bad_one_is_named_not_echoed(t
     assert lab.main(["serve", "--upstream", "http://127.0.0.1:9/v1", "--upstream-key-env",
                      "OPSLAB_NO_SUCH_VARIABLE", "--port", "0"]) == 2
     assert "$OPSLAB_NO_SUCH_VARIABLE is not set" in capsys.readouterr().err
+
+
+def test_the_shared_gateway_counts_every_refusal_of_many_threads_and_frees_every_slot():
+    # lab 4's Gateway is one caller's; the server shares it through SharedGateway, whose lock makes
+    # admit and complete single steps: 8 threads x 500 requests, each admitted one completed at
+    # once, must leave the refusals plus the admissions equal to the requests, and no slot held
+    shared = lab.SharedGateway(lab.live_gateway(rate=50.0, burst=20, max_in_flight=3, shed_at=1.0))
+    admitted: list[str] = []                           # list.append is one step under threads
+
+    def hammer(tenant: str) -> None:
+        for _ in range(500):
+            if shared.admit(tenant, 10, 10).status == 200:
+                admitted.append(tenant)
+                shared.complete(tenant, 10)
+
+    threads = [threading.Thread(target=hammer, args=(t,)) for t in sorted(shared.tenants)
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused, in_flight = shared.snapshot()
+    assert in_flight == 0 and admitted
+    assert len(admitted) + sum(sum(r.values()) for r in refused.values()) == 500 * len(threads)

@@ -65,7 +65,7 @@ class LogRead:
     reasons: dict[str, int]
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
 
-    def measured(self, capacity: int | None) -> tuple:
+    def measured(self, capacity: int | None) -> lab2.Measurements:
         """What lab 2's measure() would make of these requests, for its run()."""
         return self.tally.measured(self.zero, self.duration_s, capacity)
 
@@ -77,6 +77,18 @@ MAX_LATENCY_MS = 86_400_000.0
 MAX_TOKENS = 10 ** 12
 # and a start from the Unix epoch to the year 3000: 9999-12-31T23:59:59.999Z is a clock gone wild
 LATEST_START = 32_503_680_000.0
+
+
+def dashboard_of(log: LogRead, source: str, capacity: int | None,
+                 measured: lab2.Measurements | None = None, **knobs) -> lab2.Result:
+    """Lab 2's dashboard of a log, composed of its building blocks: run() on the log's
+    measurements (saturation against `capacity`), scored against the story's incidents on the
+    log's clock when the log is the story's (none otherwise), the log named as its source."""
+    scenario = replace(knobs.pop("scenario", traffic.STORY), incidents=log.incidents,
+                       capacity=capacity)
+    measured = log.measured(capacity) if measured is None else measured
+    result = lab2.run(measured=measured, scenario=scenario, **knobs)
+    return replace(result, source=source, has_truth=log.from_story)
 
 
 def _number(value) -> float:
@@ -173,7 +185,7 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
     record at a time, summed into its window and let go: a line that does not spell
     request.completed is no request, and is not even parsed (four lines in five of lab 1's log).
     A request line is read as every reader reads a line (a time and a body: F.REQUIRED)."""
-    read = Read(Tally(window_s, latency_limit_s), JsonLines(), JsonLines())
+    read = Read(tally=Tally(window_s, latency_limit_s), bad=JsonLines(), fields=JsonLines())
     tally = read.tally
     most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
     for number, rec in usable(stream, F.REQUIRED, read.bad, naming=F.REQUEST_COMPLETED.encode()):
@@ -292,8 +304,9 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
     incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
                       if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    return LogRead(tally, zero, last - zero + 1e-6, from_story, clock_zero.replace("+00:00", "Z"),
-                   incidents, sum(reasons.values()), reasons, warnings)
+    return LogRead(tally=tally, zero=zero, duration_s=last - zero + 1e-6, from_story=from_story,
+                   clock_zero=clock_zero.replace("+00:00", "Z"), incidents=incidents,
+                   bad=sum(reasons.values()), reasons=reasons, warnings=warnings)
 
 
 def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
@@ -451,7 +464,8 @@ def rule_sli(args) -> slorules.SLI:
                         common=parsed["--selector"])
 
 
-def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) -> RuleOutputs:
+def rule_outputs(args, sli: slorules.SLI, result: lab2.Result,
+                 measured: lab2.Measurements) -> RuleOutputs:
     """The files --rules, --rules-test and --scrape-config ask for; ValueError if one cannot be."""
     out = RuleOutputs([], None, [])
     if not (args.rules or args.scrape_config):
@@ -470,7 +484,7 @@ def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) 
     if args.rules_test:
         source = "the story" if not args.log else f"{Path(args.log).name}"
         text, out.expected = slorules.rules_test(
-            _relative(args.rules, args.rules_test), sli, measured[1], result.verdicts, slos,
+            _relative(args.rules, args.rules_test), sli, measured.per_minute, result.verdicts, slos,
             args.for_s, source=source)
         out.files.append((args.rules_test, lambda: text))
     if args.scrape_config:
@@ -553,18 +567,17 @@ def main(argv: list[str] | None = None) -> int:
             with reading(args):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                                latency_limit_s=args.latency_limit)
-            scenario = traffic.STORY                        # the story's 10 slots are not yours
+            capacity = traffic.STORY.capacity               # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
-                scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)
+                capacity = args.capacity
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
-            measured = log.measured(scenario.capacity)
-            result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
-                              measured=measured,
-                              incidents=log.incidents, has_truth=log.from_story,
-                              source=f"{'standard input' if args.log == '-' else neutralize(args.log)} "
-                                     f"(0:00 = {log.clock_zero})")
+            measured = log.measured(capacity)
+            name = "standard input" if args.log == "-" else neutralize(args.log)
+            result = dashboard_of(log, f"{name} (0:00 = {log.clock_zero})", capacity, measured,
+                                  **settings, composite=composite_alert,
+                                  min_signals=args.min_signals)
         else:
             requests = traffic.generate(seed=args.seed)
             measured = lab2.measure(requests, window_s=args.window, capacity=traffic.STORY.capacity,

@@ -318,7 +318,8 @@ def parse_completion(raw: bytes) -> Completion:
                                  _whole(data, "max_tokens", 1, MAX_TOKENS_CAP)) if value is not None]
     n = _whole(data, "n", 1, MAX_CHOICES) or 1
     stream, include_usage = _streaming(data)
-    return Completion(model, prompt_tokens, max(asked, default=DEFAULT_MAX_TOKENS), stream, data,
+    return Completion(model=model, prompt_tokens=prompt_tokens,
+                      max_tokens=max(asked, default=DEFAULT_MAX_TOKENS), stream=stream, body=data,
                       n=n, include_usage=include_usage, route=CHAT, bounded=bool(asked))
 
 
@@ -351,14 +352,15 @@ def parse_request(route: str, raw: bytes) -> Completion:
     data = _json_object(raw, '{"model", ...}')
     model = _model(data)
     if route == EMBEDDINGS:
-        return Completion(model, _input_tokens(data.get("input"), "input"), 0, False, data,
+        return Completion(model=model, prompt_tokens=_input_tokens(data.get("input"), "input"),
+                          max_tokens=0, stream=False, body=data,
                           route=route, bounded=True)
     stream, include_usage = _streaming(data)
     if route == LEGACY:
         asked = _whole(data, "max_tokens", 1, MAX_TOKENS_CAP)
         n = max(_whole(data, "n", 1, MAX_CHOICES) or 1, _whole(data, "best_of", 1, MAX_CHOICES) or 1)
-        return Completion(model, _input_tokens(data.get("prompt"), "prompt"),
-                          asked or LEGACY_MAX_TOKENS, stream, data, n=n,
+        return Completion(model=model, prompt_tokens=_input_tokens(data.get("prompt"), "prompt"),
+                          max_tokens=asked or LEGACY_MAX_TOKENS, stream=stream, body=data, n=n,
                           include_usage=include_usage, route=route, bounded=True)
     if data.get("input") is None:
         raise ValueError("'input' is required: text or a list of items")
@@ -367,7 +369,8 @@ def parse_request(route: str, raw: bytes) -> Completion:
     if isinstance(data.get("instructions"), str):
         prompt += estimate_tokens(data["instructions"])
     asked = _whole(data, "max_output_tokens", 1, MAX_TOKENS_CAP)
-    return Completion(model, prompt, asked or DEFAULT_MAX_TOKENS, stream, data,
+    return Completion(model=model, prompt_tokens=prompt, max_tokens=asked or DEFAULT_MAX_TOKENS,
+                      stream=stream, body=data,
                       include_usage=True, route=route, bounded=asked is not None)
 
 
@@ -968,13 +971,14 @@ class Metrics:
                 self.tokens[(tenant, "input")] += usage[0]
                 self.tokens[(tenant, "output")] += usage[1]
 
-    def exposition(self, gateway: Gateway, open_connections: int = 0) -> str:
+    def exposition(self, gateway: SharedGateway, open_connections: int = 0) -> str:
         """The Prometheus text format, version 0.0.4 (tools/promtext.py)."""
         with self._lock:
             requests, tokens = sorted(self.requests.items()), sorted(self.tokens.items())
             durations = {k: (list(v[0]), v[1]) for k, v in sorted(self.durations.items())}
             connections = sorted(self.connections.items())
-        refused = [((("tenant", t), ("reason", why)), n) for t, reasons in sorted(gateway.refused.items())
+        refusals, in_flight = gateway.snapshot()
+        refused = [((("tenant", t), ("reason", why)), n) for t, reasons in sorted(refusals.items())
                    for why, n in reasons.items()]
         out = [prom.family("opslab_gateway_requests_total", "counter",
                            "Requests answered, by tenant and outcome (ok, a refusal reason, upstream_error, ...).",
@@ -984,7 +988,7 @@ class Metrics:
                            "503: overload, shed).", refused),
                prom.family("opslab_gateway_in_flight", "gauge",
                            "Admitted requests not yet finished (streams until their last event).",
-                           [((), gateway.concurrency.in_flight)]),
+                           [((), in_flight)]),
                prom.family("opslab_gateway_tokens_total", "counter",
                            "Tokens the answers used, from their usage, by tenant and type.",
                            [((("tenant", t), ("type", k)), n) for (t, k), n in tokens]),
@@ -1083,7 +1087,8 @@ def parse_head(head: bytes) -> Request:
         path = urllib.parse.urlsplit(path).path or "/"
     elif not path.startswith("/"):
         raise HttpError(400, "the request target is not a path")
-    return Request(method.decode("ascii"), path.split("?", 1)[0], version.decode("ascii"), headers)
+    return Request(method=method.decode("ascii"), path=path.split("?", 1)[0],
+                   version=version.decode("ascii"), headers=headers)
 
 
 ROUTES = {"/metrics": "GET", "/v1/models": "GET", "/v1/chat": "POST", CHAT: "POST",
@@ -1645,6 +1650,35 @@ def _t_of(ratelimit: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+class SharedGateway:
+    """Lab 4's Gateway shared by the server's threads. The lesson's gateway is one caller's: each
+    limiter in it is thread-safe, but admit() is several steps and its refusal counts are plain
+    dicts. Here one lock makes admit() and complete() single steps, and what /metrics and the
+    closing report read (refusals, requests in flight) is a snapshot taken under the same lock."""
+
+    def __init__(self, gateway: Gateway):
+        self.gateway, self._lock = gateway, threading.Lock()
+        self.tenants, self.concurrency = gateway.tenants, gateway.concurrency
+
+    def admit(self, tenant: str, prompt_tokens: int, max_tokens: int) -> Admission:
+        with self._lock:
+            return self.gateway.admit(tenant, prompt_tokens, max_tokens)
+
+    def complete(self, tenant: str, unused_tokens: int) -> None:
+        with self._lock:
+            self.gateway.complete(tenant, unused_tokens)
+
+    def snapshot(self) -> tuple[dict[str, dict[str, int]], int]:
+        """(tenant -> refusal reason -> count, requests in flight), read at one moment."""
+        with self._lock:
+            refused = {t: dict(reasons) for t, reasons in self.gateway.refused.items()}
+            return refused, self.gateway.concurrency.in_flight
+
+    @property
+    def refused(self) -> dict[str, dict[str, int]]:
+        return self.snapshot()[0]
+
+
 class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     """A threaded socket server that holds the gateway and the fake model's delay, and bounds
     what clients can hold: a thread per connection, at most `max_connections` of them; when all
@@ -1670,7 +1704,7 @@ class GatewayServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
                              "story's tenant names are keys only on loopback)")
         keys = {name: name for name in gateway.tenants} if keys is None else keys
         self.keys = {_digest(key): tenant for key, tenant in keys.items()}
-        self.gateway, self.model_delay_s = gateway, model_delay_s
+        self.gateway, self.model_delay_s = SharedGateway(gateway), model_delay_s
         self.request_deadline_s, self.header_timeout_s = request_deadline_s, header_timeout_s
         self.max_connections = max_connections
         self.metrics_key = _digest(metrics_key) if metrics_key else None
@@ -1814,8 +1848,9 @@ def live_gateway(rate: float, burst: float, max_in_flight: int, shed_at: float,
     behind it has `max_in_flight` slots (no queue: it answers at once or not at all)."""
     limits = Limits()
     tenants = {t.name: t.priority for t in scenario.tenants} if tenants is None else tenants
-    plans = {name: Plan(priority, rate, burst, tokens_per_minute or limits.tokens_per_minute,
-                        requests_per_day or limits.requests_per_day)
+    plans = {name: Plan(priority=priority, rate=rate, burst=burst,
+                        tokens_per_minute=tokens_per_minute or limits.tokens_per_minute,
+                        requests_per_day=requests_per_day or limits.requests_per_day)
              for name, priority in tenants.items()}
     return Gateway(plans, max_in_flight, max_in_flight, shed_at)
 
@@ -1949,8 +1984,8 @@ def drive(url: str, rps: float, seconds: float, tenants: list[str], max_tokens: 
         threads.append(thread)
     for thread in threads:
         thread.join(max(0.0, start + seconds + timeout_s + 1 - time.monotonic()))
-    return Load({t: dict(sorted(statuses[t].items())) for t in tenants}, held_back,
-                time.monotonic() - start, asked, unsent)
+    return Load(statuses={t: dict(sorted(statuses[t].items())) for t in tenants},
+                held_back=held_back, seconds=time.monotonic() - start, asked=asked, unsent=unsent)
 
 
 def load_report(load: Load) -> str:
@@ -1969,7 +2004,7 @@ def load_report(load: Load) -> str:
     return "\n".join(lines)
 
 
-def gateway_report(gateway: Gateway) -> str:
+def gateway_report(gateway: SharedGateway) -> str:
     refused = {(t, why): n for t, reasons in gateway.refused.items() for why, n in reasons.items() if n}
     if not refused:
         return "the gateway refused nothing"
@@ -2169,7 +2204,7 @@ def _serve(args) -> int:
         pass
     finally:
         server.server_close()
-    print(f"stopped; {gateway_report(gateway)}")
+    print(f"stopped; {gateway_report(server.gateway)}")
     return 0
 
 
@@ -2186,7 +2221,7 @@ def _live() -> int:
         print("  batch shed above 50 % busy. Load: acme (interactive) and umbrella (batch),")
         print("  15 chat completions/s each for 3 s, honouring Retry-After.")
         print(load_report(drive(server.base_url, rps=30, seconds=3, tenants=["acme", "umbrella"])))
-        print(gateway_report(gateway))
+        print(gateway_report(server.gateway))
     finally:
         server.shutdown()
         server.server_close()

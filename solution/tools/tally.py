@@ -35,8 +35,7 @@ from array import array
 
 from solution import lab2_dashboard as lab2
 from solution import traffic
-from solution.numeric import DEFAULT_BUCKETS, histogram_quantile, nearest_rank
-from solution.slo import hours_text
+from solution.numeric import DEFAULT_BUCKETS, nearest_rank
 
 EXACT = 512                 # values a window keeps exactly, per kind; past that, the sketch
 SPAN_EXACT = 1 << 20        # values the whole span keeps exactly
@@ -351,9 +350,10 @@ class Tally:
 
     # ── what lab 2's measure() makes of a list of requests ───────────────────────────────────────
 
-    def measured(self, zero: float, duration_s: float, capacity: int | None) -> tuple:
-        """(windows, per-minute counts, span latency, p99 check) over [zero, zero + duration_s),
-        in lab 2's own types, on the chart's clock."""
+    def measured(self, zero: float, duration_s: float, capacity: int | None) -> lab2.Measurements:
+        """What lab 2's measure() makes of a list of requests, over [zero, zero + duration_s), on
+        the chart's clock: its windows (lab 2's window_of), per-minute counts, span latency and
+        p99 check (lab 2's p99_check, on the histogram's bucket counts)."""
         w = self.window_s
         k0, n = round(zero / w), max(1, math.ceil(duration_s / w))
         windows, span_ok, span_bad = [], Values(SPAN_EXACT), Values(SPAN_EXACT)
@@ -372,26 +372,24 @@ class Tally:
         counts = tuple(list(column) for column in zip(*per_minute))      # 5xx, all, slow, served
         span = tuple(tuple(None if v.rank(q) is None else v.rank(q) / 1000 for q in (50, 95, 99))
                      for v in (span_ok, span_bad))             # seconds, as lab 2 divides them
-        return windows, counts, span, self._p99_check(windows, k0, span_ok)
+        measured = [j for j, window in enumerate(windows) if window.p99_s is not None]
+        check = []
+        if measured:
+            last = measured[-1]
+            check = lab2.p99_check(windows, w, last, span_ok.rank(99) / 1000,
+                                   self._le([k0 + last]), self._le(range(k0, k0 + n)))
+        return lab2.Measurements(windows=windows, per_minute=counts, latency=span,
+                                 p99_check=check)
 
-    def _p99_check(self, windows: list, k0: int, span_ok: Values) -> list[tuple]:
-        """lab 2's p99_check: the p99 of interactive successes, and Prometheus' estimate from the
-        histogram, in the last window that has one and over the whole span."""
-        last = next((j for j in range(len(windows) - 1, -1, -1) if windows[j].p99_s is not None), None)
-        if last is None:
-            return []
-
-        def counts(keys) -> list[int]:          # interactive successes per le, cumulative
-            total = [0] * len(DEFAULT_BUCKETS)
-            for k in keys:
-                le = self.slots.get(k, EMPTY).le
-                total = [a + b for a, b in zip(total, le)] if le else total
-            return cumulative(total)
-        rows = ((f"last window {traffic.clock(windows[last].start_s)}", windows[last].p99_s,
-                 counts([k0 + last])),
-                (f"all {hours_text(len(windows) * self.window_s / 3600)}", span_ok.rank(99) / 1000,
-                 counts(range(k0, k0 + len(windows)))))
-        return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, c)) for label, exact, c in rows]
+    def _le(self, keys) -> list[int]:
+        """The cumulative bucket counts (Prometheus' le) of the interactive successes of these
+        windows."""
+        total = [0] * len(DEFAULT_BUCKETS)
+        for k in keys:
+            le = self.slots.get(k, EMPTY).le
+            if le:
+                total = [a + b for a, b in zip(total, le)]
+        return cumulative(total)
 
     def totals(self) -> tuple[dict, dict, dict, tuple[int, int]]:
         """Over the span kept: the Prometheus histograms (latency by priority and outcome, TTFT by

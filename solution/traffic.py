@@ -191,11 +191,12 @@ STORY = Scenario(
     capacity=10,
     slo_availability=0.995,
     incidents=(
-        Incident("latency blip", "latency", 25 * MINUTE, 27 * MINUTE, 2.5, ("latency",), False,
+        Incident("latency blip", "latency", 25 * MINUTE, 27 * MINUTE, 2.2, ("latency",), False,
                  "cold cache after a routine deploy: slow answers for two minutes"),
         Incident("provider slowdown", "latency", 60 * MINUTE, 80 * MINUTE, 4.0,
-                 ("latency", "saturation"), True,
-                 "the model provider serves tokens four times slower; requests pile up"),
+                 ("latency", "errors", "saturation"), True,
+                 "the model provider serves tokens four times slower; requests queue for a "
+                 "slot, and the longest answers reach the gateway's timeout"),
         Incident("error blip", "errors", 100 * MINUTE, 101 * MINUTE, 0.12, ("errors",), False,
                  "a one-minute hiccup at the provider", stage="llm",
                  error_type="provider_error", status=502),
@@ -210,10 +211,10 @@ STORY = Scenario(
                  "SmartSync launches: a third of questions are about it, the retriever has "
                  "no documents, answers go ungrounded; latency and errors stay normal"),
         Incident("noisy batch tenant", "traffic", 240 * MINUTE, 260 * MINUTE, 15.0,
-                 ("traffic", "saturation"), True,
-                 "the batch tenant re-runs a month of summaries at fifteen times its rate",
-                 tenant="umbrella"),
-        Incident("latency blip", "latency", 300 * MINUTE, 302 * MINUTE, 2.5, ("latency",), False,
+                 ("latency", "traffic", "errors", "saturation"), True,
+                 "the batch tenant re-runs a month of summaries at fifteen times its rate; "
+                 "the queue for the 10 slots makes every tenant wait", tenant="umbrella"),
+        Incident("latency blip", "latency", 300 * MINUTE, 302 * MINUTE, 2.2, ("latency",), False,
                  "a noisy neighbour at the provider for two minutes"),
         Incident("error blip", "errors", 330 * MINUTE, 331 * MINUTE, 0.12, ("errors",), False,
                  "a one-minute hiccup at the provider", stage="llm",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import shlex
 
 from solution import lab1_logs as lab1
 from solution import lab2_dashboard as lab2
@@ -246,10 +247,26 @@ def show_card(result: lab3.Result, seed: int) -> str | None:
     second = (f"The weighted pass rate fell from {percent(result.online_before)} to "
               f"{percent(result.online_after)}; the slice behind it is {worst.topic} "
               f"({percent(worst.share, 0)} of the answers, passing {percent(worst.pass_rate)}).")
-    command = f"python3 solution/lab3_online_eval.py --seed {seed}"
+    command = shlex.join(["python3", "solution/lab3_online_eval.py", "--seed", str(seed),
+                          *lab3_flags(result)])
     return (f'<section class="show"><h2>Show: the finding to post</h2>'
             f"<p>{html.escape(first)} {html.escape(second)}</p>{lab3_charts(result)[0]}"
             f"<p>Reproduce it (seed {seed}): <code>{html.escape(command)}</code></p></section>")
+
+
+def lab3_flags(result: lab3.Result) -> list[str]:
+    """The lab's flags that made this result, those not at their defaults: with --seed, the
+    command reproduces the card exactly."""
+    flags = []
+    if result.reservoir_per_hour:
+        flags += ["--reservoir", str(result.reservoir_per_hour)]
+    elif result.sample_rate != lab3.SAMPLE_RATE:
+        flags += ["--sample-rate", f"{result.sample_rate:g}"]
+    if result.window_s != lab3.WINDOW_MIN * 60:
+        flags += ["--window", f"{result.window_s / 60:g}"]
+    if result.detector != "cusum":
+        flags += ["--detector", result.detector]
+    return flags
 
 
 def lab3_charts(result: lab3.Result) -> list[str]:
@@ -263,14 +280,23 @@ def lab3_charts(result: lab3.Result) -> list[str]:
                         line_is="the judged answers' pass rate, each weighted by 1 / its chance of being kept",
                         unit=" %", x_label=span, x_ticks=clock_ticks([w.start_s for w in result.windows]),
                         shaded="windows whose pass rate is below the gate's (z-test, 1 %)")]
-    if result.sequential_levels:
-        title = f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream"
-        levels = squeeze(result.sequential_levels, 360)
-        per_point = len(result.sequential_levels) / max(1, len(levels))
-        ticks = [(i, f"{round(i * per_point):,}") for i in range(0, len(levels), 60)]
-        charts.append(svg_chart(levels, title, threshold=result.sequential_threshold,
-                                line_is="the detector's level after each answer (the highest of each group of points)",
-                                x_label="answers judged since 1:00, in time order", x_ticks=ticks))
+    if result.sequential_levels and result.windows:
+        # on the story's clock: the highest level each minute, so that an alarm reads as a time
+        chosen = result.chosen[0]
+        start, end = lab3.REFERENCE_S, result.windows[-1].end_s
+        per_minute: list[float | None] = [None] * max(1, int((end - start) // 60))
+        for ts, level in result.sequential_levels:
+            i = int((ts - start) // 60)
+            if 0 <= i < len(per_minute):
+                per_minute[i] = max(per_minute[i] or 0.0, level)
+        alarm = [] if chosen.first_alarm_s is None else [int((chosen.first_alarm_s - start) // 60)]
+        charts.append(svg_chart(
+            per_minute, f"Lab 3: {chosen.name} level on the random sample's pass stream",
+            threshold=result.sequential_threshold, shade=alarm,
+            shaded="the minute of its first alarm after the drift began",
+            line_is="the detector's level, the highest in each minute (a gap: no answer judged)",
+            x_label="the story's clock, a point a minute",
+            x_ticks=clock_ticks([start + 60 * i for i in range(len(per_minute))])))
     return charts
 
 

@@ -84,7 +84,7 @@ STORY_FAILURES = {
         harm="SmartSync questions got ungrounded answers",
         trigger="the SmartSync launch",
         root_cause="the launched topic had no documents, and the gate no case for it",
-        noticed_by="thumbs-down reached support; no alert fired",
+        noticed_by="thumbs-down reached support",
         actions={"repair": "indexed the SmartSync documents",
                  "prevent": "eval case: SmartSync answers cite retrieved docs",
                  "detect": "online eval alert: grounded rate drops (lab 3)",

@@ -213,7 +213,7 @@ def replay(requests: list[traffic.Request], capacity: int,
             if verdict.status != 200:
                 out.append(verdict.reason)
                 continue
-        wait, latency = traffic.wait_for_slot(slots, r.ts, r.service_ms / 1000)
+        wait, latency = traffic.wait_for_slot(slots, r.ts, r.slot_ms / 1000)
         if gateway:
             heapq.heappush(completions, (r.ts + latency, r.tenant,
                                          r.max_tokens - r.completion_tokens))

@@ -139,14 +139,20 @@ class Request(NamedTuple):
     grounded: bool
     acceptable: bool
     feedback: str | None    # "up", "down" or None (most users say nothing)
-    queue_ms: float         # the wait for a free slot (FIFO), part of latency_ms
-    service_ms: float       # the time it needs once it holds a slot, before any timeout
+    queue_ms: float = 0.0   # the wait for a free slot (FIFO), part of latency_ms
+    service_ms: float | None = None   # the time it needs once it holds a slot, before any
+                                      # timeout; None: its latency less its wait
+
+    @property
+    def slot_ms(self) -> float:
+        """How long it holds one of the model's slots when it gets one at once."""
+        return self.latency_ms - self.queue_ms if self.service_ms is None else self.service_ms
 
     @property
     def fails_with_a_free_slot(self) -> bool:
         """Would it fail even without waiting? (A timeout that only the queue caused would not.)"""
         return self.error is not None and (self.error != "timeout"
-                                           or self.service_ms >= GATEWAY_TIMEOUT_MS)
+                                           or self.slot_ms >= GATEWAY_TIMEOUT_MS)
 
     @property
     def ok(self) -> bool:

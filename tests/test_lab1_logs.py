@@ -32,7 +32,7 @@ FIELDS = ["timestamp", "severity_text", "severity_number", "body", "trace_id", "
 
 
 def make_request(trace_id: str, ts: float, *, stage_ms=(4.25, 61.5, 1432.4, 25.11),
-                 ttft_ms: float = 415.87, status: int = 200, error: str | None = None,
+                 ttft_ms: float | None = 415.87, status: int = 200, error: str | None = None,
                  error_stage: str | None = None, prompt: str = "How long do refunds take?",
                  completion_tokens: int = 80, span_ids: str | None = None) -> traffic.Request:
     """A request of our own making, so that every number it logs can be worked by hand."""
@@ -46,7 +46,7 @@ def make_request(trace_id: str, ts: float, *, stage_ms=(4.25, 61.5, 1432.4, 25.1
 
 
 def failed_at_retrieval(trace_id: str, ts: float) -> traffic.Request:
-    return make_request(trace_id, ts, stage_ms=(4.0, 12.34, 0.0, 0.0), ttft_ms=16.34, status=503,
+    return make_request(trace_id, ts, stage_ms=(4.0, 12.34, 0.0, 0.0), ttft_ms=None, status=503,
                         error="vector_store_unavailable", error_stage="retrieval",
                         completion_tokens=0)
 
@@ -91,8 +91,8 @@ def test_the_canonical_line_is_exactly_the_contract_lab_2_reads():
         '"body": "request.completed", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", '
         '"span_id": "00f067aa0ba902b7", "parent_span_id": null, "attributes": {"tenant": "acme", '
         '"priority": "interactive", "topic": "billing", "http.response.status_code": 200, '
-        '"latency_ms": 1523.3, "ttft_ms": 415.9, "gen_ai.request.model": "opslab-chat-1", '
-        '"gen_ai.usage.input_tokens": 620, "gen_ai.usage.output_tokens": 80}}')
+        '"latency_ms": 1523.3, "gen_ai.request.model": "opslab-chat-1", '
+        '"gen_ai.usage.input_tokens": 620, "gen_ai.usage.output_tokens": 80, "ttft_ms": 415.9}}')
 
 
 def test_a_failed_request_ends_in_an_error_line_with_its_error_type():
@@ -106,6 +106,7 @@ def test_a_failed_request_ends_in_an_error_line_with_its_error_type():
     assert last["attributes"]["error.type"] == "vector_store_unavailable"
     assert last["attributes"]["http.response.status_code"] == 503
     assert last["attributes"]["latency_ms"] == 16.3
+    assert "ttft_ms" not in last["attributes"]          # no token came: no time to a first one
     assert records[1]["severity_number"] == 17 and records[1]["attributes"]["error.type"] == \
         "vector_store_unavailable"
     assert "error.type" not in records[0]["attributes"]
@@ -425,20 +426,22 @@ def test_sampling_the_burst_keeps_every_failing_trace_and_agrees_with_the_sql(bu
     assert {r.trace_id for r in window if not r.ok} <= kept
     assert written.lines_kept == burst.sampled_lines
     assert burst.tail_failed_kept == burst.failed_traces == burst.failed
-    # a head sampler keeps failures only at its rate: about 10 % of 602, 60 +- 3 sd (7.4)
+    # a head sampler keeps failures only at its rate: about 10 % of ~600, 60 +- 3 sd (7.4)
     assert 38 <= burst.head_failed_kept <= 83
 
 
 # ── the lab as a whole ──────────────────────────────────────────────────────────────────────────
 
-def test_the_screen_fits_80_columns_and_the_timeline_texts_fit_60(burst):
+def test_the_screen_fits_80_columns_and_the_timeline_texts_fit_60(burst, story):
     screen = lab.report(burst)
+    window = [r for r in story if burst.window[0] <= r.ts < burst.window[1]]
     assert max(len(line) for line in screen.splitlines()) <= 80
     assert len(screen.splitlines()) <= 40
     assert all(len(text) <= 60 for _, text in show.lab1_findings(burst))
-    assert "602 of 1,193 requests failed" in screen
+    failed = sum(1 for r in window if r.status >= 500)       # counted from the story itself
+    assert f"{failed:,} of {len(window):,} requests failed" in screen
     charts = show.lab1_charts(burst)
-    assert len(charts) == 1 and charts[0].startswith('<div class="wide"><svg')
+    assert len(charts) == 1 and charts[0].startswith('<div class="wide chart-wide"><svg')
 
 
 def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):

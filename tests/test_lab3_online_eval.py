@@ -246,7 +246,7 @@ def test_every_setting_fits_the_screen(story, flags):
 
 def test_the_charts_are_inline_svg(result):
     charts = show.lab3_charts(result)
-    assert len(charts) == 2 and all(c.startswith('<div class="wide"><svg') and c.endswith("</svg></div>") for c in charts)
+    assert len(charts) == 2 and all(c.startswith('<div class="wide chart-wide"><svg') and c.endswith("</svg></div>") for c in charts)
 
 
 def test_the_reference_fail_rate_and_its_sigma_jump_are_what_the_docs_say(story):

@@ -45,7 +45,7 @@ from solution.failures import (FUTURE_ITEMS, FailureClass, Measured, Postmortem,
 from solution.judges import CHECKS, RegressionCase, grounded
 from solution.numeric import percent
 from solution.slo import BUDGET_WEEKS, WEEK_MIN, budget_allowance, releases_frozen
-from solution.terminal import sparkline, squeeze, wrap
+from solution.terminal import wrap
 
 
 # ── one incident: the guards in place decide how it goes ───────────────────────────────────────
@@ -268,7 +268,7 @@ def shortfall(without: Run, flywheel: Run) -> str | None:
     if cut is None or cut >= 0.5:
         return None if cut is not None else "no repeat to cut"
     early = sum(1 for r in flywheel.incidents if r.repeat and "prevent" not in r.guards)
-    return "came before a guard was live" if 2 * early >= flywheel.repeats else "slipped past one"
+    return "before its guard was live" if 2 * early >= flywheel.repeats else "slipped past it"
 
 
 def both_met(without: Run, flywheel: Run) -> list[tuple[float, float]]:
@@ -288,7 +288,7 @@ class Result:
     flywheel: Run | None              # None when run with flywheel=False
     spread: list[tuple[int, float | None]]   # (seed, reduction) on the ten seeds after `seed`
     short: list[tuple[int, float | None, str]]   # (seed, cut, why): under half, of SHARE_SEEDS
-    sensitivity: list[tuple[str, float, float, float | None, int]]   # what, value, halved, cuts
+    sensitivity: list[tuple[str, str, float, float, float | None, int]]   # field, what, value,
     story_spent: float                # the four-week budget's share the story's six hours spent
     case: RegressionCase
     before: tuple[bool, str, tuple[int, ...]]    # the case against the pre-launch service
@@ -323,7 +323,7 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
             model = replace(ASSUMED, **{field: assumed / 2})
             cuts = [(s, reduction(*both(w, model))) for s, w in enumerate(worlds, seed)
                     if s <= seed + OTHER_SEEDS]
-            sensitivity.append((what, assumed, assumed / 2, cuts[0][1], halved_on(cuts[1:])))
+            sensitivity.append((field, what, assumed, assumed / 2, cuts[0][1], halved_on(cuts[1:])))
     return Result(seed=seed, weeks=weeks, blips=sum(not i.page for i in scenario.incidents),
                   without=without, flywheel=turned if flywheel else None,
                   spread=spread[:OTHER_SEEDS], short=short, sensitivity=sensitivity,
@@ -349,45 +349,42 @@ def _total_cells(run_: Run) -> str:
             f"{sum(w.frozen for w in run_.weeks):>5}F")
 
 
-def _detected_lines(result: Result) -> list[str]:
-    """Week 1's detection times as the story's SLO burn pages gave them, and the budget it spent."""
+def _story_lines(result: Result, postmortems: int) -> list[str]:
+    """Week 1: the story's incidents, when lab 2's SLO burn pages detected them, the budget."""
     week1 = [r for r in result.without.incidents if r.week == 1]
     seen, unseen = ([r for r in week1 if r.detected is flag] for flag in (True, False))
-    return wrap("Detected by lab 2's SLO burn pages, min after the start: "
+    return wrap(f"Week 1 is the story (seed {result.seed}), {postmortems} postmortems; SLO burn "
+                "pages caught them after (min): "
                 + ", ".join(f"{r.failure} {r.ttd_min:.0f}" for r in seen)
-                + "".join(f"; {r.failure}: not detected (no page)" for r in unseen)
-                + f". Budget: availability {100 * traffic.STORY.slo_availability:g} % over four "
-                f"weeks; the story's six hours spent {100 * result.story_spent:.1f} % of it "
-                "(lab 2's count).", 79)
+                + "".join(f"; {r.failure}: never" for r in unseen)
+                + f"; its 6 h spent {100 * result.story_spent:.1f} % of the 4-week budget.", 79)
 
 
 def _model_lines(result: Result, without: Run, turned: Run) -> list[str]:
-    """The headline, on this seed and the others; detection like with like; where the flywheel
-    does not help and why; how the headline moves with each assumption halved."""
+    """The headline, on this seed and the others, and where it cuts less than half and why;
+    detection like with like; how the headline moves with each assumption halved."""
     cut, back = reduction(without, turned), Counter(r.failure for r in turned.incidents if r.repeat)
-    seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
     came = ", ".join(f"{n} {k}" for k, n in sorted(back.items()))
+    why = "".join(f": {n} {reason}" for reason, n in sorted(Counter(
+        reason for *_, reason in result.short).items()))
+    none = sum(1 for _, c, _ in result.short if c is None or c <= 0)
     lines = wrap(f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it: "
                  + ("none to cut" if cut is None else f"{percent(cut, 0)} fewer")
-                 + (f" (came back: {came})" if back else "") + ". Seeds "
-                 f"{result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; at least "
-                 f"half on {halved_on(result.spread)} of {len(result.spread)}.", 79)
+                 + (f" (back: {came})" if back else "") + f"; at least half on "
+                 f"{halved_on(result.spread)} of seeds {result.spread[0][0]}-"
+                 f"{result.spread[-1][0]}, under half on {len(result.short)} of the "
+                 f"{SHARE_SEEDS} seeds after {result.seed}"
+                 + (f" (none cut on {none})" if none else "") + f"{why}.", 79)
     pairs = both_met(without, turned)
-    if pairs:
-        lines += wrap(f"Detection, like with like: on the {len(pairs)} incidents both runs met, "
-                      f"median {statistics.median(a for a, _ in pairs):.0f} min without, "
-                      f"{statistics.median(b for _, b in pairs):.0f} with (the TTD columns are "
-                      "over different incidents: prevented ones drop out).", 79)
-    why = Counter(reason for *_, reason in result.short)
-    none = sum(1 for _, c, _ in result.short if c is None or c <= 0)
-    lines += wrap(f"Less than half of the repeats cut on {len(result.short)} of the {SHARE_SEEDS} "
-                  f"seeds after {result.seed} (none cut on {none})" + "".join(
-                      f"; {n} {reason}" for reason, n in sorted(why.items())) + ".", 79)
-    lines += ["Assumptions of the model, each halved in turn (the rest kept):",
-              f"  {'assumption':<41}{'value':>6}{'halved':>7}{'cut':>6}  halved on"]
-    for what, assumed, halved, cut_, on in result.sensitivity:
-        shown = "-" if cut_ is None else percent(cut_, 0)
-        lines.append(f"  {what:<41}{assumed:>6g}{halved:>7g}{shown:>6}  {on} of {OTHER_SEEDS}")
+    if pairs:                       # the TTD column leaves out what the flywheel prevented
+        lines.append(f"TTD like with like, the {len(pairs)} incidents both runs met: median "
+                     f"{statistics.median(a for a, _ in pairs):.0f} min without, "
+                     f"{statistics.median(b for _, b in pairs):.0f} with")
+    lines.append(f"Each assumption halved: the cut on seed {result.seed}; seeds of "
+                 f"{result.spread[0][0]}-{result.spread[-1][0]} where repeats halve")
+    cells = [f"{field:<15} {f'{assumed:g}->{halved:g}':<9} {'-' if c is None else percent(c, 0):>4}"
+             f" {on:>2}" for field, _, assumed, halved, c, on in result.sensitivity]
+    lines += [f"  {left:<38}{right}" for left, right in zip(cells[::2], cells[1::2] + [""])]
     return lines
 
 
@@ -396,23 +393,14 @@ def report(result: Result) -> str:
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
     first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
-    lines = [f"{result.weeks} week{'s' if result.weeks > 1 else ''} from the story's day (seed "
-             f"{result.seed}), " + ("without and with the flywheel" if turned else
-                                    "without the flywheel"),
-             f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
-             f"its {result.blips} blips get none.", *_detected_lines(result),
-             "       without the flywheel" + ("     with the flywheel" if turned else ""),
+    lines = [*_story_lines(result, first),
+             "      without the flywheel" + ("      with the flywheel" if turned else "")
+             + "   (TTD median min; F frozen)",
              "week  inc rep  TTD budget" + ("   inc rep stop  TTD budget guards" if turned else "")]
     for n, week in enumerate(without.weeks):
         lines.append(f"{week.week:>4}  {_week_cells(week, False)}"
                      + (f"   {_week_cells(turned.weeks[n], True)}" if turned else ""))
     lines.append(" all  " + "   ".join(_total_cells(r) for r in runs))
-    for label, field in (("repeats", "repeats"), ("budget", "budget")):
-        series = [squeeze([getattr(w, field) for w in r.weeks], 24) for r in runs]
-        top = max(v for s in series for v in s) or 1.0
-        lines.append(f"{label:<8} " + "   ".join(f"{sparkline(s, low=0, high=top)} {name}"
-                                                 for s, name in zip(series, ("without", "with"))))
-    lines.append("TTD: median min to detect; budget: last 4 weeks' share; F: releases frozen")
     if turned:
         lines += _model_lines(result, without, turned)
     for drift in (p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"):

@@ -437,8 +437,18 @@ def lab5_tables(result: lab5.Result) -> list[str]:
         rows.append(row)
     header = ["week"] + [f"{name} {label}" for label, _ in runs
                          for name in ("incidents", "repeats", "stopped", "TTD min", "budget")]
-    return [html_table(header, rows, "Week by week (TTD: median minutes to detect; budget: the "
-                                     "last four weeks' share; F: releases frozen)")]
+    tables = [html_table(header, rows, "Week by week (TTD: median minutes to detect; budget: the "
+                                       "last four weeks' share; F: releases frozen)")]
+    if result.sensitivity:
+        first, last = result.spread[0][0], result.spread[-1][0]
+        tables.append(html_table(
+            ["assumption", "in the code", "assumed", "halved", f"cut, seed {result.seed}",
+             f"seeds {first}-{last} halved"],
+            [(what, field, f"{assumed:g}", f"{halved:g}", "-" if cut is None else percent(cut, 0),
+              f"{on} of {len(result.spread)}")
+             for field, what, assumed, halved, cut, on in result.sensitivity],
+            "The model's assumptions, each halved in turn (the rest kept): how the headline moves"))
+    return tables
 
 
 def story_tables(requests) -> list[str]:

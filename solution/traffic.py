@@ -197,7 +197,7 @@ STORY = Scenario(
     capacity=10,
     slo_availability=0.995,
     incidents=(
-        Incident("latency blip", "latency", 25 * MINUTE, 27 * MINUTE, 2.2, ("latency",), False,
+        Incident("latency blip", "latency", 25 * MINUTE, 27 * MINUTE, 2.4, ("latency",), False,
                  "cold cache after a routine deploy: slow answers for two minutes"),
         Incident("provider slowdown", "latency", 60 * MINUTE, 80 * MINUTE, 4.0,
                  ("latency", "errors", "saturation"), True,
@@ -220,7 +220,7 @@ STORY = Scenario(
                  ("latency", "traffic", "errors", "saturation"), True,
                  "the batch tenant re-runs a month of summaries at fifteen times its rate; "
                  "the queue for the 10 slots makes every tenant wait", tenant="umbrella"),
-        Incident("latency blip", "latency", 300 * MINUTE, 302 * MINUTE, 2.2, ("latency",), False,
+        Incident("latency blip", "latency", 300 * MINUTE, 302 * MINUTE, 2.4, ("latency",), False,
                  "a noisy neighbour at the provider for two minutes"),
         Incident("error blip", "errors", 330 * MINUTE, 331 * MINUTE, 0.12, ("errors",), False,
                  "a one-minute hiccup at the provider", stage="llm",
@@ -483,21 +483,23 @@ def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _
         if error == "timeout":          # exactly the timeout, whatever the rounding of the sum
             service_ms = GATEWAY_TIMEOUT_MS
 
+        # the answer, and the truth about it (drawn before the queue decides whether it arrives
+        # in time: the dice fall the same whatever the queue does)
+        if error:
+            answer, grounded, acceptable, completion = "", False, False, 0
+        else:
+            answer, grounded, acceptable = _answer(u, topic, docs)
+
         # the wait for one of the model's slots; the gateway's timeout ends whatever runs longer
         wait_s, latency_s = wait_for_slot(free, ts, service_ms / 1000)
         queue_ms, latency_ms = wait_s * 1000, latency_s * 1000
         first_token_at = queue_ms + gateway_ms + retrieval_ms + first_token_ms
         ttft_ms = first_token_at if error is None and first_token_at < latency_ms else None
         stage_ms = (gateway_ms + queue_ms, retrieval_ms, llm_ms, guardrail_ms)
-        if latency_ms >= GATEWAY_TIMEOUT_MS:
+        if latency_ms >= GATEWAY_TIMEOUT_MS:      # no answer reached the user
             status, error = 504, "timeout"
             stage, stage_ms = _cut(list(stage_ms), GATEWAY_TIMEOUT_MS)
-
-        # the answer, and the truth about it
-        if error:
             answer, grounded, acceptable, completion = "", False, False, 0
-        else:
-            answer, grounded, acceptable = _answer(u, topic, docs)
 
         # its ids (W3C): unique, and no run of 16 zeros, so that no id is all zeros
         ids = bits(384).to_bytes(48, "big").hex()

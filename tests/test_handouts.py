@@ -200,3 +200,17 @@ def test_the_reading_path_names_the_lessons_functions_in_order_at_their_lines(ha
     assert [line for _, line in named] == sorted(line for _, line in named), "not in reading order"
     public = [n for n in starts if not n.startswith("_")]
     assert [n for n, _ in named] == public, "every public function and class, none left out"
+
+
+def test_every_function_a_handout_places_in_a_file_is_defined_there():
+    """A handout that says `name` in `path` names a function or class that `path` defines, at
+    its top level or as a method (labs/lab2_dashboard.md once placed pages_from in the lab)."""
+    import ast
+    for handout in sorted((ROOT / "labs").glob("lab*.md")):
+        text = " ".join(handout.read_text(encoding="utf-8").split())
+        for names, path in re.findall(r"((?:`\w+`(?:, | and )?)+) in `(solution/[\w/]+\.py)`", text):
+            tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+            defined = {n.name for n in ast.walk(tree)
+                       if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+            for name in re.findall(r"`(\w+)`", names):
+                assert name in defined, f"{handout.name}: {name} is not in {path}"

@@ -17,7 +17,7 @@ import pytest
 from solution import lab1_logs as lab
 from solution import traffic
 from solution.numeric import trace_fraction
-from solution.redaction import luhn_ok
+from solution.redaction import luhn_ok, redact
 from solution.tools import show
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -470,3 +470,26 @@ def test_every_secret_the_story_planted_is_redacted_and_nothing_else(story):
     expected = dict.fromkeys(lab.KINDS, 0)
     expected.update({kind: sum(mark in r.prompt for r in part) for kind, mark in planted.items()})
     assert found == expected and sum(expected.values()) > 100
+
+
+def test_the_luhn_valid_traceparents_the_handout_and_notes_count_are_the_storys(story):
+    """Question 7 and notes.md count the burst's traceparents that hold a 13-19 digit run passing
+    Luhn (computed here with the checksum written out), and how many the redaction changes."""
+    def luhn(digits: str) -> bool:
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        return total % 10 == 0
+
+    burst = next(i for i in traffic.STORY.incidents if i.kind == "errors" and i.page)
+    parents = [lab.traceparent(r.trace_id, r.span_ids[:16]) for r in story if burst.covers(r.ts)]
+    luhn_valid = sum(any(13 <= len(run) <= 19 and luhn(run) for run in re.findall(r"\d+", tp))
+                     for tp in parents)
+    changed = sum(redact(tp) != tp for tp in parents)
+    handout = " ".join((ROOT / "labs" / "lab1_logs.md").read_text(encoding="utf-8").split())
+    notes = " ".join((ROOT / "notes.md").read_text(encoding="utf-8").split())
+    assert f"yet {luhn_valid} of the burst's traceparents holds" in handout
+    assert f"{changed} are redacted by the card pattern" in handout
+    assert f"{luhn_valid} of the burst's W3C `traceparent` values holds" in notes
+    assert f"card pattern redacts {changed})" in notes

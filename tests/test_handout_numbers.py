@@ -480,7 +480,7 @@ def lab4(story) -> dict[str, str]:
         "limited interactive goodput": comma(limited_goodput("interactive")),
         "limited batch goodput": comma(limited_goodput("batch")),
         "shed": f"{sum(why == 'shed' for _, _, why in spell)} x 503 shed",
-        "initech overload": f"initech {sum(t == 'initech' and why == 'overload' for _, t, why in spell)} x 503 overload",
+        "acme overload": f"acme {sum(t == 'acme' and why == 'overload' for _, t, why in spell)} x 503 overload",
         "limited day p99": f"{nearest_rank([admitted[r.trace_id] for r in story if r.trace_id in admitted and r.priority == 'interactive'], 99):.1f} s",
         "day p99": f"{nearest_rank([latency[r.trace_id] for r in story if r.priority == 'interactive'], 99):.1f} s",
         "flood p99": f"{nearest_rank([latency[r.trace_id] for r in flood if r.priority == 'interactive'], 99):.1f} s",

@@ -334,3 +334,23 @@ def test_the_limiters_refuse_impossible_inputs_with_the_reason(call, reason):
     # answered "retry after -1 s", and ConcurrencyLimiter(True) made a limiter of one slot
     with pytest.raises(ValueError, match=reason):
         call()
+
+
+def test_every_clock_and_count_a_try_this_paragraph_quotes_is_in_its_commands_output(capsys):
+    """labs/lab4_limits.md: the times (h:mm) and the counts with thousands (3,543) each "Try this"
+    paragraph quotes appear in the output of the one lab command under it (the --rpd 3000 one
+    once quoted two times that the output never showed)."""
+    text = (ROOT / "labs" / "lab4_limits.md").read_text(encoding="utf-8")
+    try_this = text[text.index("### Try this"):]
+    checked = 0
+    pattern = r"\n\n((?:(?!```)[^\n]+\n)+)\n```sh\n(python3 solution/lab4_limits.py[^\n]*)\n```"
+    for paragraph, command in re.findall(pattern, try_this):
+        # a figure the output gives (an estimate the prose works out, "~4,000", is not one)
+        quoted = re.findall(r"(?<![~\d,])(?:\d+:\d\d|\d{1,3}(?:,\d{3})+)\b", paragraph)
+        if not quoted:
+            continue
+        assert lab.main(command.split()[2:]) == 0
+        out = capsys.readouterr().out
+        assert all(q in out for q in quoted), (command, [q for q in quoted if q not in out])
+        checked += 1
+    assert checked >= 1

@@ -365,7 +365,7 @@ def _model_lines(result: Result, without: Run, turned: Run) -> list[str]:
     detection like with like; how the headline moves with each assumption halved."""
     cut, back = reduction(without, turned), Counter(r.failure for r in turned.incidents if r.repeat)
     came = ", ".join(f"{n} {k}" for k, n in sorted(back.items()))
-    why = "".join(f": {n} {reason}" for reason, n in sorted(Counter(
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(Counter(
         reason for *_, reason in result.short).items()))
     none = sum(1 for _, c, _ in result.short if c is None or c <= 0)
     lines = wrap(f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it: "
@@ -374,7 +374,7 @@ def _model_lines(result: Result, without: Run, turned: Run) -> list[str]:
                  f"{halved_on(result.spread)} of seeds {result.spread[0][0]}-"
                  f"{result.spread[-1][0]}, under half on {len(result.short)} of the "
                  f"{SHARE_SEEDS} seeds after {result.seed}"
-                 + (f" (none cut on {none})" if none else "") + f"{why}.", 79)
+                 + (f" (none cut on {none})" if none else "") + (f": {why}." if why else "."), 79)
     pairs = both_met(without, turned)
     if pairs:                       # the TTD column leaves out what the flywheel prevented
         lines.append(f"TTD like with like, the {len(pairs)} incidents both runs met: median "

@@ -14,6 +14,7 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import io
 import itertools
@@ -41,9 +42,12 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
-from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
-                                    field_map, in_stretches, joined, open_log_file,
-                                    parse_field_map, parse_time, records_in, splittable, usable)
+from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, TOO_LONG, JsonLines,
+                                    LogReadError, add_reading_flags,
+                                    check_reading_flags,
+                                    bounded_lines, explain, file_shape, in_stretches, joined,
+                                    log_format, open_log_file,
+                                    parse_time, reading, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -86,6 +90,13 @@ def _rows(raw_lines, bad: JsonLines):
         yield number, json.dumps(record)
 
 
+def _timed_rows(raw_lines, bad: JsonLines):
+    """(line number, instant, record as JSON) of the usable records: lines are put in time order
+    by their instant (a log may write its times in several zones or precisions)."""
+    for number, record in usable(raw_lines, REQUIRED, bad):
+        yield number, parse_time(record["timestamp"]), json.dumps(record)
+
+
 BATCH = 20_000          # records in memory at once when a question streams over a log
 
 
@@ -115,6 +126,7 @@ class Question:
             db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
+            db.execute("CREATE TABLE rows (n, at, line)")
             db.execute("CREATE TABLE part (n, timestamp, line)")
 
     def partial(self, raw_lines) -> dict:
@@ -123,7 +135,14 @@ class Question:
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
         passed = [0]
-        lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
+        shape = _shape_of(raw_lines)
+        lines = raw_lines
+        if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
+            lines = _naming_all(raw_lines, self.needles, passed)
+        with log_format(shape):
+            return self._partial(db, lines, bad, passed)
+
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int]) -> dict:
         if self.aggregate:
             keys = self.keys
             rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
@@ -132,8 +151,8 @@ class Question:
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
-            rows, table, insert = _rows(lines, bad), "log", INSERT
-            step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
+            rows, table, insert = _timed_rows(lines, bad), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
+            step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
         seen = matching = 0
         while batch := list(itertools.islice(rows, BATCH)):
             seen += len(batch)
@@ -306,16 +325,19 @@ CONDITION = re.compile(r"(.*?)(!=|>=|<=|=|>|<)(.*)", re.S)
 def json_path(key: str) -> str:
     """The SQLite JSON path of a --where/--count-by key: a top-level field (`body`), or an
     attribute, by its own name (`tenant`, `gen_ai.request.model`) or as `attributes.NAME`.
-    Dotted attribute names need the quotes: `$.attributes."error.type"`.
+    Dotted attribute names need the quotes: `$.attributes."error.type"`. `resource.NAME` is an
+    attribute of the record's resource (OTLP's, the OTel SDK's): `resource.service.name`.
 
-    >>> json_path("body"), json_path("error.type")
-    ('$.body', '$.attributes."error.type"')
+    >>> json_path("body"), json_path("error.type"), json_path("resource.service.name")
+    ('$.body', '$.attributes."error.type"', '$.resource."service.name"')
     """
     if not KEY.fullmatch(key):
         raise ValueError(f"invalid key {key!r}: use letters, digits, '_' and '.', "
                          "e.g. body, tenant, error.type")
     if key in TOP_LEVEL:
         return f"$.{key}"
+    if key.startswith("resource.") and len(key) > 9:
+        return f'$.resource."{key.removeprefix("resource.")}"'
     return f'$.attributes."{key.removeprefix("attributes.")}"'
 
 
@@ -371,6 +393,9 @@ def sql_value(record: dict, key: str):
     """
     if key in TOP_LEVEL:
         value = record.get(key)
+    elif key.startswith("resource.") and len(key) > 9:
+        resource = record.get("resource")
+        value = resource.get(key[9:]) if isinstance(resource, dict) else None
     else:
         attributes = record.get("attributes")
         value = attributes.get(key.removeprefix("attributes.")) if isinstance(attributes, dict) else None
@@ -401,6 +426,16 @@ def needles(conditions: list[str]) -> list[bytes]:
     return out
 
 
+def _shape_of(lines) -> str:
+    """The shape of a log (logread.file_shape), or "auto" when it is found as it is read. A
+    record a line ("json", "logfmt") lets a line be passed over by its bytes alone."""
+    if FORMAT.get() != "auto":
+        return FORMAT.get()
+    if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
+        return file_shape(lines)
+    return "auto"
+
+
 def _naming_all(lines, wanted: list[bytes], passed: list[int]):
     """The lines (from a stream or a list) that hold every one of `wanted`, the others blank (so
     that line numbers stay), counted in passed[0]; a line too long to hold stays, to be counted."""
@@ -424,10 +459,12 @@ def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
 # ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
 
 def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
-    """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
-    found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
-    of a big log are skipped at the speed of a memory search: that is the whole trick."""
-    needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
+    """The (offset, line) of every line that holds the text of the trace id (as written: hex, or
+    base64 when given so), found with bytes.find over the raw buffer, never parsing the lines
+    that do not. Most lines of a big log are skipped at the speed of a memory search: that is
+    the whole trick. (The id's text is searched for alone, not with a quote: inside Docker's or
+    journald's envelope it is followed by an escaped one, in logfmt by a space.)"""
+    needle = trace_id.encode()
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
         stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
@@ -449,14 +486,28 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
 
 
 
-def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
+def id_texts(trace_id: str) -> list[str]:
+    """The other ways a log may write a trace id: base64, standard and URL-safe (protobuf's JSON
+    mapping of bytes).
+
+    >>> id_texts("5bf92f3577b34da6a3ce929d0e0e4736")
+    ['W/kvNXezTaajzpKdDg5HNg', 'W_kvNXezTaajzpKdDg5HNg']
+    """
+    text = base64.b64encode(bytes.fromhex(trace_id)).decode().rstrip("=")
+    return list(dict.fromkeys([text, text.replace("+", "-").replace("/", "_")]))
+
+
+def trace_records(buffer, trace_id: str, shape: str = "json") -> tuple[list[dict], JsonLines]:
     """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
-    for offset, raw in lines_naming(buffer, trace_id):
-        found, reason = records_in(raw, REQUIRED)
-        for record in (r for r in found if r["trace_id"] == trace_id):
+    hits = lines_naming(buffer, trace_id)
+    if not hits:            # protobuf's JSON mapping writes the id in base64
+        hits = sorted({hit for text in id_texts(trace_id) for hit in lines_naming(buffer, text)})
+    for offset, raw in hits:
+        found, reason = records_in(raw, REQUIRED, shape)
+        for record in (r for r in found if r.get("trace_id") == trace_id):
             try:
                 record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
@@ -506,20 +557,41 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
     LogReadError if the file cannot be read, or if the trace is not in it because no line of it
     is usable."""
-    records, parts, usable_seen = [], [], False
+    records, parts, usable_seen, scan = [], [], False, JsonLines()
     with open_log_file(path) as stream:
+        shape = file_shape(stream)
+        if shape in ("cri", "pretty"):      # a record over several lines: read them all
+            return _whole_trace(stream, trace_id, path)
         for chunk in _pieces(stream):
-            found, bad = trace_records(chunk, trace_id)
+            found, bad = trace_records(chunk, trace_id, shape)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
-            lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
-            usable_seen = usable_seen or any(records_in(line, REQUIRED)[0] for line in lines if line.strip())
+            if not usable_seen:                         # (the first usable line ends the scan)
+                lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
+                with log_format(shape):
+                    usable_seen = next(usable(lines, REQUIRED, scan), None) is not None
     if not records and not usable_seen:
-        raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
+        why = f" ({scan.summary(path)})" if scan.bad else ("" if parts else " (the file is empty)")
+        raise LogReadError(f"{path}: no usable line{why}")
     records.sort(key=lambda rec: rec["_at"])
     return records, joined(parts)
+
+
+def _whole_trace(stream, trace_id: str, path: str) -> tuple[list[dict], JsonLines]:
+    """read_trace on a log whose records span lines (CRI's partial lines, pretty-printed JSON):
+    every record read, those of the trace kept."""
+    bad, records, seen = JsonLines(), [], False
+    for _, record in usable(stream, REQUIRED, bad):
+        seen = True
+        if record.get("trace_id") == trace_id:
+            record["_at"] = parse_time(record["timestamp"])
+            records.append(record)
+    if not seen:
+        raise LogReadError(f"{path}: no usable line" + (f" ({bad.summary(path)})" if bad.bad else ""))
+    records.sort(key=lambda rec: rec["_at"])
+    return records, bad
 
 
 def describe_record(record: dict, label: str, full_time: bool = False) -> str:
@@ -619,6 +691,9 @@ def _cmd_story(args) -> int:
         records, bad = read_trace(args.file, trace_id)
     except LogReadError as exc:
         return fail(str(exc))
+    if not records and bad.bad:         # the trace's lines are there, and every one refused
+        return fail(f"trace {trace_id}: no usable line of it in {args.file}: "
+                    f"{explain(bad.reasons, bad.first, bad.hints)}")
     _report_bad(args.file, bad)
     if not records:
         return fail(f"trace {trace_id} is not in {args.file}")
@@ -627,7 +702,7 @@ def _cmd_story(args) -> int:
             record.pop("_at")
             print(json.dumps(record))
         return 0
-    rows = waterfall(records)
+    rows = waterfall([{**record, "span_id": record.get("span_id") or "-"} for record in records])
     names = {row.span_id: row.name for row in rows}
     failed = any(row.failed for row in rows)
     print(f"trace {trace_id}: {len(records)} records, {len(rows)} spans, "
@@ -635,7 +710,7 @@ def _cmd_story(args) -> int:
     print("\n".join(draw_waterfall(rows)))
     print("\nrecords in time order:")
     for record in records:
-        print("  " + describe_record(record, names.get(record["span_id"], "?")))
+        print("  " + describe_record(record, names.get(record.get("span_id") or "-", "?")))
     return 0
 
 
@@ -670,7 +745,7 @@ def _cmd_query(args) -> int:
         for (line,) in rows:
             record = json.loads(line)
             print(json.dumps(record) if args.json
-                  else describe_record(record, str(record["trace_id"]), full_time=True))
+                  else describe_record(record, str(record.get("trace_id", "-")), full_time=True))
         if not args.json:
             shown = f", first {len(rows)} shown" if len(rows) < total else ""
             print(f"{total:,} matching line(s){shown}")
@@ -714,14 +789,12 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    story.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
-    story.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                       help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(story)
 
     ask = commands.add_parser("query", help="ask a JSON-lines log with SQLite",
                               description="Query a JSON-lines log. KEY is a top-level field "
@@ -732,7 +805,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    ask.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
@@ -746,10 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
-    ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                     help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(ask)
     ask.add_argument("--json", action="store_true",
                      help="print JSON lines: the matching records, or one object per row")
 
@@ -762,10 +833,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "write":
         return _cmd_write(args)
     try:
-        pairs = parse_field_map(args.map)
-    except ValueError as exc:
+        check_reading_flags(args)
+    except ValueError as exc:                   # a --map or --tz that cannot be
         return fail(str(exc))
-    with field_map(pairs):
+    with reading(args):
         return _cmd_story(args) if args.command == "story" else _cmd_query(args)
 
 

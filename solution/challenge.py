@@ -39,7 +39,7 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
     print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
           f"seed {args.seed}")
     print("\n".join(policy_lines(scores, result.incidents)))
-    print("the composite's pages:")
+    print("the composite's pages:" + ("" if scores[1].pages else " none"))
     for p in scores[1].pages:
         print(f"  {traffic.clock(p.fired_s):>5}  {'+'.join(p.signals):<22} "
               f"{traffic.clock(p.start_s)}-{traffic.clock(p.end_s)}  {caught(p, result.incidents)}")

@@ -14,8 +14,8 @@ Read it in this order (about ten minutes):
    `PageHinkley`), and the textbook settings that misfire on it (`NormalCusum`,
    `RiverPageHinkley`), run answer by answer (`run_sequential`);
 4. `drift_window`: each window against the gate and the reference hour (solution/stattests.py);
-5. `run()`: detectors scored on delay and false alarms, the slice that drives the drop, the
-   regression cases for the golden set (lab 5); then `report()`, `main()`.
+5. `run()`: detectors scored on delay and false alarms, the slice behind the drop, regression
+   cases for the golden set (lab 5); `report()` (the --detector's level too), `main()`.
 
     python3 solution/lab3_online_eval.py [--sample-rate 0.1] [--window 15] [--detector cusum]
 
@@ -68,11 +68,10 @@ TOKEN_BINS = 10             # prompt-token bins: the reference's deciles
 
 def golden_set(requests: Sequence[traffic.Request], scenario: traffic.Scenario, before_s: float,
                per_topic: int = GOLDEN_PER_TOPIC) -> list[traffic.Request]:
-    """The golden set a learner wrote down before the launch: for every pre-launch topic,
-    `per_topic` interactive questions answered before `before_s`, with their answers. Chosen from
-    the top of the hash range: spread over the period, the same every run, and outside the live
-    sample's random part, so offline and online are independent samples. The launched topic
-    cannot be in it: nobody asked about SmartSync before SmartSync existed."""
+    """The golden set written down before the launch: per pre-launch topic, `per_topic` interactive
+    questions answered before `before_s`, from the top of the hash range: spread over the period,
+    the same every run, outside the live sample's random part (offline and online are independent
+    samples). The launched topic cannot be in it: nobody asked about SmartSync before it existed."""
     by_topic: dict[str, list[traffic.Request]] = {topic: [] for topic, _ in scenario.topics}
     for r in requests[:bisect.bisect_left(requests, before_s, key=lambda r: r.ts)]:
         if r.ok and r.priority == "interactive" and r.topic in by_topic:
@@ -160,13 +159,13 @@ def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
                        tokens_psi=tokens_psi, alarms=tuple(alarms))
 
 
-def run_sequential(detector, stream: Sequence[Sampled]) -> tuple[list[float], list[float]]:
-    """Feed the 0/1 fail stream to a detector: (alarm times, its level after every answer)."""
+def run_sequential(detector, stream: Sequence[Sampled]) -> tuple[list[float], list[tuple]]:
+    """Feed the 0/1 fail stream to a detector: (alarm times, (time, its level) every answer)."""
     alarms, levels = [], []
     for s in stream:
         if detector.update(not s.verdict.passed):
             alarms.append(s.request.ts)
-        levels.append(detector.level)
+        levels.append((s.request.ts, detector.level))
     return alarms, levels
 
 
@@ -190,7 +189,7 @@ class Result:
     naive_after: float | None           # every kept answer counted once: biased by the thumbs-down
     windows: tuple[DriftWindow, ...]
     detections: tuple[Detection, ...]   # the window tests, then the sequential detectors
-    sequential_levels: tuple[float, ...]  # the chosen detector's level, answer by answer
+    sequential_levels: tuple[tuple[float, float], ...]  # the --detector's (time, level) by answer
     sequential_threshold: float
     psi_trap: tuple[tuple[int, float], ...]   # (n, P(PSI > 0.25)) for two samples of n, no drift
     slices: tuple[Slice, ...]
@@ -335,6 +334,10 @@ def report(result: Result) -> str:
                      _minutes(d.delay_s(result.drift_start_s)), f"{d.false_alarms}"))
     lines += ["  " + line for line in table(
         rows, ("detector (* = --detector)", "alarm", "delay", "false alarms")).splitlines()]
+    h, per = result.sequential_threshold, f"{result.window_s / 60:g} min"
+    peaks = [max((v for t, v in result.sequential_levels if w.start_s <= t < w.end_s), default=0.0)
+             for w in result.windows]                         # the * detector, window by window
+    lines.append(f"  * level per {per}: {sparkline(peaks, low=0.0, high=h)} (alarm above {h:.1f})")
     if result.detections[0].insufficient:
         lines.append(f"  {result.detections[0].insufficient} of {len(result.windows)} windows had "
                      f"< {MIN_SAMPLES} random answers: insufficient data, no alarm")
@@ -377,8 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=positive_int, default=WINDOW_MIN, metavar="MINUTES",
                         help="minutes per drift window (default 15)")
     parser.add_argument("--detector", choices=tuple(DETECTORS), default="cusum",
-                        help="the sequential detector on the pass stream (default cusum); the "
-                             "-normal and -river ones are unscaled, to show the trap")
+                        help="detector whose level is drawn (default cusum); -normal/-river: traps")
     parser.add_argument("--reservoir", type=positive_int, metavar="N",
                         help="sample N answers an hour by reservoir sampling (Algorithm R)")
     parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,

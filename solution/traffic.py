@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import gc
+import heapq
 import itertools
 import math
 import random
@@ -124,12 +125,13 @@ class Request(NamedTuple):
     prompt_tokens: int
     max_tokens: int
     completion_tokens: int
-    latency_ms: float       # end to end, as the user waited
-    ttft_ms: float          # time to first token, as the user saw it
+    latency_ms: float       # end to end, as the user waited: the wait for a slot included
+    ttft_ms: float | None   # time to first token, as the user saw it; None: no token came
     status: int             # the HTTP status the service answered
     error: str | None       # None, or an OpenTelemetry error.type
     error_stage: str | None  # the stage that failed
-    stage_ms: tuple[float, float, float, float]  # gateway's own time, retrieval, llm, guardrail
+    stage_ms: tuple[float, float, float, float]  # gateway's own time (its queue included),
+                                                 # retrieval, llm, guardrail
     span_ids: str           # four 16-hex span ids, one per stage, concatenated
     retrieved_docs: tuple[int, ...]
     answer: str
@@ -137,6 +139,20 @@ class Request(NamedTuple):
     grounded: bool
     acceptable: bool
     feedback: str | None    # "up", "down" or None (most users say nothing)
+    queue_ms: float = 0.0   # the wait for a free slot (FIFO), part of latency_ms
+    service_ms: float | None = None   # the time it needs once it holds a slot, before any
+                                      # timeout; None: its latency less its wait
+
+    @property
+    def slot_ms(self) -> float:
+        """How long it holds one of the model's slots when it gets one at once."""
+        return self.latency_ms - self.queue_ms if self.service_ms is None else self.service_ms
+
+    @property
+    def fails_with_a_free_slot(self) -> bool:
+        """Would it fail even without waiting? (A timeout that only the queue caused would not.)"""
+        return self.error is not None and (self.error != "timeout"
+                                           or self.slot_ms >= GATEWAY_TIMEOUT_MS)
 
     @property
     def ok(self) -> bool:
@@ -150,6 +166,8 @@ class Request(NamedTuple):
         ids = [self.span_ids[i:i + 16] for i in range(0, 64, 16)]
         root = Stage(name="gateway", span_id=ids[0], parent=None, start_ms=0.0,
                      duration_ms=self.latency_ms, outcome="error" if self.error_stage else "ok")
+        if self.error_stage == "gateway":       # it timed out in the queue: no stage ever ran
+            return (root,)
         spans, start = [root], self.stage_ms[0]
         for name, span_id, duration in zip(STAGES[1:], ids[1:], self.stage_ms[1:]):
             failed = name == self.error_stage
@@ -181,12 +199,13 @@ STORY = Scenario(
     slo_availability=0.995,
     incidents=(
         Incident(name="latency blip", kind="latency", start_s=25 * MINUTE, end_s=27 * MINUTE,
-                 factor=2.5, signals=("latency",), page=False,
+                 factor=2.4, signals=("latency",), page=False,
                  description="cold cache after a routine deploy: slow answers for two minutes"),
         Incident(name="provider slowdown", kind="latency", start_s=60 * MINUTE, end_s=80 * MINUTE,
-                 factor=4.0, signals=("latency", "saturation"), page=True,
-                 description="the model provider serves tokens four times slower; "
-                             "requests pile up"),
+                 factor=4.0, signals=("latency", "errors", "saturation"), page=True,
+                 description="the model provider serves tokens four times slower; requests "
+                             "queue for a slot, and the longest answers reach the gateway's "
+                             "timeout"),
         Incident(name="error blip", kind="errors", start_s=100 * MINUTE, end_s=101 * MINUTE,
                  factor=0.12, signals=("errors",), page=False,
                  description="a one-minute hiccup at the provider", stage="llm",
@@ -207,12 +226,13 @@ STORY = Scenario(
                              "retriever has no documents, answers go ungrounded; latency and "
                              "errors stay normal"),
         Incident(name="noisy batch tenant", kind="traffic", start_s=240 * MINUTE,
-                 end_s=260 * MINUTE, factor=15.0, signals=("traffic", "saturation"), page=True,
+                 end_s=260 * MINUTE, factor=15.0,
+                 signals=("latency", "traffic", "errors", "saturation"), page=True,
                  description="the batch tenant re-runs a month of summaries at fifteen times "
-                             "its rate",
+                             "its rate; the queue for the 10 slots makes every tenant wait",
                  tenant="umbrella"),
         Incident(name="latency blip", kind="latency", start_s=300 * MINUTE, end_s=302 * MINUTE,
-                 factor=2.5, signals=("latency",), page=False,
+                 factor=2.4, signals=("latency",), page=False,
                  description="a noisy neighbour at the provider for two minutes"),
         Incident(name="error blip", kind="errors", start_s=330 * MINUTE, end_s=331 * MINUTE,
                  factor=0.12, signals=("errors",), page=False,
@@ -228,6 +248,43 @@ GATEWAY_TIMEOUT_MS = 30_000.0
 # is kept by the tail sampler (lab 1), and counts as harm in a slowdown (lab 5).
 SLOW_MS = 6_000.0
 MODEL = "opslab-chat-1"
+
+
+# ── the capacity: c slots, and a queue in front of them ─────────────────────────────────────────
+
+def wait_for_slot(free: list[float], ts: float, service_s: float,
+                  timeout_s: float = GATEWAY_TIMEOUT_MS / 1000) -> tuple[float, float]:
+    """One request through the model's slots, first come first served (the discipline of the
+    M/G/c queue): `free` is a min-heap of the times each slot frees up, updated in place, and
+    requests must come in the order they arrive. Returns (seconds waited, latency in seconds).
+
+    The request takes the slot that frees up first; if none is free at `ts`, it waits for it. The
+    gateway's timeout ends every request `timeout_s` after it arrived: one that would still be
+    waiting leaves the queue without taking a slot; one still being served frees its slot then.
+
+    >>> free = [0.0, 0.0]                             # two slots, both free at 0 s
+    >>> [wait_for_slot(free, 0.0, 4.0) for _ in range(3)]    # three 4-second requests at 0 s
+    [(0.0, 4.0), (0.0, 4.0), (4.0, 8.0)]
+    """
+    begin = free[0] if free[0] > ts else ts
+    wait = begin - ts
+    if wait >= timeout_s:               # a slot would come too late: it leaves the queue
+        return timeout_s, timeout_s
+    latency = min(wait + service_s, timeout_s)
+    heapq.heapreplace(free, ts + latency)
+    return wait, latency
+
+
+def _cut(durations: list[float], limit_ms: float) -> tuple[str, tuple[float, ...]]:
+    """The stages' times as far as the gateway's timeout let them run, and the stage it ended."""
+    out, elapsed = [], 0.0
+    for name, ms in zip(STAGES, durations):
+        if elapsed + ms >= limit_ms:
+            out.append(limit_ms - elapsed)
+            return name, tuple(out + [0.0] * (len(STAGES) - len(out)))
+        out.append(ms)
+        elapsed += ms
+    return STAGES[-1], tuple(out)
 
 
 # ── what people ask, and what the assistant answers ─────────────────────────────────────────────
@@ -369,6 +426,7 @@ def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _
     cumulative = list(itertools.accumulate(w for _, w in sc.topics))
     first_doc = {topic: 100 * (i + 1) for i, topic in enumerate(topics)}
     seen: set[str] = set()
+    free = [0.0] * sc.capacity          # when each of the model's slots frees up: a min-heap
 
     def request(ts: float, tenant: Tenant, now: _Moment) -> Request:
         interactive = tenant.priority == "interactive"
@@ -428,23 +486,33 @@ def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _
         if error is None and u() < BASE_ERROR_RATE:
             status, error, stage = ((504, "timeout", "llm") if u() < 1 / 3
                                     else (502, "provider_error", "llm"))
-        ttft_ms = gateway_ms + retrieval_ms + first_token_ms
         if stage == "retrieval":        # fails fast (connection refused); no first token, ever
             retrieval_ms, llm_ms, guardrail_ms = 5.0 + 20.0 * u(), 0.0, 0.0
-            ttft_ms = gateway_ms + retrieval_ms
-        elif error == "timeout":        # the gateway gives up on the provider
+        elif error == "timeout":        # the provider hangs: only the gateway's timeout ends it
             llm_ms, guardrail_ms = GATEWAY_TIMEOUT_MS - gateway_ms - retrieval_ms, 0.0
-            ttft_ms = GATEWAY_TIMEOUT_MS
         elif stage == "llm":            # the provider fails before the first token
             llm_ms, guardrail_ms = first_token_ms, 0.0
-            ttft_ms = gateway_ms + retrieval_ms + llm_ms
-        latency_ms = gateway_ms + retrieval_ms + llm_ms + guardrail_ms
+        service_ms = gateway_ms + retrieval_ms + llm_ms + guardrail_ms
+        if error == "timeout":          # exactly the timeout, whatever the rounding of the sum
+            service_ms = GATEWAY_TIMEOUT_MS
 
-        # the answer, and the truth about it
+        # the answer, and the truth about it (drawn before the queue decides whether it arrives
+        # in time: the dice fall the same whatever the queue does)
         if error:
             answer, grounded, acceptable, completion = "", False, False, 0
         else:
             answer, grounded, acceptable = _answer(u, topic, docs)
+
+        # the wait for one of the model's slots; the gateway's timeout ends whatever runs longer
+        wait_s, latency_s = wait_for_slot(free, ts, service_ms / 1000)
+        queue_ms, latency_ms = wait_s * 1000, latency_s * 1000
+        first_token_at = queue_ms + gateway_ms + retrieval_ms + first_token_ms
+        ttft_ms = first_token_at if error is None and first_token_at < latency_ms else None
+        stage_ms = (gateway_ms + queue_ms, retrieval_ms, llm_ms, guardrail_ms)
+        if latency_ms >= GATEWAY_TIMEOUT_MS:      # no answer reached the user
+            status, error = 504, "timeout"
+            stage, stage_ms = _cut(list(stage_ms), GATEWAY_TIMEOUT_MS)
+            answer, grounded, acceptable, completion = "", False, False, 0
 
         # its ids (W3C): unique, and no run of 16 zeros, so that no id is all zeros
         ids = bits(384).to_bytes(48, "big").hex()
@@ -453,9 +521,8 @@ def _storyteller(rng: random.Random, sc: Scenario) -> Callable[[float, Tenant, _
         seen.add(ids[:32])
         return _new(Request, (ids[:32], ts, tenant.name, tenant.priority, topic, MODEL, prompt,
                               prompt_tokens, max_tokens, completion, latency_ms, ttft_ms, status,
-                              error, stage, (gateway_ms, retrieval_ms, llm_ms, guardrail_ms),
-                              ids[32:], docs, answer, grounded, acceptable,
-                              _feedback(u(), acceptable)))
+                              error, stage, stage_ms, ids[32:], docs, answer, grounded, acceptable,
+                              _feedback(u(), acceptable), queue_ms, service_ms))
 
     return request
 

@@ -335,3 +335,17 @@ def test_no_document_points_into_the_code_by_line_number(doc):
                r"|\.py`?, \d+ lines"                          # `solution/x.py`, 450 lines
                r"|\blines? \d+(-\d+)? (of|in) `?solution/")   # line 260 of solution/x.py
     assert not re.search(pointer, text), doc.name
+
+
+def test_every_function_a_handout_places_in_a_file_is_defined_there():
+    """A handout that says `name` in `path` names a function or class that `path` defines, at
+    its top level or as a method (labs/lab2_dashboard.md once placed pages_from in the lab)."""
+    import ast
+    for handout in sorted((ROOT / "labs").glob("lab*.md")):
+        text = " ".join(handout.read_text(encoding="utf-8").split())
+        for names, path in re.findall(r"((?:`\w+`(?:, | and )?)+) in `(solution/[\w/]+\.py)`", text):
+            tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+            defined = {n.name for n in ast.walk(tree)
+                       if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+            for name in re.findall(r"`(\w+)`", names):
+                assert name in defined, f"{handout.name}: {name} is not in {path}"

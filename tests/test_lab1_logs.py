@@ -17,7 +17,7 @@ import pytest
 from solution import lab1_logs as lab
 from solution import traffic
 from solution.numeric import trace_fraction
-from solution.redaction import luhn_ok
+from solution.redaction import luhn_ok, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "solution" / "lab1_logs.py"
@@ -31,7 +31,7 @@ FIELDS = ["timestamp", "severity_text", "severity_number", "body", "trace_id", "
 
 
 def make_request(trace_id: str, ts: float, *, stage_ms=(4.25, 61.5, 1432.4, 25.11),
-                 ttft_ms: float = 415.87, status: int = 200, error: str | None = None,
+                 ttft_ms: float | None = 415.87, status: int = 200, error: str | None = None,
                  error_stage: str | None = None, prompt: str = "How long do refunds take?",
                  completion_tokens: int = 80, span_ids: str | None = None) -> traffic.Request:
     """A request of our own making, so that every number it logs can be worked by hand."""
@@ -45,7 +45,7 @@ def make_request(trace_id: str, ts: float, *, stage_ms=(4.25, 61.5, 1432.4, 25.1
 
 
 def failed_at_retrieval(trace_id: str, ts: float) -> traffic.Request:
-    return make_request(trace_id, ts, stage_ms=(4.0, 12.34, 0.0, 0.0), ttft_ms=16.34, status=503,
+    return make_request(trace_id, ts, stage_ms=(4.0, 12.34, 0.0, 0.0), ttft_ms=None, status=503,
                         error="vector_store_unavailable", error_stage="retrieval",
                         completion_tokens=0)
 
@@ -90,8 +90,8 @@ def test_the_canonical_line_is_exactly_the_contract_lab_2_reads():
         '"body": "request.completed", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", '
         '"span_id": "00f067aa0ba902b7", "parent_span_id": null, "attributes": {"tenant": "acme", '
         '"priority": "interactive", "topic": "billing", "http.response.status_code": 200, '
-        '"latency_ms": 1523.3, "ttft_ms": 415.9, "gen_ai.request.model": "opslab-chat-1", '
-        '"gen_ai.usage.input_tokens": 620, "gen_ai.usage.output_tokens": 80}}')
+        '"latency_ms": 1523.3, "gen_ai.request.model": "opslab-chat-1", '
+        '"gen_ai.usage.input_tokens": 620, "gen_ai.usage.output_tokens": 80, "ttft_ms": 415.9}}')
 
 
 def test_a_failed_request_ends_in_an_error_line_with_its_error_type():
@@ -105,6 +105,7 @@ def test_a_failed_request_ends_in_an_error_line_with_its_error_type():
     assert last["attributes"]["error.type"] == "vector_store_unavailable"
     assert last["attributes"]["http.response.status_code"] == 503
     assert last["attributes"]["latency_ms"] == 16.3
+    assert "ttft_ms" not in last["attributes"]          # no token came: no time to a first one
     assert records[1]["severity_number"] == 17 and records[1]["attributes"]["error.type"] == \
         "vector_store_unavailable"
     assert "error.type" not in records[0]["attributes"]
@@ -424,17 +425,19 @@ def test_sampling_the_burst_keeps_every_failing_trace_and_agrees_with_the_sql(bu
     assert {r.trace_id for r in window if not r.ok} <= kept
     assert written.lines_kept == burst.sampled_lines
     assert burst.tail_failed_kept == burst.failed_traces == burst.failed
-    # a head sampler keeps failures only at its rate: about 10 % of 602, 60 +- 3 sd (7.4)
+    # a head sampler keeps failures only at its rate: about 10 % of ~600, 60 +- 3 sd (7.4)
     assert 38 <= burst.head_failed_kept <= 83
 
 
 # ── the lab as a whole ──────────────────────────────────────────────────────────────────────────
 
-def test_the_screen_fits_80_columns_in_40_lines(burst):
+def test_the_screen_fits_80_columns_in_40_lines(burst, story):
     screen = lab.report(burst)
+    window = [r for r in story if burst.window[0] <= r.ts < burst.window[1]]
     assert max(len(line) for line in screen.splitlines()) <= 80
     assert len(screen.splitlines()) <= 40
-    assert "602 of 1,193 requests failed" in screen
+    failed = sum(1 for r in window if r.status >= 500)       # counted from the story itself
+    assert f"{failed:,} of {len(window):,} requests failed" in screen
 
 
 def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):
@@ -463,3 +466,26 @@ def test_every_secret_the_story_planted_is_redacted_and_nothing_else(story):
     expected = dict.fromkeys(lab.KINDS, 0)
     expected.update({kind: sum(mark in r.prompt for r in part) for kind, mark in planted.items()})
     assert found == expected and sum(expected.values()) > 100
+
+
+def test_the_luhn_valid_traceparents_the_handout_and_notes_count_are_the_storys(story):
+    """Question 7 and notes.md count the burst's traceparents that hold a 13-19 digit run passing
+    Luhn (computed here with the checksum written out), and how many the redaction changes."""
+    def luhn(digits: str) -> bool:
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        return total % 10 == 0
+
+    burst = next(i for i in traffic.STORY.incidents if i.kind == "errors" and i.page)
+    parents = [lab.traceparent(r.trace_id, r.span_ids[:16]) for r in story if burst.covers(r.ts)]
+    luhn_valid = sum(any(13 <= len(run) <= 19 and luhn(run) for run in re.findall(r"\d+", tp))
+                     for tp in parents)
+    changed = sum(redact(tp) != tp for tp in parents)
+    handout = " ".join((ROOT / "labs" / "lab1_logs.md").read_text(encoding="utf-8").split())
+    notes = " ".join((ROOT / "notes.md").read_text(encoding="utf-8").split())
+    assert f"yet {luhn_valid} of the burst's traceparents holds" in handout
+    assert f"{changed} are redacted by the card pattern" in handout
+    assert f"{luhn_valid} of the burst's W3C `traceparent` values holds" in notes
+    assert f"card pattern redacts {changed})" in notes

@@ -264,14 +264,18 @@ def test_the_provider_slowdown_breaches_latency_and_saturation_together(result):
     slow = next(i for i in STORY.incidents if i.name == "provider slowdown")
     inside = [result.breached[i] for i in windows_in(result, slow.start_s, slow.end_s)]
     assert len(inside) == 20
-    assert sum(b == ("latency", "saturation") for b in inside) >= 18
-    assert all("latency" in b and "errors" not in b and "traffic" not in b for b in inside)
+    assert sum({"latency", "saturation"} <= set(b) for b in inside) >= 18
+    assert all("latency" in b and "traffic" not in b for b in inside)
+    # its queue sends the longest answers to the gateway's 30 s timeout: 504s, a few minutes
+    assert 1 <= sum("errors" in b for b in inside) <= 10
 
 
 def test_the_noisy_tenant_breaches_traffic_and_saturation_together(result):
     noisy = next(i for i in STORY.incidents if i.name == "noisy batch tenant")
     inside = [result.breached[i] for i in windows_in(result, noisy.start_s, noisy.end_s)]
-    assert sum(b == ("traffic", "saturation") for b in inside) >= 18
+    assert sum({"traffic", "saturation"} <= set(b) for b in inside) >= 18
+    # the queue for the 10 slots: every tenant waits, so the interactive p90 breaches too
+    assert sum("latency" in b for b in inside) >= 10
 
 
 def test_each_blip_breaches_its_one_signal_only(result):
@@ -283,9 +287,12 @@ def test_each_blip_breaches_its_one_signal_only(result):
 
 def test_outside_the_incidents_nothing_breaches_and_the_drift_is_invisible(result):
     # the drift runs from 3:00 to the end and moves quality only: no golden signal sees it
+    # (a queue drains in the minute after a saturating incident ends: that minute is its own)
     others = [i for i in STORY.incidents if i.kind != "drift"]
+    drains = [i for i in others if "saturation" in i.signals]
     quiet = [result.breached[i] for i, w in enumerate(result.windows)
-             if not any(i.start_s <= w.start_s < i.end_s for i in others)]
+             if not any(i.start_s <= w.start_s < i.end_s for i in others)
+             and not any(i.end_s == w.start_s for i in drains)]
     assert len(quiet) > 250 and not any(quiet)
 
 
@@ -294,7 +301,7 @@ def test_any_signal_pages_on_every_blip_and_the_composite_only_on_real_incidents
     # five blips and three visible real incidents, each one page
     assert (len(naive.pages), naive.on_real, naive.on_blips) == (8, 3, 5)
     assert naive.precision == pytest.approx(3 / 8) and naive.recall == 1
-    assert (len(composite.pages), composite.precision) == (2, 1)
+    assert composite.precision == 1 and composite.on_blips == composite.on_nothing == 0
     assert composite.recall == pytest.approx(2 / 3)     # the error burst moves one signal only
     assert burn.precision == 1 and burn.detect_s[1] is not None
     assert both.recall == 1 and both.precision == 1
@@ -381,3 +388,13 @@ def test_a_burn_exactly_at_the_threshold_does_not_page_as_in_the_workbook():
     at = slo.multiwindow([72] * 60, [1000] * 60, 0.995, rule)
     above = slo.multiwindow([73] * 60, [1000] * 60, 0.995, rule)
     assert at.threshold == 14.4 and at.firing[-1] is False and above.firing[-1] is True
+
+
+def test_an_empty_list_of_composite_pages_says_none(capsys):
+    from solution.challenge import challenge_main
+
+    def quiet(breached, window_s=60.0, min_signals=2):     # a composite that never pages
+        return []
+    assert challenge_main(quiet, ["--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "the composite's pages: none" in out

@@ -5,6 +5,7 @@ HTTP is a tool: tests/test_tools_gateway.py and tests/test_tools_upstream.py tes
 import math
 import random
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -198,10 +199,33 @@ def test_conservation_offered_equals_accepted_plus_every_refusal_for_every_tenan
 def test_without_limits_the_noisy_tenant_drags_everyones_latency_up(result):
     # By hand: in the burst, 1.5 batch req/s x ~5.7 s + 0.9 interactive/s x ~1.8 s = ~10.2 slots
     # asked of 10: the queue grows for twenty minutes (0.2 x 1,200 s = 240 slot-seconds, ~24 s
-    # of waiting by the end). Interactive requests wait behind it: their p99 goes far past 10 s.
-    assert result.without.window_interactive_p99_s > 20
-    assert max(result.without.worst_wait_s[240:260]) > 20
-    assert result.others_success_without < 0.95
+    # of waiting by the end). Interactive requests wait behind it: their p99 goes far past 10 s,
+    # and most of them miss the latency SLO's 6 s; the 30 s timeout caps every answer.
+    assert 20 < result.without.window_interactive_p99_s <= 30
+    assert 20 < max(result.without.worst_wait_s[240:260]) < 30
+    assert result.others_success_without < 0.6
+
+
+def test_the_replay_without_limits_is_the_storys_own_queue(story, result):
+    """Lab 4's "without limits" is the story as it happened: every request waits exactly as long
+    as the story says it waited, and ends when the story says it ended."""
+    outcomes = lab.replay(story, STORY.capacity)
+    assert all(not isinstance(o, str) for o in outcomes)
+    assert all(abs(wait * 1000 - r.queue_ms) < 1e-6 and abs(latency * 1000 - r.latency_ms) < 1e-6
+               for r, (wait, latency) in zip(story, outcomes))
+
+
+def test_the_largest_refusal_spells_come_first_whatever_their_time(story):
+    """With --shed-at 0.5 batch is shed all day in small spells; the 4:00 flood of 429s must still
+    be the first spell listed, not folded into "and more in other spells"."""
+    shed = lab.run(story, limits=lab.Limits(shed_at=0.5))
+    listed = [line for line in lab.report(shed).splitlines()[-8:] if re.match(r"  +\d+:\d\d-", line)]
+    sizes = [sum(int(n.replace(",", "")) for n in re.findall(r"([\d,]+) x \d{3}", line))
+             for line in listed]
+    assert listed[0].split()[0].startswith("3:") or listed[0].split()[0].startswith("4:")
+    assert "umbrella 1," in listed[0] and sizes[0] == max(sizes)
+    biggest = max(shed.episodes, key=lambda e: e.refused)
+    assert biggest.refused > 1000 and biggest.start_s < NOISY.start_s < biggest.end_s
 
 
 def test_with_limits_the_excess_is_shed_and_the_others_keep_99_percent_success(story, result):
@@ -306,3 +330,23 @@ def test_the_limiters_refuse_impossible_inputs_with_the_reason(call, reason):
     # answered "retry after -1 s", and ConcurrencyLimiter(True) made a limiter of one slot
     with pytest.raises(ValueError, match=reason):
         call()
+
+
+def test_every_clock_and_count_a_try_this_paragraph_quotes_is_in_its_commands_output(capsys):
+    """labs/lab4_limits.md: the times (h:mm) and the counts with thousands (3,543) each "Try this"
+    paragraph quotes appear in the output of the one lab command under it (the --rpd 3000 one
+    once quoted two times that the output never showed)."""
+    text = (ROOT / "labs" / "lab4_limits.md").read_text(encoding="utf-8")
+    try_this = text[text.index("### Try this"):]
+    checked = 0
+    pattern = r"\n\n((?:(?!```)[^\n]+\n)+)\n```sh\n(python3 solution/lab4_limits.py[^\n]*)\n```"
+    for paragraph, command in re.findall(pattern, try_this):
+        # a figure the output gives (an estimate the prose works out, "~4,000", is not one)
+        quoted = re.findall(r"(?<![~\d,])(?:\d+:\d\d|\d{1,3}(?:,\d{3})+)\b", paragraph)
+        if not quoted:
+            continue
+        assert lab.main(command.split()[2:]) == 0
+        out = capsys.readouterr().out
+        assert all(q in out for q in quoted), (command, [q for q in quoted if q not in out])
+        checked += 1
+    assert checked >= 1

@@ -120,17 +120,23 @@ def test_without_the_flywheel_every_action_item_stays_in_the_backlog(result):
     assert all(not i.guards for i in result.without.incidents)
 
 
-def test_the_four_week_budget_and_the_release_freeze_follow_the_sre_workbook(result):
+def test_the_four_week_budget_and_the_release_freeze_follow_the_sre_workbook(result, story):
     assert lab.budget_allowance(0.995) == pytest.approx(201.6)     # 0.005 x 28 x 1440
-    # week 1 spends the baseline 0.002 x 10,080 = 20.16 bad min, plus the story's incidents:
-    # 20 x 0.65 + 20 x 0.5 + 180 x 0.3 + 20 x 0.2 = 13 + 10 + 54 + 4 = 81 -> 101.16 / 201.6
+    # week 1 counts as lab 2 counts: the story's failed share x its 360 minutes (bad minutes),
+    # then the baseline 0.002 x (10,080 - 360) for the rest of the week; over 201.6
+    failed = sum(1 for r in story if r.status >= 500) / len(story)
     week_one = result.without.weeks[0]
-    assert week_one.spent == pytest.approx(101.16 / 201.6)
+    assert week_one.spent == pytest.approx((failed * 360 + 0.002 * (10_080 - 360)) / 201.6)
+    # the story's six hours alone: lab 2's burn x 6 h / 28 days, the figure lab 2 converts to
+    burn = failed / 0.005
+    assert result.story_spent == pytest.approx(burn * 6 / (28 * 24))
+    assert f"spent {100 * burn * 6 / (28 * 24):.1f} % of the 4-week budget" in " ".join(lab.report(result).split())
     # the three weeks before the story were quiet: 0.1 each
-    assert week_one.budget == pytest.approx(0.3 + 101.16 / 201.6)
+    assert week_one.budget == pytest.approx(0.3 + week_one.spent)
     quiet = [w for w in result.without.weeks if w.incidents == 0]
     assert quiet and all(w.spent == pytest.approx(0.1) for w in quiet)
-    for run_ in (result.without, result.flywheel):
+    frozen_somewhere = lab.run(requests=story, seed=4)     # a world whose budget runs out
+    for run_ in (result.without, result.flywheel, frozen_somewhere.without):
         weeks = run_.weeks
         assert not weeks[0].frozen
         for before, after in zip(weeks, weeks[1:]):
@@ -138,7 +144,7 @@ def test_the_four_week_budget_and_the_release_freeze_follow_the_sre_workbook(res
             assert after.budget == pytest.approx(sum(w.spent for w in weeks[max(0, after.week - 4):
                                                                             after.week])
                                                  + 0.1 * max(0, 4 - after.week))
-    assert any(w.frozen for w in result.without.weeks)            # the budget ran out
+    assert any(w.frozen for w in frozen_somewhere.without.weeks)      # the budget ran out
 
 
 def test_a_freeze_holds_back_failures_that_ship_with_releases_only():
@@ -166,14 +172,18 @@ def test_the_flywheel_at_least_halves_repeats_on_8_of_10_other_seeds(result):
     assert sum(cut >= 0.5 for _, cut in measured) >= 8
     assert [seed for seed, _ in result.spread] == [seed for seed, _ in measured]
     assert [cut for _, cut in result.spread] == pytest.approx([cut for _, cut in measured])
-    assert f"at least half on {sum(c >= 0.5 for _, c in measured)} of 10" in lab.report(result)
+    screen = " ".join(lab.report(result).split())
+    assert f"at least half on {sum(c >= 0.5 for _, c in measured)} of seeds 8-17" in screen
 
 
 def test_the_weekly_time_to_detect_is_a_median(result):
-    # week 1 detects in 15, 9, 150 and 6 min: the median is (9 + 15) / 2 = 12; the mean, 45,
-    # would let the one slow detection speak for all four
-    assert result.without.weeks[0].median_ttd_min == 12.0
-    assert "   1    4   0   12  80 %" in lab.report(result)
+    # week 1: three incidents detected by the burn pages within 20 min, the drift never (it runs
+    # its 180 min unseen): the median is the mean of the middle two; the mean, over 50, would let
+    # the one unseen incident speak for all four
+    ttds = sorted(r.ttd_min for r in result.without.incidents if r.week == 1)
+    assert ttds[-1] == 180 and ttds[2] <= 20
+    assert result.without.weeks[0].median_ttd_min == (ttds[1] + ttds[2]) / 2
+    assert sum(ttds) / 4 > 50
 
 
 def test_the_postmortem_record_holds_every_field(result):
@@ -186,9 +196,11 @@ def test_the_postmortem_record_holds_every_field(result):
         assert all(i.text for i in pm.action_items)
     drift = next(p for p in result.flywheel.postmortems
                  if p.incident.week == 1 and p.incident.failure == "content drift")
-    assert drift.timeline == "3:00 started; 5:30 detected; 6:00 mitigated"   # 3:00 + 150 min
-    # 180 min x 30 % = 54 bad min; 54 / 201.6 = 26.8 % of the budget
-    assert drift.impact == "180 min x 30 % of requests = 54 bad min, 27 % of the budget"
+    assert drift.timeline == "3:00 started; not detected by 6:00, when the story ends"
+    # the drift fails nothing (lab 3: latency and errors stay normal): it spends none of the
+    # availability budget, which does not count an ungrounded answer as bad
+    assert drift.impact == "180 min x 0 % of requests failed = 0 bad min, 0 % of the budget"
+    assert drift.detection.startswith("none in 180 min: no page fired")
 
 
 def test_the_drift_regression_case_fails_before_the_fix_and_passes_after():
@@ -216,10 +228,20 @@ def test_the_case_fails_every_smartsync_answer_the_story_gave(story):
     assert all(judges.grounded(r.answer, r.retrieved_docs) for r in grounded)
 
 
-def test_the_story_classes_last_as_long_as_the_storys_windows():
+def test_the_story_classes_last_as_long_as_the_storys_windows(story):
+    """What the story measures is measured: a class detected on the story's day takes its
+    detection time and the rest of its window; one never detected took its whole window unseen
+    and keeps only its stated time to mitigate (an assumption)."""
+    measured = failures.from_the_story(story)
+    classes = {c.name: c for c in failures.failure_classes(measured=measured)}
     for incident in (i for i in STORY.incidents if i.page):
-        failure = failures.STORY_FAILURES[incident.name]
-        assert failure.ttd_min + failure.ttm_min == (incident.end_s - incident.start_s) / 60
+        typed, failure = failures.STORY_FAILURES[incident.name], classes[incident.name]
+        window = (incident.end_s - incident.start_s) / 60
+        assert typed.severity is None and typed.ttd_min is None          # nothing typed
+        if measured[incident.name].detected_min is None:
+            assert failure.ttd_min == window and failure.ttm_min == typed.ttm_min
+        else:
+            assert failure.ttd_min + failure.ttm_min == window
 
 
 def test_the_requests_are_accepted_and_change_nothing(story, result):

@@ -4,6 +4,7 @@ Every chart has both axes with ticks, a title, a legend and a <title>; every tab
 cells; no <pre> but the waterfall; no absolute path; the Show card names a finding of the run;
 the colours read at WCAG's 4.5:1 in light and dark."""
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -192,3 +193,80 @@ def test_contrast_agrees_with_wcags_own_examples():
     # WCAG 2.1: black on white is 21:1; #767676 on white is the lightest grey that passes 4.5:1
     assert page.contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert page.contrast("#767676", "#ffffff") >= 4.5 > page.contrast("#777777", "#ffffff")
+
+
+# ── on a phone ──────────────────────────────────────────────────────────────────────────────────
+
+def test_every_chart_is_drawn_wide_and_narrow_and_each_scales_to_the_screen(demo_page):
+    """A phone shows the narrow drawing, scaled to its width: at 390 px less the page's margins a
+    chart of at most 360 user units keeps its 9-unit labels at 9 px or more, where the 720-unit
+    drawing would shrink them to 5 px. CSS picks one of the two; both have a viewBox."""
+    wide = re.findall(r'<div class="wide chart-wide"><svg[^>]*viewBox="0 0 (\d+) ', demo_page)
+    narrow = re.findall(r'<div class="chart-narrow"><svg[^>]*viewBox="0 0 (\d+) ', demo_page)
+    assert len(wide) == len(narrow) >= 10
+    assert set(map(int, wide)) == {page.WIDE} and set(map(int, narrow)) == {page.NARROW}
+    assert page.NARROW <= 360 and 9 * page.NARROW / 360 >= 8
+    assert "svg.chart{display:block;margin:0.5em 0;width:100%;height:auto" in page.STYLE
+    assert ".chart-narrow{display:none}" in page.STYLE
+    assert "@media screen and (max-width:600px){.chart-wide{display:none}" in page.STYLE
+    assert "width:720px" not in page.STYLE                       # nothing keeps its drawn size
+
+
+def test_no_label_of_a_narrow_chart_runs_past_its_width(demo_page):
+    """SVG text does not wrap: a label of n characters at 10 units takes ~5.5 n units (12 units:
+    ~6.5 n). Every heading and legend line of a narrow chart fits its width."""
+    for svg in re.findall(r'<div class="chart-narrow">(<svg.*?</svg>)', demo_page, re.S):
+        for x, size, text in re.findall(
+                r'<text x="([\d.]+)" y="[\d.]+" font-size="(\d+)" class="ink(?: legend)?">([^<]*)<', svg):
+            width = {"12": 6.5, "10": 5.5, "8": 4.6}.get(size, 5.5) * len(html.unescape(text))
+            assert float(x) + width <= page.NARROW + 2, (text, size)
+
+
+def test_every_chart_of_something_in_time_reads_on_the_storys_clock(demo_page, story):
+    """Each chart's x axis is h:mm on the story's clock (lab 5's weeks aside); lab 3's detector
+    chart among them, with its first alarm shaded at the minute the lab reports."""
+    charts = Page(demo_page).charts
+    for chart in charts:
+        ticks = [text for css, text in chart["texts"] if css == "ink tick"]
+        assert all(re.fullmatch(r"\d+:\d\d", t) for t in ticks) or \
+            all(t.startswith("week ") for t in ticks), (chart["title"], ticks)
+    result = lab3_online_eval.run(story)
+    chosen, _ = result.chosen
+    level = [c for c in charts if chosen.name in (c["title"] or "") and "level" in c["title"]]
+    assert level and all("the story's clock" in " ".join(t for _, t in c["texts"]) for c in level)
+    svg = next(s for s in re.findall(r"<svg.*?</svg>", demo_page, re.S) if "level on the" in s)
+    shade = float(re.search(r'class="shade"', svg) and re.search(r'<rect x="([\d.]+)"[^>]*class="shade"', svg)[1])
+    first = int((chosen.first_alarm_s - lab3_online_eval.REFERENCE_S) // 60)
+    minutes = int((result.windows[-1].end_s - lab3_online_eval.REFERENCE_S) // 60)
+    x = 44 + first * (page.WIDE - 74) / (minutes - 1)              # the plot's x of that minute
+    step = (page.WIDE - 74) / (minutes - 1)
+    assert abs(shade - (x - step / 2)) < 0.2
+
+
+def test_a_cards_command_reproduces_it_seed_flags_and_the_logs_path(tmp_path, monkeypatch):
+    from test_tools_dashboard import log_line
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "deep" / "app.jsonl"
+    log.parent.mkdir()
+    log.write_text("".join(
+        log_line(f"2025-03-01T12:{m:02d}:{s:02d}Z", 9000.0 if 10 <= m < 15 else 900.0,
+                 status=503 if 10 <= m < 15 and s % 2 else 200) + "\n"
+        for m in range(30) for s in range(0, 60, 3)))
+    assert dashboard.main(["--from", "deep/app.jsonl", "--window", "120", "--html", "p.html"]) == 0
+    card = " ".join(Page((tmp_path / "p.html").read_text(encoding="utf-8")).card.split())
+    assert "python3 solution/tools/dashboard.py --from deep/app.jsonl --window 120" in card
+    assert dashboard.reproduce(["--slo", "0.99"], seed=7) == \
+        "python3 solution/tools/dashboard.py --seed 7 --slo 0.99"
+    assert dashboard.shown_path(str(log)) == "deep/app.jsonl"          # inside the working folder
+    assert dashboard.shown_path("/elsewhere/x/app.jsonl") == "app.jsonl"
+
+
+def test_the_drift_card_names_every_flag_that_made_it(story):
+    from solution.tools import show
+    result = lab3_online_eval.run(story, sample_rate=0.2, window_min=10, detector="page-hinkley")
+    card = show.show_card(result, 7)
+    command = "python3 solution/lab3_online_eval.py --seed 7 --sample-rate 0.2 --window 10 " \
+              "--detector page-hinkley"
+    assert command in " ".join(re.sub(r"<[^>]+>", " ", card).split())
+    again = lab3_online_eval.run(seed=7, sample_rate=0.2, window_min=10, detector="page-hinkley")
+    assert show.show_card(again, 7) == card                     # the command draws the same card

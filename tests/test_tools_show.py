@@ -14,7 +14,7 @@ from solution.tools import show
 from solution.traffic import STORY
 
 INCIDENT = {i.name: i for i in STORY.incidents}
-SVG = re.compile(r'<div class="wide"><svg.*</svg></div>', re.S)
+SVG = re.compile(r'<div class="wide chart-wide"><svg.*</svg></div>', re.S)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,8 @@ def test_lab2_findings_say_which_policy_paged_when(lab2):
     assert all(len(text) <= 60 for _, text in found)
     timed = [(traffic.clock(t), text) for t, text in found if t is not None]
     # the slowdown's first window closes at 1:01: the naive and the composite alert page on it
-    assert any(c == "1:01" and "composite" in t and "latency+saturation" in t for c, t in timed)
+    assert any(c == "1:01" and "composite" in t and "latency+errors+saturation" in t
+               for c, t in timed)
     assert any(c in ("2:08", "2:09", "2:10") and t.startswith("page by SLO burn: errors")
                for c, t in timed)
     assert [t for t, _ in found if t is not None] == sorted(t for t, _ in found if t is not None)

@@ -271,7 +271,7 @@ def test_prometheus_pages_where_lab_2_pages_once_its_hour_is_full(default, story
             lab = {m + 1 for m, f in enumerate(verdict.firing) if f}
             assert lab == {m for m, f in got.items() if (verdict.slo_name, "1h") in f}
             assert lab
-    burst = next(i for i in traffic.STORY.incidents if "errors" in i.signals and i.page)
+    burst = next(i for i in traffic.STORY.incidents if i.kind == "errors" and i.page)
     first = min(m for m, f in got.items() if ("availability", "1h") in f)
     assert burst.start_s < first * 60 <= burst.end_s
 

@@ -218,3 +218,78 @@ def test_a_shorter_story_ends_when_it_says_it_ends():
     requests = traffic.generate(seed=traffic.DEFAULT_SEED, scenario=short)
     assert requests and max(r.ts for r in requests) < 1800.0
     assert abs(len(requests) - 1800) <= 212
+
+
+# ── the capacity: a queue in front of the model's slots ─────────────────────────────────────────
+
+def test_the_queue_is_first_come_first_served_on_the_capacitys_slots(story):
+    """The story's waits, replayed by a plain simulation written here: c slots as a list (no heap),
+    each request, in arrival order, takes the slot that frees up first and waits for it if it is
+    busy; the gateway's timeout ends every request 30 s after it arrived (a request that would
+    still be waiting leaves without a slot)."""
+    timeout = traffic.GATEWAY_TIMEOUT_MS / 1000
+    free = [0.0] * STORY.capacity
+    for r in story:
+        slot = min(range(len(free)), key=free.__getitem__)
+        wait = max(0.0, free[slot] - r.ts)
+        if wait >= timeout:
+            assert r.queue_ms == traffic.GATEWAY_TIMEOUT_MS and r.error_stage == "gateway"
+            continue
+        latency = min(wait + r.service_ms / 1000, timeout)
+        free[slot] = r.ts + latency
+        assert abs(r.queue_ms / 1000 - wait) < 1e-9 and abs(r.latency_ms / 1000 - latency) < 1e-9
+
+
+def test_never_more_requests_served_at_once_than_the_capacity(story):
+    """A sweep over every start and end of service: at no instant do more than `capacity`
+    requests hold a slot; in the noisy tenant's burst they hold all of them, and others wait."""
+    events = sorted([(r.ts + r.queue_ms / 1000, 1) for r in story if r.error_stage != "gateway"]
+                    + [(r.ts + r.latency_ms / 1000, -1) for r in story if r.error_stage != "gateway"])
+    busy, peak = 0, 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):      # an end before a start
+        busy += step
+        peak = max(peak, busy)
+    assert peak == STORY.capacity
+
+
+def test_littles_law_holds_in_the_noisy_tenants_burst(story):
+    """Little's law, L = lambda W: the mean number of requests in the system over the burst (time
+    in flight, waiting included, over its 20 minutes) equals the arrival rate times the mean time
+    in the system. Requests that straddle the edges make the two differ a little: within 5 %."""
+    noisy = next(i for i in STORY.incidents if i.name == "noisy batch tenant")
+    span = noisy.end_s - noisy.start_s
+    inside = during(story, noisy)
+    in_system = mean_in_flight(story, noisy.start_s, noisy.end_s)
+    arrival_rate = len(inside) / span
+    mean_time = statistics.fmean(r.latency_ms / 1000 for r in inside)
+    assert in_system > STORY.capacity                      # more than the slots: a queue
+    assert abs(in_system - arrival_rate * mean_time) < 0.05 * in_system
+
+
+def test_every_tenant_waits_in_the_noisy_tenants_burst_and_nobody_waits_in_a_quiet_hour(story):
+    noisy = next(i for i in STORY.incidents if i.name == "noisy batch tenant")
+    for tenant in STORY.tenants:
+        burst = [r.queue_ms for r in during(story, noisy) if r.tenant == tenant.name]
+        assert statistics.median(burst) > 1000, tenant.name          # a median wait over 1 s
+    quiet = [r.queue_ms for r in story if 5 * 60 <= r.ts < 20 * 60]
+    assert sum(q > 0 for q in quiet) < 0.01 * len(quiet)
+
+
+def test_no_first_token_without_a_token_and_no_answer_after_the_gateways_timeout(story):
+    for r in story:
+        assert r.latency_ms <= traffic.GATEWAY_TIMEOUT_MS
+        if r.latency_ms == traffic.GATEWAY_TIMEOUT_MS:
+            assert (r.status, r.error) == (504, "timeout")          # the timeout ended it
+        if r.error in ("vector_store_unavailable", "provider_error") or r.error_stage == "gateway":
+            assert r.ttft_ms is None
+        if r.ttft_ms is not None:
+            assert r.ttft_ms < r.latency_ms
+    assert max(r.latency_ms for r in story if r.ok) < traffic.GATEWAY_TIMEOUT_MS
+    assert all(r.ttft_ms is not None for r in story if r.ok)
+
+
+def test_a_timeout_that_only_the_queue_caused_would_not_fail_with_a_free_slot(story):
+    timeouts = [r for r in story if r.error == "timeout"]
+    queued = [r for r in timeouts if r.service_ms < traffic.GATEWAY_TIMEOUT_MS]
+    assert queued and all(r.queue_ms > 0 and not r.fails_with_a_free_slot for r in queued)
+    assert all(r.fails_with_a_free_slot for r in timeouts if r not in queued)

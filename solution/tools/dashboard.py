@@ -349,10 +349,10 @@ def exposition(tally: Tally, result: lab2.Result) -> str:
 
 def html_report(result: lab2.Result, log: str | None = None, command: str = "") -> str:
     """The dashboard as a page to post: the breach to post on top, the charts, the tables. A log
-    is named by its file name only: a page that travels should not carry the path of somebody's
-    home directory."""
+    is named as `shown_path` names it: as given, but never by an absolute path that would carry
+    somebody's home directory or machine with the page."""
     if log and log != "-":
-        result = dataclasses.replace(result, source=result.source.replace(log, Path(log).name, 1))
+        result = dataclasses.replace(result, source=result.source.replace(log, shown_path(log), 1))
     card = breach_card(result, command or "python3 solution/tools/dashboard.py")
     return html_page("opslab lab 2: the golden signals and SLO burn",
                      "\n".join(([card] if card else []) + lab2_charts(result) + lab2_tables(result)))
@@ -362,9 +362,25 @@ OUTPUTS = ("--html", "--prom", "--rules", "--rules-test", "--scrape-config")
 RULE_FLAGS = ("--metric-total", "--metric-errors", "--metric-duration", "--selector", "--for")
 
 
-def reproduce(argv: list[str]) -> str:
-    """The command line that draws the same dashboard, for the page: without the output files
-    (and the flags that shape only the rules), and with a log named by its file name only."""
+def shown_path(path: str) -> str:
+    """A log's path as a page may show it: a relative path as given (the command reproduces from
+    the same folder); an absolute one made relative to the working folder when inside it, else
+    to the home folder (~/...), else only its file name (run the command from the log's folder)."""
+    given = Path(path)
+    if not given.is_absolute():
+        return path
+    for base, prefix in ((Path.cwd(), ""), (Path.home(), "~/")):
+        try:
+            return prefix + str(given.relative_to(base))
+        except ValueError:
+            continue
+    return given.name
+
+
+def reproduce(argv: list[str], seed: int | None = None) -> str:
+    """The command line that draws the same dashboard, for the page: the flags as given, without
+    the output files (and the flags that shape only the rules), the log named by `shown_path`, and
+    the story's seed said even when it was the default (`seed`: None for a log)."""
     kept, skip = [], False
     for i, arg in enumerate(argv):
         if skip:
@@ -375,10 +391,12 @@ def reproduce(argv: list[str]) -> str:
             skip = "=" not in arg and option != "--force"
             continue
         if i and argv[i - 1] == "--from" and arg != "-":
-            arg = Path(arg).name
+            arg = shown_path(arg)
         elif option == "--from" and "=" in arg:
-            arg = "--from=" + Path(arg.split("=", 1)[1]).name
+            arg = "--from=" + shown_path(arg.split("=", 1)[1])
         kept.append(arg)
+    if seed is not None and not any(a.split("=", 1)[0] == "--seed" for a in kept):
+        kept = ["--seed", str(seed), *kept]
     return shlex.join(["python3", "solution/tools/dashboard.py", *kept])
 
 
@@ -598,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"{' and '.join(to_stdout)} cannot all go to standard output (-)")
     if not to_stdout:                                # else standard output is that file
         print(lab2.report(result, color=use_color()))
-    command = reproduce(sys.argv[1:] if argv is None else argv)
+    command = reproduce(sys.argv[1:] if argv is None else argv, None if args.log else args.seed)
     files = [(path, text) for path, text in (
         (args.html, lambda: html_report(result, args.log, command)),
         (args.prom, lambda: exposition(log.tally if args.log else tally_of(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import textwrap
 from typing import Iterable, Sequence
 
 from solution.traffic import clock
@@ -28,13 +29,35 @@ def clock_ticks(starts: Sequence[float], every_s: float | None = 3600.0) -> list
             if abs(start / every_s - round(start / every_s)) < 1e-9]
 
 
+WIDE, NARROW = 720, 320      # a chart's two drawings: a page's width, and a phone's (CSS picks)
+
+
+def _lines(text: str, width: int) -> list[str]:
+    """A label cut into lines of at most `width` characters (SVG text does not wrap itself)."""
+    return textwrap.wrap(text, width) or [""]
+
+
 def svg_chart(values: Sequence[float | None], title: str, threshold: float | None = None,
-              shade: Iterable[int] = (), width: int = 720, height: int = 120,
-              unit: str = "", x_label: str = "", shaded: str = "",
+              shade: Iterable[int] = (), unit: str = "", x_label: str = "", shaded: str = "",
               x_ticks: Sequence[tuple[int, str]] = (),
               bands: Sequence[tuple[int, int, str]] = (), bands_are: str = "",
               marks: Sequence[tuple[int, int, str]] = (), marks_are: str = "",
               line_is: str = "") -> str:
+    """The chart drawn twice, at WIDE and at NARROW user units: the page's style shows the wide
+    one on a screen wider than 600 px, the narrow one on a phone, each scaled to the width of the
+    screen (a viewBox, width 100 %), so that a label stays 9 px or more on either."""
+    drawn = dict(values=values, title=title, threshold=threshold, shade=shade, unit=unit,
+                 x_label=x_label, shaded=shaded, x_ticks=x_ticks, bands=bands,
+                 bands_are=bands_are, marks=marks, marks_are=marks_are, line_is=line_is)
+    return (f'<div class="wide chart-wide">{_svg_chart(width=WIDE, **drawn)}</div>'
+            f'<div class="chart-narrow">{_svg_chart(width=NARROW, **drawn)}</div>')
+
+
+def _svg_chart(values: Sequence[float | None], title: str, threshold: float | None,
+               shade: Iterable[int], width: int, unit: str, x_label: str, shaded: str,
+               x_ticks: Sequence[tuple[int, str]], bands: Sequence[tuple[int, int, str]],
+               bands_are: str, marks: Sequence[tuple[int, int, str]], marks_are: str,
+               line_is: str, height: int = 120) -> str:
     """An inline SVG line chart: one point per value (None leaves a gap), a value axis from 0
     with its unit, an x axis with `x_ticks` ((index, label) pairs), an optional dashed threshold
     line labelled with its unit, shaded columns at the `shade` indices, labelled `bands`
@@ -47,23 +70,37 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
     pad, n = 30, max(1, len(values))
     data = [v for v in values if v is not None]
     top = max(data + ([threshold] if threshold is not None else []), default=1.0) or 1.0
+    # a band's name is written where it fits before the next named band (~4.6 units a character)
+    x_at = lambda i: 44 + i * (width - 74) / max(1, n - 1)              # noqa: E731
+    starts = sorted(first for first, _, label in bands if label)
+    fits = {label for first, _, label in bands if label and 4.6 * len(label) <
+            min([x_at(f) for f in starts if f > first] + [width - 30]) - x_at(first)}
+    left_out = ("" if fits >= {label for *_, label in bands if label}
+                else "; names that do not fit here are left out")
     legend = ([f"line: {line_is}"] if line_is else []) \
         + ([f"dashed: the threshold, {threshold:.3g}{unit}"] if threshold is not None else []) \
         + ([f"shaded red: {shaded}"] if shade and shaded else []) \
-        + ([f"grey bands: {bands_are}"] if bands and bands_are else []) \
+        + ([f"grey bands: {bands_are}{left_out}"] if bands and bands_are else []) \
         + ([f"triangles: {marks_are}"] if marks and marks_are else [])
+    narrow = width < WIDE
     lanes = 1 + max((lane for _, lane, _ in marks), default=-1)
+    heading = (f"{title} (highest {max(data):.3g}{unit})" if data else f"{title} (no data)")
+    # a label fits its width: ~6.5 user units a character at 12, ~5.5 at 10 (sans-serif)
+    head_lines = _lines(heading, (width - 10) * 2 // 13)
+    rows = [row for item in legend for row in _lines(item, (width - (10 if narrow else 50)) * 2 // 11)]
+    shift = 15 * (len(head_lines) - 1)           # the plot moves down under a heading that wraps
     axis = 12 * bool(x_ticks) + 9 * lanes + 12 * bool(x_label)   # marks, tick labels, the x label
-    total = height + axis + 14 * len(legend)     # a legend row per kind of mark, under the plot
+    total = shift + height + axis + 14 * len(rows)   # a legend row per kind of mark, under the plot
     left = pad + 14
     x = lambda i: left + i * (width - left - pad) / max(1, n - 1)       # noqa: E731
-    y = lambda v: height - pad / 2 - v / top * (height - pad * 1.5)    # noqa: E731
-    heading = (f"{title} (highest {max(data):.3g}{unit})" if data else f"{title} (no data)")
+    y = lambda v: shift + height - pad / 2 - v / top * (height - pad * 1.5)    # noqa: E731
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{total}" '
              f'viewBox="0 0 {width} {total}" role="img" class="chart">'
              f'<title>{html.escape(heading)}</title>'
-             f'<desc>{html.escape("; ".join([x_label, *legend]))}</desc>',
-             f'<text x="{left}" y="14" font-size="12" class="ink">{html.escape(heading)}</text>']
+             f'<desc>{html.escape("; ".join([x_label, *legend]))}</desc>']
+    parts += [f'<text x="{5 if narrow else left}" y="{14 + 15 * i}" font-size="12" class="ink">'
+              f'{html.escape(line)}</text>' for i, line in enumerate(head_lines)]
+    height += shift
     # the value axis: 0, half way and the top, with the unit; a faint grid line at each
     for value in (0.0, top / 2, top):
         parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
@@ -74,16 +111,17 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
                      f'class="grid"/><text x="{x(i):.1f}" y="{height + axis - 3 - 12 * bool(x_label):.1f}" font-size="9" '
                      f'text-anchor="middle" class="ink tick">{html.escape(label)}</text>')
     step = (width - left - pad) / max(1, n - 1)
+    plot_top, plot_h = shift + pad * 0.7, height - shift - pad * 1.2
     for first, last, label in bands:             # behind everything: the incidents, named
         x0, x1 = max(left, x(first) - step / 2), min(width - pad, x(last) + step / 2)
-        parts.append(f'<rect x="{x0:.1f}" y="{pad * 0.7:.1f}" width="{max(x1 - x0, 1):.1f}" '
-                     f'height="{height - pad * 1.2:.1f}" class="band"><title>{html.escape(label)}</title></rect>'
-                     + (f'<text x="{x0 + 2:.1f}" y="{pad * 0.7 + 9:.1f}" font-size="8" class="ink">'
-                        f'{html.escape(label)}</text>' if label else ""))
+        parts.append(f'<rect x="{x0:.1f}" y="{plot_top:.1f}" width="{max(x1 - x0, 1):.1f}" '
+                     f'height="{plot_h:.1f}" class="band"><title>{html.escape(label)}</title></rect>'
+                     + (f'<text x="{x0 + 2:.1f}" y="{plot_top + 9:.1f}" font-size="8" class="ink">'
+                        f'{html.escape(label)}</text>' if label in fits else ""))
     for i in shade:                              # a column around the point, inside the plot
         x0, x1 = max(left, x(i) - step / 2), min(width - pad, x(i) + step / 2)
-        parts.append(f'<rect x="{x0:.1f}" y="{pad * 0.7:.1f}" width="{max(x1 - x0, 1):.1f}" '
-                     f'height="{height - pad * 1.2:.1f}" class="shade"/>')
+        parts.append(f'<rect x="{x0:.1f}" y="{plot_top:.1f}" width="{max(x1 - x0, 1):.1f}" '
+                     f'height="{plot_h:.1f}" class="shade"/>')
     segment: list[str] = []
     segments = []
     for i, v in enumerate(values):
@@ -105,14 +143,14 @@ def svg_chart(values: Sequence[float | None], title: str, threshold: float | Non
     for i, lane, label in marks:                 # a triangle under the axis, pointing up at the minute
         parts.append(f'<path d="M{x(i):.1f},{y(0.0) + 2 + 9 * lane:.1f} l-4,7 h8 z" class="mark">'
                      f'<title>{html.escape(label)}</title></path>')
-    for row, item in enumerate(legend):
-        parts.append(f'<text x="{left}" y="{height + axis + 14 * row + 11}" font-size="10" '
-                     f'class="ink legend">{html.escape(item)}</text>')
+    for row, item in enumerate(rows):
+        parts.append(f'<text x="{5 if narrow else left}" y="{height + axis + 14 * row + 11}" '
+                     f'font-size="10" class="ink legend">{html.escape(item)}</text>')
     if x_label:
         parts.append(f'<text x="{width - pad}" y="{height + axis - 2}" '
                      f'font-size="10" text-anchor="end" class="ink">{html.escape(x_label)}</text>')
     parts.append("</svg>")
-    return f'<div class="wide">{"".join(parts)}</div>'
+    return "".join(parts)
 
 
 # a number, with its unit if it has one (12.7 s, 1.52/s, 38 %, 155 % F), or a time (2:09)
@@ -133,16 +171,25 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[object]], caption:
 
 
 def svg_timeline(rows: Sequence[tuple[str, Sequence[tuple[float, str]]]], duration_s: float,
-                 title: str, width: int = 720) -> str:
+                 title: str) -> str:
     """What each row (a lab) found, as dots on one time axis in h:mm: the closing timeline as a
-    chart. Each dot carries its text as a tooltip (<title>); the table beside it says them all."""
-    left, right, row_h, top = 90, 30, 22, 22
-    height = top + row_h * len(rows) + 30
+    chart, drawn wide and narrow as svg_chart is. Each dot carries its text as a tooltip
+    (<title>); the table beside it says them all."""
+    return (f'<div class="wide chart-wide">{_svg_timeline(rows, duration_s, title, WIDE)}</div>'
+            f'<div class="chart-narrow">{_svg_timeline(rows, duration_s, title, NARROW)}</div>')
+
+
+def _svg_timeline(rows: Sequence[tuple[str, Sequence[tuple[float, str]]]], duration_s: float,
+                  title: str, width: int) -> str:
+    left, right, row_h, top = (90 if width >= WIDE else 45), 30, 22, 22
+    legend = _lines("dots: a lab caught something then (the table below says what); the story's "
+                    "clock, h:mm", (width - 10) * 2 // 11)
+    height = top + row_h * len(rows) + 16 + 14 * len(legend)
     x = lambda t: left + (width - left - right) * t / max(duration_s, 1.0)      # noqa: E731
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" class="chart"><title>{html.escape(title)}</title>'
              f'<desc>one row per lab, a dot at each moment it caught something, on the story\'s clock</desc>'
-             f'<text x="{left}" y="14" font-size="12" class="ink">{html.escape(title)}</text>']
+             f'<text x="5" y="14" font-size="12" class="ink">{html.escape(title)}</text>']
     axis_y = top + row_h * len(rows)
     for hour in range(int(duration_s // 3600) + 1):
         parts.append(f'<line x1="{x(3600 * hour):.1f}" x2="{x(3600 * hour):.1f}" y1="{top}" '
@@ -156,9 +203,11 @@ def svg_timeline(rows: Sequence[tuple[str, Sequence[tuple[float, str]]]], durati
         for ts, text in events:
             parts.append(f'<circle cx="{x(ts):.1f}" cy="{y:.1f}" r="4" class="dot">'
                          f'<title>{html.escape(clock(ts) + "  " + text)}</title></circle>')
-    parts.append(f'<text x="{left}" y="{height - 3}" font-size="10" class="ink legend">dots: a lab caught '
-                 f'something then (the table below says what); the story\'s clock, h:mm</text></svg>')
-    return f'<div class="wide">{"".join(parts)}</div>'
+    for row, line in enumerate(legend):
+        parts.append(f'<text x="5" y="{axis_y + 30 + 14 * row}" font-size="10" '
+                     f'class="ink legend">{html.escape(line)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 # The page's colours, light and dark: (text, background) pairs that tests/test_tools_dashboard.py
@@ -198,9 +247,11 @@ def _style() -> str:
             f"th{{background:{light['panel']}}}td.num{{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}}"
             "caption{text-align:left;font-weight:bold;padding:0.3em 0}"
             ".wide{overflow-x:auto}"
-            # on a phone a chart keeps its drawn size and scrolls sideways: scaled to 390 px,
-            # its 9-px labels would be 5 px
-            "@media screen and (max-width:740px){svg.chart{width:720px;max-width:none}}"
+            # every chart is drawn twice: wide for a page, narrow for a phone, where the wide
+            # one scaled to 390 px would shrink its 9-px labels to 5 px; each scales to the width
+            ".chart-narrow{display:none}"
+            "@media screen and (max-width:600px){.chart-wide{display:none}"
+            ".chart-narrow{display:block}}"
             "@media (prefers-color-scheme: dark){"
             f"body{{color:{dark['text']};background:{dark['background']}}}"
             f"pre,th{{background:{dark['panel']};color:{dark['text']}}}.ink{{fill:{dark['text']}}}"

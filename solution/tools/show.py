@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import shlex
 
 from solution import lab1_logs as lab1
 from solution import lab2_dashboard as lab2
@@ -103,7 +104,8 @@ def lab2_findings(result: lab2.Result) -> list[tuple[float | None, str]]:
     out: list[tuple[float | None, str]] = []
     for (when, signals), policies in sorted(fired.items()):
         page = next(p for s in result.scores for p in s.pages if (p.fired_s, p.signals) == (when, signals))
-        text = f"page by {'/'.join(policies)}: {'+'.join(signals)}"
+        named = "all four signals" if len(signals) == 4 else "+".join(signals)
+        text = f"page by {'/'.join(policies)}: {named}"
         what = f" ({caught(page, result.incidents)})"
         out.append((when, (text + what) if len(text + what) <= 60 else text[:60]))
     if result.incidents:
@@ -247,10 +249,26 @@ def show_card(result: lab3.Result, seed: int) -> str | None:
     second = (f"The weighted pass rate fell from {percent(result.online_before)} to "
               f"{percent(result.online_after)}; the slice behind it is {worst.topic} "
               f"({percent(worst.share, 0)} of the answers, passing {percent(worst.pass_rate)}).")
-    command = f"python3 solution/lab3_online_eval.py --seed {seed}"
+    command = shlex.join(["python3", "solution/lab3_online_eval.py", "--seed", str(seed),
+                          *lab3_flags(result)])
     return (f'<section class="show"><h2>Show: the finding to post</h2>'
             f"<p>{html.escape(first)} {html.escape(second)}</p>{lab3_charts(result)[0]}"
             f"<p>Reproduce it (seed {seed}): <code>{html.escape(command)}</code></p></section>")
+
+
+def lab3_flags(result: lab3.Result) -> list[str]:
+    """The lab's flags that made this result, those not at their defaults: with --seed, the
+    command reproduces the card exactly."""
+    flags = []
+    if result.reservoir_per_hour:
+        flags += ["--reservoir", str(result.reservoir_per_hour)]
+    elif result.sample_rate != lab3.SAMPLE_RATE:
+        flags += ["--sample-rate", f"{result.sample_rate:g}"]
+    if result.window_s != lab3.WINDOW_MIN * 60:
+        flags += ["--window", f"{result.window_s / 60:g}"]
+    if result.detector != "cusum":
+        flags += ["--detector", result.detector]
+    return flags
 
 
 def lab3_charts(result: lab3.Result) -> list[str]:
@@ -264,14 +282,23 @@ def lab3_charts(result: lab3.Result) -> list[str]:
                         line_is="the judged answers' pass rate, each weighted by 1 / its chance of being kept",
                         unit=" %", x_label=span, x_ticks=clock_ticks([w.start_s for w in result.windows]),
                         shaded="windows whose pass rate is below the gate's (z-test, 1 %)")]
-    if result.sequential_levels:
-        title = f"Lab 3: {result.chosen[0].name} level on the random sample's pass stream"
-        levels = squeeze(result.sequential_levels, 360)
-        per_point = len(result.sequential_levels) / max(1, len(levels))
-        ticks = [(i, f"{round(i * per_point):,}") for i in range(0, len(levels), 60)]
-        charts.append(svg_chart(levels, title, threshold=result.sequential_threshold,
-                                line_is="the detector's level after each answer (the highest of each group of points)",
-                                x_label="answers judged since 1:00, in time order", x_ticks=ticks))
+    if result.sequential_levels and result.windows:
+        # on the story's clock: the highest level each minute, so that an alarm reads as a time
+        chosen = result.chosen[0]
+        start, end = lab3.REFERENCE_S, result.windows[-1].end_s
+        per_minute: list[float | None] = [None] * max(1, int((end - start) // 60))
+        for ts, level in result.sequential_levels:
+            i = int((ts - start) // 60)
+            if 0 <= i < len(per_minute):
+                per_minute[i] = max(per_minute[i] or 0.0, level)
+        alarm = [] if chosen.first_alarm_s is None else [int((chosen.first_alarm_s - start) // 60)]
+        charts.append(svg_chart(
+            per_minute, f"Lab 3: {chosen.name} level on the random sample's pass stream",
+            threshold=result.sequential_threshold, shade=alarm,
+            shaded="the minute of its first alarm after the drift began",
+            line_is="the detector's level, the highest in each minute (a gap: no answer judged)",
+            x_label="the story's clock, a point a minute",
+            x_ticks=clock_ticks([start + 60 * i for i in range(len(per_minute))])))
     return charts
 
 
@@ -349,7 +376,7 @@ def lab4_tables(result: lab4.Result) -> list[str]:
     compare = [("interactive p99 in the burst", f"{w.window_interactive_p99_s:.1f} s", f"{l_.window_interactive_p99_s:.1f} s"),
                ("interactive p99 all day", f"{w.interactive_p99_s:.1f} s", f"{l_.interactive_p99_s:.1f} s"),
                ("longest wait for a slot all day", f"{max(w.worst_wait_s):.1f} s", f"{max(l_.worst_wait_s):.1f} s"),
-               ("others answered within 30 s in the burst", percent(result.others_success_without),
+               ("others answered in time (6 s) in the burst", percent(result.others_success_without),
                 percent(result.others_success)),
                *((f"{kind} goodput in the burst",
                   sum(w.window_goodput[t] for t, k in result.tenants if k == kind),
@@ -412,8 +439,18 @@ def lab5_tables(result: lab5.Result) -> list[str]:
         rows.append(row)
     header = ["week"] + [f"{name} {label}" for label, _ in runs
                          for name in ("incidents", "repeats", "stopped", "TTD min", "budget")]
-    return [html_table(header, rows, "Week by week (TTD: median minutes to detect; budget: the "
-                                     "last four weeks' share; F: releases frozen)")]
+    tables = [html_table(header, rows, "Week by week (TTD: median minutes to detect; budget: the "
+                                       "last four weeks' share; F: releases frozen)")]
+    if result.sensitivity:
+        first, last = result.spread[0][0], result.spread[-1][0]
+        tables.append(html_table(
+            ["assumption", "in the code", "assumed", "halved", f"cut, seed {result.seed}",
+             f"seeds {first}-{last} halved"],
+            [(what, field, f"{assumed:g}", f"{halved:g}", "-" if cut is None else percent(cut, 0),
+              f"{on} of {len(result.spread)}")
+             for field, what, assumed, halved, cut, on in result.sensitivity],
+            "The model's assumptions, each halved in turn (the rest kept): how the headline moves"))
+    return tables
 
 
 def story_tables(requests) -> list[str]:

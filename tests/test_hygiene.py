@@ -253,10 +253,16 @@ def test_a_lesson_has_lines_of_at_most_100_characters_and_no_squeeze(path):
     assert not squeezes(source), f"{path.name}: {squeezes(source)}"
 
 
+@pytest.fixture(scope="module")
+def known_records() -> dict[str, int]:
+    """The records of the whole code, read once for every file's check."""
+    return records(CODE)
+
+
 @pytest.mark.parametrize("path", [p for p in CODE if p.parts[-2] != "starters"],
                          ids=lambda p: str(p.relative_to(ROOT)))
-def test_a_record_of_more_than_three_fields_is_built_with_keywords(path):
-    known = records(CODE)
+def test_a_record_of_more_than_three_fields_is_built_with_keywords(path, known_records):
+    known = known_records
     assert {"Result", "Window"} <= {n for n, count in known.items() if count > 3}
     bad = positional_records(path.read_text(encoding="utf-8"), known)
     assert not bad, f"{path.relative_to(ROOT)}: {bad}"

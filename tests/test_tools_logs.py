@@ -640,6 +640,24 @@ def test_the_index_is_built_in_a_private_folder_and_a_killed_builds_leftovers_ar
     assert all(n.startswith(f".app.jsonl.opslab.sqlite.build-{os.getpid()}-") and len(n) > 40 for n in names)
 
 
+def test_an_index_built_a_stretch_a_process_holds_what_one_pass_holds(burst_file, tmp_path, monkeypatch):
+    from solution.tools import logread
+    lines = burst_file.read_bytes().splitlines(keepends=True)
+    salted = b"".join([b"{not json\n", *lines[:2000], b"[1]\n", *lines[2000:], b"\xff\n"])
+    (tmp_path / "one.jsonl").write_bytes(salted)
+    (tmp_path / "split.jsonl").write_bytes(salted)
+    one, one_bad, _ = lab.open_index(str(tmp_path / "one.jsonl"))
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)              # every file is big enough to split
+    split, split_bad, _ = lab.open_index(str(tmp_path / "split.jsonl"))
+    everything = "SELECT n, timestamp, body, trace_id, attributes, raw, line FROM log ORDER BY rowid"
+    assert split.execute(everything).fetchall() == one.execute(everything).fetchall()
+    assert (split_bad.bad, split_bad.reasons, split_bad.bad_lines) == \
+        (3, {"not JSON": 1, "not an object": 1, "not UTF-8": 1}, [1, 2002, len(lines) + 3])
+    assert (one_bad.bad, one_bad.bad_lines) == (3, split_bad.bad_lines)
+    assert sorted(os.listdir(tmp_path)) == ["one.jsonl", "one.jsonl.opslab.sqlite", "split.jsonl",
+                                            "split.jsonl.opslab.sqlite"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 def test_a_fifo_or_a_link_at_the_index_place_is_refused_and_a_fifo_log_does_not_hang(
         burst_file, tmp_path, capsys):

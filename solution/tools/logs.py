@@ -45,6 +45,7 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
+from solution.tools import scan
 from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
                                     field_map, in_stretches, joined, open_log_file,
                                     parse_field_map, parse_time, records_in, splittable, usable)
@@ -104,6 +105,10 @@ class Question:
         self.clause, self.params = where_clause(self.where, column.get if self.aggregate else None)
         self.needles = needles(self.where)
 
+    def _values(self, record: dict) -> list:
+        """A record's row: the SQL values of the question's keys."""
+        return [sql_value(record, key) for key in self.keys]
+
     def _tables(self, db: sqlite3.Connection) -> None:
         if self.aggregate:
             db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
@@ -120,7 +125,10 @@ class Question:
         lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
         if self.aggregate:
             keys = self.keys
-            rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
+            if hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(keys):
+                rows = scan.fast_rows(raw_lines, keys, bad, passed, self.needles, self._values)
+            else:
+                rows = (self._values(record) for _, record in usable(lines, REQUIRED, bad))
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "

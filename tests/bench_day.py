@@ -76,10 +76,12 @@ def duckdb(sql: str, path: Path, python: str | None) -> list[str] | None:
             sql.replace("LOG", table)]
 
 
-def questions(path: Path, trace: str, logs: Path, duck: str | None):
-    """(question, our command, [(peer, its command), ...]) on one log."""
+def questions(path: Path, trace: str, logs: Path, duck: str | None, index: Path | None = None):
+    """(question, our command, [(peer, its command), ...]) on one log; --sql's index at `index`
+    (a checkout of its own keeps its own), or beside the log."""
     py = sys.executable
-    index = Path(f"{path}.opslab.sqlite")
+    placed = ["--db", str(index)] if index else []
+    index = index or Path(f"{path}.opslab.sqlite")
     sql = "SELECT body, count(*) FROM log GROUP BY body"
     on_attributes = ("SELECT json_extract(attributes, '$.tenant') AS tenant, count(*) FROM log "
                      "WHERE body = 'request.completed' GROUP BY tenant")
@@ -100,9 +102,9 @@ def questions(path: Path, trace: str, logs: Path, duck: str | None):
           ("duckdb", duckdb('SELECT attributes.tenant, count(*), sum(attributes."gen_ai.usage.input_tokens") '
                             "FROM LOG WHERE body = 'request.completed' GROUP BY 1", path, duck))]),
         ("query --sql GROUP BY body, first (builds)",
-         ["sh", "-c", f'rm -f "{index}" && exec "$@"', "-", *tool, "--sql", sql], []),
-        ("query --sql GROUP BY body, repeated", [*tool, "--sql", sql], []),
-        ("query --sql on attributes, repeated", [*tool, "--sql", on_attributes],
+         ["sh", "-c", f'rm -f "{index}" && exec "$@"', "-", *tool, "--sql", sql, *placed], []),
+        ("query --sql GROUP BY body, repeated", [*tool, "--sql", sql, *placed], []),
+        ("query --sql on attributes, repeated", [*tool, "--sql", on_attributes, *placed],
          [("duckdb", duckdb("SELECT attributes.tenant, count(*) FROM LOG "
                             "WHERE body = 'request.completed' GROUP BY 1", path, duck))]),
         ("lab 2 dashboard --from", [py, str(logs.parent / "dashboard.py"), "--from", str(path)], []),
@@ -147,7 +149,8 @@ def main() -> int:
             lines = sum(block.count(b"\n") for block in iter(functools.partial(path.open("rb").read, 1 << 24), b""))
             ours = questions(path, trace_file.read_text(), LOGS, args.duckdb)
             theirs = questions(path, trace_file.read_text(), Path(args.before) / LOGS.relative_to(ROOT),
-                               args.duckdb) if args.before else [None] * len(ours)
+                               args.duckdb, folder / f"day-{size}.before.sqlite") \
+                if args.before else [None] * len(ours)
             for (name, command, peers), before in zip(ours, theirs):
                 runs = [("opslab", command)] + ([("before", before[1])] if before else []) \
                     + [(peer, cmd) for peer, cmd in peers if cmd]

@@ -71,6 +71,7 @@ def _scalar(text: str):
 
 
 _WORDS = {"true": 1, "false": 0, "null": None}
+_BLANK = " \t\n\r\x0b\x0c"          # what bytes.strip() takes away: a line of only these is blank
 
 
 class _Values(dict):
@@ -102,6 +103,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
     at = len(ours)                                    # the attributes' group, when captured
     finders = {name: (re.compile(rf'"{re.escape(name)}": ({_SCALAR})'), f'"{name}":') for name in named}
     values, number, shaped = _Values(), 0, None
+    wanted = [needle.decode("utf-8", "surrogateescape") for needle in needles]
     for block in _blocks(stream):
         if block is logread.TOO_LONG:
             number += 1
@@ -115,8 +117,17 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                 yield from _slowly(raw, number, bad, passed, needles, slow)
             continue
         text = block.decode("utf-8", "surrogateescape")     # (a bad byte: no line of the shape)
+        kept = None
+        if wanted:                                    # --where TEXT: only the lines that hold it
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            kept = [i for i, one in enumerate(lines) if all(w in one for w in wanted)]
+            passed[0] += sum(1 for one in lines if one.strip(_BLANK)) \
+                - sum(1 for i in kept if lines[i].strip(_BLANK))
+            text = "".join(lines[i] + "\n" for i in kept)
         found = pattern.findall(text)
-        if text.endswith("\n"):
+        if text.endswith("\n") or not text:
             found.pop()                               # (the empty match after the last newline)
         usual = [bool(row[0]) and not row[-1] for row in found]    # (a blank line: no group)
         if shaped is None:                            # the first block: is the log of this shape?
@@ -135,16 +146,17 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                   for key in keys]
         yield from zip(*(map(values.__getitem__, [t for t, u in zip(column, usual) if u])
                          for column in picked))
-        lines = None
+        read = None
         for i, row in enumerate(found):               # the other lines, parsed whole, in order
             if not usual[i]:
                 if row[-1] or not row[0]:
                     raw = row[-1]
                 else:                                 # of the shape, but a key given twice
-                    lines = lines or text.split("\n")
-                    raw = lines[i]
-                yield from _slowly(raw.encode("utf-8", "surrogateescape"), number + i + 1, bad, passed, needles, slow)
-        number += len(found)
+                    read = read or text.split("\n")
+                    raw = read[i]
+                place = number + (kept[i] if kept is not None else i) + 1
+                yield from _slowly(raw.encode("utf-8", "surrogateescape"), place, bad, passed, needles, slow)
+        number += len(found) if kept is None else len(lines)
     bad.lines = number
 
 

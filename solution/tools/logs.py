@@ -932,9 +932,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="count the matching lines per value of KEY (repeat for several keys)")
     ask.add_argument("--sum", action="append", default=[], metavar="KEY",
                      help="also sum the numbers of KEY per group, e.g. gen_ai.usage.input_tokens")
-    ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log; "
-                     "the first --sql on a log indexes it into FILE.opslab.sqlite beside it, and "
-                     "the next ones reuse that while the log is unchanged")
+    ask.add_argument("--sql", metavar="SELECT", help="your own SQL on the table log, on a "
+                     "connection that can only read (no ATTACH, writes or extensions); the first "
+                     "--sql on a log indexes it into FILE.opslab.sqlite beside it, and the next "
+                     "ones reuse that while the log's content is unchanged")
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")

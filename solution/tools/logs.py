@@ -14,6 +14,7 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import functools
 import hashlib
@@ -109,9 +110,22 @@ class Question:
         """A record's row: the SQL values of the question's keys."""
         return [sql_value(record, key) for key in self.keys]
 
+    def _weighed(self, batch: list) -> list[tuple]:
+        """The batch's rows, each distinct one once with the number of times it came (w): SQLite
+        then counts and sums a few rows instead of thousands. Unless a value summed is text or a
+        whole float (SQLite sums those to a float, and 1 and 1.0 would count as one row): then
+        each row as it came, with w = 1."""
+        counted = collections.Counter(map(tuple, batch))
+        at = [self.keys.index(key) for key in self.sums]
+        for row in counted:
+            for i in at:
+                if isinstance(row[i], str) or (isinstance(row[i], float) and row[i].is_integer()):
+                    return [(*row, 1) for row in batch]
+        return [(*row, n) for row, n in counted.items()]
+
     def _tables(self, db: sqlite3.Connection) -> None:
         if self.aggregate:
-            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
+            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))}, w)")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
             db.execute("CREATE TABLE part (n, timestamp, line)")
@@ -126,21 +140,23 @@ class Question:
         if self.aggregate:
             keys = self.keys
             if hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(keys):
-                rows = scan.fast_rows(raw_lines, keys, bad, passed, self.needles, self._values)
+                rows = itertools.chain.from_iterable(
+                    scan.fast_rows(raw_lines, keys, bad, passed, self.needles, self._values))
             else:
                 rows = (self._values(record) for _, record in usable(lines, REQUIRED, bad))
-            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
+            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * (len(keys) + 1))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
-            step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
+            step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'sum(w)', *(f'sum({t} * w)' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
             rows, table, insert = _rows(lines, bad), "log", INSERT
             step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
         seen = matching = 0
+        count = "coalesce(sum(w), 0)" if self.aggregate else "count(*)"
         while batch := list(itertools.islice(rows, BATCH)):
             seen += len(batch)
-            db.executemany(insert, batch)
-            matching += db.execute(f"SELECT count(*) FROM {table}{self.clause}", self.params).fetchone()[0]
+            db.executemany(insert, self._weighed(batch) if self.aggregate else batch)
+            matching += db.execute(f"SELECT {count} FROM {table}{self.clause}", self.params).fetchone()[0]
             db.execute(*step)
             db.execute(f"DELETE FROM {table}")
             if not self.aggregate and self.limit:       # keep only the first `limit` in time order

@@ -90,9 +90,9 @@ def supported(keys: list[str]) -> bool:
 
 
 def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int],
-              needles: list[bytes], slow: Callable[[dict], list]) -> Iterator[tuple]:
-    """The rows (the keys' SQL values) of the usable records of a binary stream, as
-    logs.Question reads them: bad lines counted in `bad` by reason and line number, lines
+              needles: list[bytes], slow: Callable[[dict], list]) -> Iterator[list[tuple]]:
+    """The rows (the keys' SQL values) of the usable records of a binary stream, a list at a
+    time, as logs.Question reads them: bad lines counted in `bad` by reason and line number, lines
     without the --where needles counted in passed[0] when they would have been parsed, as
     logread.usable and logs._naming_all count them. `slow(record)` gives a parsed record's row.
     The rows of a block come in no particular order (they are counted and summed)."""
@@ -101,7 +101,8 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
     pattern = shape_pattern(top, bool(named))
     ours = {key: i for i, key in enumerate(k for k in TOP_LEVEL if k in top)}
     at = len(ours)                                    # the attributes' group, when captured
-    finders = {name: (re.compile(rf'"{re.escape(name)}": ({_SCALAR})'), f'"{name}":') for name in named}
+    finders = {name: (re.compile(rf'"{re.escape(name)}": ({_SCALAR})'), f'"{name}":')
+               for name in named}
     values, number, shaped = _Values(), 0, None
     wanted = [needle.decode("utf-8", "surrogateescape") for needle in needles]
     for block in _blocks(stream):
@@ -114,7 +115,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
         if shaped is False:                           # line by line, as before
             for raw in block.splitlines(keepends=True):
                 number += 1
-                yield from _slowly(raw, number, bad, passed, needles, slow)
+                yield list(_slowly(raw, number, bad, passed, needles, slow))
             continue
         text = block.decode("utf-8", "surrogateescape")     # (a bad byte: no line of the shape)
         kept = None
@@ -142,10 +143,10 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                     usual[i] = counts[i] = 0
             got = iter(finder.findall("\n".join(t for t, c in zip(columns[at], counts) if c == 1)))
             named_columns[name] = [next(got) if c == 1 else "null" for c in counts]
-        picked = [columns[ours[key]] if key in ours else named_columns[key.removeprefix("attributes.")]
-                  for key in keys]
-        yield from zip(*(map(values.__getitem__, [t for t, u in zip(column, usual) if u])
-                         for column in picked))
+        picked = [columns[ours[key]] if key in ours
+                  else named_columns[key.removeprefix("attributes.")] for key in keys]
+        yield list(zip(*(map(values.__getitem__, [t for t, u in zip(column, usual) if u])
+                         for column in picked)))
         read = None
         for i, row in enumerate(found):               # the other lines, parsed whole, in order
             if not usual[i]:
@@ -155,7 +156,8 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                     read = read or text.split("\n")
                     raw = read[i]
                 place = number + (kept[i] if kept is not None else i) + 1
-                yield from _slowly(raw.encode("utf-8", "surrogateescape"), place, bad, passed, needles, slow)
+                raw = raw.encode("utf-8", "surrogateescape")
+                yield list(_slowly(raw, place, bad, passed, needles, slow))
         number += len(found) if kept is None else len(lines)
     bad.lines = number
 

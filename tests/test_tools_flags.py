@@ -113,6 +113,9 @@ def test_seed_0_is_a_seed_in_every_script_and_the_same_story(capsys):
     ("demo", ["--force"], "--force only applies with --html FILE"),
     ("dashboard", ["--force"], "--force only applies with --html or --prom FILE"),
     ("dashboard", ["--capacity", "4"], "--capacity only applies with --from FILE"),
+    ("dashboard", ["--metric-total", "x_total"], "--metric-total only applies with --rules FILE"),
+    ("dashboard", ["--rules-test", "t.yml"], "--rules-test tests the rules it is written beside"),
+    ("dashboard", ["--scrape-target", "h:1"], "--scrape-target only applies with --scrape-config"),
     ("dashboard", ["--since", "2026-11-02T11:00:00Z"], "--since only applies with --from FILE"),
     ("dashboard", ["--from", "FILE", "--seed", "3"], "--seed makes the story"),
 ])

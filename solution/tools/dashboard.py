@@ -4,6 +4,8 @@ self-contained HTML page, and as a Prometheus text exposition.
     python3 solution/tools/dashboard.py                            the story, with the composite alert
     python3 solution/tools/dashboard.py --from story.jsonl         a lab-1 log (its request.completed lines)
     python3 solution/tools/dashboard.py --html dashboard.html --prom metrics.prom
+    python3 solution/tools/dashboard.py --rules slo.rules.yml --rules-test slo.test.yml \
+        --scrape-config prometheus.yml       lab 2's SLOs as Prometheus rules, proven by promtool
 
 It calls lab 2's building blocks (solution/lab2_dashboard.py) and scores the challenge's reference
 composite alert (solution/extend.py) beside lab 2's own policies. A log's lines are read by the
@@ -17,6 +19,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, replace
@@ -37,6 +41,8 @@ from solution.terminal import use_color
 from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
                                     open_log_file, parse_field_map, parse_time, splittable, usable)
 from solution.tools import promtext as prom
+from solution.tools import slorules
+from solution.tools.gateway import DURATION_BUCKETS
 from solution.tools.page import html_page
 from solution.tools.show import breach_card, lab2_charts, lab2_tables
 from solution.tools.tally import Tally, tally_of
@@ -252,16 +258,20 @@ def html_report(result: lab2.Result, log: str | None = None, command: str = "") 
                      "\n".join(([card] if card else []) + lab2_charts(result) + lab2_tables(result)))
 
 
+OUTPUTS = ("--html", "--prom", "--rules", "--rules-test", "--scrape-config")
+RULE_FLAGS = ("--metric-total", "--metric-errors", "--metric-duration", "--selector", "--for")
+
+
 def reproduce(argv: list[str]) -> str:
-    """The command line that draws the same dashboard, for the page: without the output files,
-    and with a log named by its file name only."""
+    """The command line that draws the same dashboard, for the page: without the output files
+    (and the flags that shape only the rules), and with a log named by its file name only."""
     kept, skip = [], False
     for i, arg in enumerate(argv):
         if skip:
             skip = False
             continue
         option = arg.split("=", 1)[0]
-        if option in ("--html", "--prom", "--force"):
+        if option in (*OUTPUTS, *RULE_FLAGS, "--scrape-target") or option == "--force":
             skip = "=" not in arg and option != "--force"
             continue
         if i and argv[i - 1] == "--from" and arg != "-":
@@ -270,6 +280,121 @@ def reproduce(argv: list[str]) -> str:
             arg = "--from=" + Path(arg.split("=", 1)[1]).name
         kept.append(arg)
     return shlex.join(["python3", "solution/tools/dashboard.py", *kept])
+
+
+# ── lab 2's SLOs as Prometheus rules (tools/slorules.py) ───────────────────────────────────────
+
+
+def duration_value(text: str) -> float:
+    """A Prometheus duration, 90s, 2m or 1h30m, as seconds (0 to a day)."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text)
+    if not text or not match:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: write 90s, 2m or 1h30m")
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total > 86_400:
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range: at most a day (24h)")
+    return float(total)
+
+
+def add_rule_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "Prometheus rules", "lab 2's SLOs (these --slo, --latency-slo, --latency-limit, "
+        "--period-days) as recording and alerting rules, the Workbook's burn-rate pairs")
+    group.add_argument("--rules", metavar="FILE",
+                       help="write the rules (promtool check rules passes), and beside them "
+                            "the same SLOs as a Sloth spec: FILE with the suffix .sloth.yml "
+                            "(slo.rules.yml: slo.rules.sloth.yml)")
+    group.add_argument("--rules-test", metavar="FILE",
+                       help="with --rules, write a promtool test of them: the story's (or "
+                            "--from log's) counters minute by minute, and at every minute the "
+                            "alerts lab 2's verdicts fire (promtool test rules FILE)")
+    group.add_argument("--scrape-config", metavar="FILE",
+                       help="write a prometheus.yml that scrapes the gateway's /metrics and loads "
+                            "--rules (- prints it)")
+    group.add_argument("--scrape-target", default="127.0.0.1:8000", metavar="HOST:PORT",
+                       help="the gateway to scrape (default 127.0.0.1:8000)")
+    group.add_argument("--metric-total", default=slorules.GATEWAY_TOTAL, metavar="SELECTOR",
+                       help=f"the counter of all requests (default {slorules.GATEWAY_TOTAL}, "
+                            "the gateway's)")
+    group.add_argument("--metric-errors", default=slorules.GATEWAY_ERRORS, metavar="SELECTOR",
+                       help="the failed requests: a counter, with matchers (default: the "
+                            "gateway's outcomes answered with a 5xx)")
+    group.add_argument("--metric-duration", metavar="SELECTOR",
+                       default=f"{slorules.GATEWAY_DURATION}{{{slorules.GATEWAY_SERVED}}}",
+                       help="the latency histogram's name, with matchers for the requests the "
+                            "latency SLO counts (default: the gateway's, outcome ok); it needs a "
+                            "bucket bound at --latency-limit")
+    group.add_argument("--selector", default="", metavar="MATCHERS",
+                       help='label matchers added to every series, e.g. job="opslab-gateway"')
+    group.add_argument("--for", dest="for_s", type=duration_value, default=0.0, metavar="DURATION",
+                       help="hold each alert pending this long before it fires (default none, as "
+                            "the Workbook's rules)")
+
+
+@dataclass
+class RuleOutputs:
+    files: list                         # (path, text thunk)
+    expected: slorules.Expected | None  # what the test expects, for the comparison on stderr
+    warnings: list
+
+    def __iter__(self):
+        return iter(self.files)
+
+
+def _relative(path: str, start_file: str) -> str:
+    """`path` as seen from the directory of `start_file` (how promtool and Prometheus resolve
+    rule_files)."""
+    return os.path.relpath(Path(path).resolve(), Path(start_file).resolve().parent)
+
+
+def rule_sli(args) -> slorules.SLI:
+    """Where the SLOs' events live, from the flags; ValueError naming the flag that is wrong."""
+    parsed = {}
+    for flag, text, parse in (("--metric-total", args.metric_total, slorules.parse_selector),
+                              ("--metric-errors", args.metric_errors, slorules.parse_selector),
+                              ("--metric-duration", args.metric_duration, slorules.parse_selector),
+                              ("--selector", args.selector, slorules.parse_matchers)):
+        try:
+            parsed[flag] = parse(text)
+        except ValueError as exc:
+            raise ValueError(f"{flag}: {exc}") from None
+    return slorules.SLI(total=parsed["--metric-total"], errors=parsed["--metric-errors"],
+                        duration=parsed["--metric-duration"], latency_limit_s=args.latency_limit,
+                        common=parsed["--selector"])
+
+
+def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) -> RuleOutputs:
+    """The files --rules, --rules-test and --scrape-config ask for; ValueError if one cannot be."""
+    out = RuleOutputs([], None, [])
+    if not (args.rules or args.scrape_config):
+        return out
+    slos = slorules.objectives(result.slo, result.latency_slo, result.period_days)
+    if warning := slorules.missing_bucket(sli, DURATION_BUCKETS):
+        out.warnings.append(warning)
+    if args.rules:
+        groups = slorules.rule_groups(sli, slos, args.for_s)
+        out.files.append((args.rules, lambda: slorules.yaml_text({"groups": groups}, [
+            "Prometheus rules: lab 2's SLOs and the SRE Workbook's burn-rate alerts "
+            "(solution/tools/slorules.py)", "Check: promtool check rules THIS"])))
+        if args.rules != "-":
+            out.files.append((str(Path(args.rules).with_suffix("")) + ".sloth.yml",
+                              lambda: slorules.sloth_spec(sli, slos)))
+    if args.rules_test:
+        source = "the story" if not args.log else f"{Path(args.log).name}"
+        text, out.expected = slorules.rules_test(
+            _relative(args.rules, args.rules_test), sli, measured[1], result.verdicts, slos,
+            args.for_s, source=source)
+        out.files.append((args.rules_test, lambda: text))
+    if args.scrape_config:
+        rules = None
+        if args.rules and args.rules != "-":
+            rules = args.rules
+            if args.scrape_config != "-":
+                rules = _relative(args.rules, args.scrape_config)
+        out.files.append((args.scrape_config,
+                          lambda: slorules.scrape_config(rules, args.scrape_target)))
+    return out
 
 
 def timestamp(text: str) -> float:
@@ -310,19 +435,32 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write a self-contained HTML page with charts (- for standard output)")
     parser.add_argument("--prom", metavar="FILE",
                         help="also write the Prometheus text exposition (- for standard output)")
-    parser.add_argument("--force", action="store_true", help="overwrite the --html and --prom files")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite the --html, --prom, --rules (and its Sloth spec), "
+                             "--rules-test and --scrape-config files")
     parser.add_argument("--capacity", type=positive_int, metavar="N",
                         help="with --from: requests your service serves at once, for saturation "
                              "(without it, a log from elsewhere has no saturation signal)")
+    add_rule_flags(parser)
     args = parser.parse_args(argv)
     from_log = "only applies with --from FILE (the story knows its own)"
     refuse_ignored(parser, argv, [
         ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
         ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
-        ("--force", bool(args.html or args.prom), "only applies with --html or --prom FILE")])
+        ("--force", any(getattr(args, o[2:].replace("-", "_")) for o in OUTPUTS),
+         "only applies with --html or --prom FILE (or --rules, --rules-test, --scrape-config)"),
+        *((flag, bool(args.rules), "only applies with --rules FILE") for flag in RULE_FLAGS),
+        ("--rules-test", bool(args.rules),
+         "tests the rules it is written beside: give --rules FILE"),
+        ("--scrape-target", bool(args.scrape_config), "only applies with --scrape-config FILE")])
     settings = lab2.settings(args)
     try:
+        sli = rule_sli(args)
+        if args.rules_test and args.rules == "-":
+            raise ValueError("--rules-test names the rules file it tests: give --rules FILE, not -")
+        if args.rules_test == "-":
+            raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         if args.log:
             with field_map(parse_field_map(args.map)):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
@@ -333,14 +471,19 @@ def main(argv: list[str] | None = None) -> int:
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
+            measured = log.measured(scenario.capacity)
             result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
-                              measured=log.measured(scenario.capacity),
+                              measured=measured,
                               incidents=log.incidents, has_truth=log.from_story,
                               source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
         else:
             requests = traffic.generate(seed=args.seed)
-            result = lab2.run(requests, **settings, composite=composite_alert,
-                              min_signals=args.min_signals)
+            measured = lab2.measure(requests, window_s=args.window, capacity=traffic.STORY.capacity,
+                                    duration_s=traffic.STORY.duration_s,
+                                    latency_limit_s=args.latency_limit)
+            result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
+                              measured=measured)
+        outputs = rule_outputs(args, sli, result, measured)
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
     if args.log:
@@ -349,20 +492,32 @@ def main(argv: list[str] | None = None) -> int:
         if log.bad:
             why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
             print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
-    if args.html == args.prom == "-":
-        return fail("--html and --prom cannot both go to standard output (-)")
-    if "-" not in (args.html, args.prom):          # else standard output is the page or metrics
+    to_stdout = [o for o in OUTPUTS if getattr(args, o[2:].replace("-", "_")) == "-"]
+    if len(to_stdout) > 1:
+        return fail(f"{' and '.join(to_stdout)} cannot all go to standard output (-)")
+    if not to_stdout:                                # else standard output is that file
         print(lab2.report(result, color=use_color()))
     command = reproduce(sys.argv[1:] if argv is None else argv)
-    for path, text in ((args.html, lambda: html_report(result, args.log, command)),
-                       (args.prom, lambda: exposition(log.tally if args.log else tally_of(
-                           requests, args.window, args.latency_limit), result))):
+    files = [(path, text) for path, text in (
+        (args.html, lambda: html_report(result, args.log, command)),
+        (args.prom, lambda: exposition(log.tally if args.log else tally_of(
+            requests, args.window, args.latency_limit), result)), *outputs) if path]
+    named = [Path(p).resolve() for p, _ in files if p != "-"]
+    if len(set(named)) < len(named):
+        return fail("two of the files to write are the same file: give each its own name")
+    taken = [p for p, _ in files if p != "-" and Path(p).is_file()]
+    if taken and not args.force:                     # all of them, or none: nothing half-written
+        return fail(f"{', '.join(taken)} exist(s): add --force to overwrite")
+    for path, text in files:
         if path:
             try:
                 write_file(path, lambda stream: stream.write(text()), args.force)
             except OSError as exc:
                 return cannot_write(path, exc)
             print(f"wrote {'standard output' if path == '-' else path}", file=sys.stderr)
+    for line in [*(f"warning: {w}" for w in outputs.warnings),
+                 *(slorules.comparison(outputs.expected) if outputs.expected else [])]:
+        print(line, file=sys.stderr)
     return 0
 
 

@@ -15,7 +15,7 @@ import functools
 from solution import lab2_dashboard as lab2
 from solution import traffic
 from solution.cli import at_most, fail, non_negative_int, positive_int
-from solution.paging import caught
+from solution.paging import caught, policy_lines
 
 
 def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -35,10 +35,10 @@ def challenge_main(composite_alert, argv: list[str] | None = None, prog: str | N
                           min_signals=args.min_signals)
     except NotImplementedError as exc:
         return fail(str(exc))
-    scores = [result.scores[0], result.scores[2]]
+    scores = [s for s in result.scores if s.policy in ("any signal", "composite")]
     print(f"The any-signal alert and the composite alert ({args.min_signals}+ signals) on the story, "
           f"seed {args.seed}")
-    print("\n".join(lab2.policy_lines(scores, result.incidents)))
+    print("\n".join(policy_lines(scores, result.incidents)))
     print("the composite's pages:")
     for p in scores[1].pages:
         print(f"  {traffic.clock(p.fired_s):>5}  {'+'.join(p.signals):<22} "

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Callable, TextIO, TypeVar
 
+from solution.redaction import neutralize
+
 T = TypeVar("T")
 
 
@@ -126,8 +128,9 @@ def _all_actions(parser: argparse.ArgumentParser):
 
 
 def fail(message: str) -> int:
-    """Print a clear error to stderr; return the exit status for main() to return."""
-    print(f"error: {message}", file=sys.stderr)
+    """Print a clear error to stderr, in one line that shows, never obeys, any control, bidi or
+    invisible character a file name or a value brought in; return the exit status."""
+    print(f"error: {neutralize(message)}", file=sys.stderr)
     return 2
 
 

@@ -1,6 +1,7 @@
-"""All five labs in the order of the class, one screen each, in about a second.
+"""All the labs in the order of the class, one screen each, in about a second; solution/labs.py
+lists them.
 
-    python3 solution/demo.py              the story, then labs 1 to 5, then what each one caught
+    python3 solution/demo.py              the story, then every lab, then what each one caught
     python3 solution/demo.py --lab 3      the story and one lab
     python3 solution/demo.py --html show.html   one self-contained page to post in "Show"
 
@@ -13,9 +14,7 @@ Remember: each lab sees a different side of the same six hours; no single one se
 from __future__ import annotations
 
 import argparse
-import gc
 import html
-import importlib
 import sys
 from pathlib import Path
 
@@ -25,38 +24,30 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import traffic
 from solution.cli import cannot_write, refuse_ignored, run_cli, seed_value, write_file
 from solution.extend import composite_alert
+from solution.labs import LABS, NUMBERS
 from solution.tools.page import html_page
 from solution.tools.show import CHARTS, FINDINGS, TABLES, show_card, story_tables, timeline_chart
 
-# Each lab module offers the same two calls: run(requests=..., seed=...) -> result and
-# report(result) -> the screen; tools/show.py says what each found (FINDINGS) and draws it (CHARTS).
-LABS = (
-    (1, "lab1_logs", "structured, correlated logs", "M20"),
-    (2, "lab2_dashboard", "golden signals and SLO burn", "M20/M31"),
-    (3, "lab3_online_eval", "online evaluation catches drift", "M26/M30"),
-    (4, "lab4_limits", "rate limits, quotas, load shedding", "M25/M29"),
-    (5, "lab5_flywheel", "the reliability flywheel", "M30/M31"),
-)
+# The labs and their contract (run, report) are in solution/labs.py; tools/show.py says what each
+# found (FINDINGS) and draws it (CHARTS, TABLES).
 RULE = "=" * 78
 
 
 def header(number: int, title: str, extends: str) -> str:
-    return f"{RULE}\nLab {number} of 5: {title}, extends {extends}\n{RULE}"
+    return f"{RULE}\nLab {number} of {len(LABS)}: {title}, extends {extends}\n{RULE}"
 
 
-def run(seed: int = traffic.DEFAULT_SEED, labs: tuple[int, ...] = (1, 2, 3, 4, 5)) -> dict:
+def run(seed: int = traffic.DEFAULT_SEED, labs: tuple[int, ...] = NUMBERS) -> dict:
     """Generate the story once and run the chosen labs on it:
     {"requests": the story, "labs": {number: (module, result)}}."""
     requests = traffic.generate(seed=seed)
-    # The story is ~200,000 immutable objects that live to the end: stop the cyclic garbage
-    # collector from re-scanning them while the labs allocate (a tenth of the demo's time).
-    gc.freeze()
     results = {}
-    for number, name, _, _ in LABS:
-        if number in labs:
-            module = importlib.import_module(f"solution.{name}")
-            extra = {"composite": composite_alert} if number == 2 else {}   # the challenge, answered
-            results[number] = (module, module.run(requests=requests, seed=seed, **extra))
+    for lab in LABS:
+        if lab.number in labs:
+            module = lab.lesson()
+            # lab 2's dashboard scores the challenge too: the composite alert, answered
+            extra = {"composite": composite_alert} if lab.name == "lab2_dashboard" else {}
+            results[lab.number] = (module, module.run(requests=requests, seed=seed, **extra))
     return {"seed": seed, "requests": requests, "labs": results}
 
 
@@ -80,10 +71,10 @@ def render(outcome: dict) -> str:
     """The whole demo as text: the story, each lab's screen, the joined timeline."""
     screens = [f"{RULE}\nThe story: six hours of one AI service\n{RULE}",
                traffic.describe(outcome["requests"])]
-    for number, name, title, extends in LABS:
-        if number in outcome["labs"]:
-            module, result = outcome["labs"][number]
-            screens += ["", header(number, title, extends), module.report(result)]
+    for lab in LABS:
+        if lab.number in outcome["labs"]:
+            module, result = outcome["labs"][lab.number]
+            screens += ["", header(lab.number, lab.title, lab.extends), module.report(result)]
     if len(outcome["labs"]) > 1:
         screens += ["", timeline(outcome)]
     return "\n".join(screens)
@@ -94,22 +85,23 @@ def render_html(outcome: dict) -> str:
     "Show", with the finding to post on top."""
     card = show_card(outcome["labs"][3][1], outcome["seed"]) if 3 in outcome["labs"] else None
     body = ([card] if card else []) + ["<h2>The story</h2>", *story_tables(outcome["requests"])]
-    for number, name, title, extends in LABS:
-        if number in outcome["labs"]:
-            _, result = outcome["labs"][number]
-            body.append(f"<h2>Lab {number}: {html.escape(title)} (extends {extends})</h2>")
-            body += CHARTS[number](result) + TABLES[number](result)
+    for lab in LABS:
+        if lab.number in outcome["labs"]:
+            _, result = outcome["labs"][lab.number]
+            title = html.escape(lab.title)
+            body.append(f"<h2>Lab {lab.number}: {title} (extends {lab.extends})</h2>")
+            body += CHARTS[lab.number](result) + TABLES[lab.number](result)
     if len(outcome["labs"]) > 1:
         found = {n: FINDINGS[n](result) for n, (_, result) in outcome["labs"].items()}
         body += ["<h2>On one clock</h2>", timeline_chart(found, traffic.STORY.duration_s)]
-    return html_page("opslab: five operations labs on one story", "\n".join(body))
+    return html_page("opslab: the operations labs on one story", "\n".join(body))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Run the shared story and the five operations labs in sequence.")
-    parser.add_argument("--lab", type=int, choices=range(1, 6), metavar="N",
-                        help="run only lab N (1-5)")
+        description="Run the shared story and the operations labs in sequence.")
+    parser.add_argument("--lab", type=int, choices=NUMBERS, metavar="N",
+                        help=f"run only lab N ({NUMBERS[0]}-{NUMBERS[-1]})")
     parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--html", metavar="FILE",
@@ -117,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite the --html file if it exists")
     args = parser.parse_args(argv)
     refuse_ignored(parser, argv, [("--force", bool(args.html), "only applies with --html FILE")])
-    outcome = run(seed=args.seed, labs=(args.lab,) if args.lab else (1, 2, 3, 4, 5))
+    outcome = run(seed=args.seed, labs=(args.lab,) if args.lab else NUMBERS)
     if args.html != "-":                            # else standard output is the page
         print(render(outcome))
     if args.html:

@@ -46,8 +46,8 @@ def composite_alert(breached: Sequence[Collection[str]], window_s: float = 60.0,
         if quiet is not None and quiet <= gap_windows:      # a short gap: the same incident
             last = pages.pop()
             seen = set(last.signals) | set(page.signals)
-            page = Page("composite", last.start_s, last.fired_s, page.end_s,
-                        tuple(s for s in SIGNALS if s in seen))
+            page = Page(policy="composite", start_s=last.start_s, fired_s=last.fired_s,
+                        end_s=page.end_s, signals=tuple(s for s in SIGNALS if s in seen))
         pages.append(page)
     return pages
 

@@ -1,8 +1,8 @@
 """The failure classes of the story's service: what goes wrong, how often, how badly, and what
 the postmortem says about it. The data lab 5's weekly model runs on.
 
-The story's four paging incidents (keyed by their names in traffic.STORY) and four more that a
-service like it meets in a year. Every number is an assumption of the model, stated here to be
+The story's paging incidents (STORY_FAILURES, keyed by their names in traffic.STORY) and the
+classes a service like it meets in a year besides them (MORE_FAILURES). Every number is an assumption of the model, stated here to be
 read and changed: how often a class comes back, the share of requests it harms, the minutes to
 detect and to mitigate it when nothing watches for it.
 """
@@ -56,7 +56,8 @@ class FailureClass:
 # story does not queue requests, so the noisy tenant's 0.20 is this model's assumption.
 STORY_FAILURES = {
     "provider slowdown": FailureClass(
-        "provider slowdown", "world", 0.30, 0.65, 15, 5,
+        name="provider slowdown", cause="world", weekly_chance=0.30, severity=0.65, ttd_min=15,
+        ttm_min=5,
         harm="answers took over 6 s",
         trigger="the model provider served tokens four times slower",
         root_cause="one provider, no fallback model, no cap on requests in flight",
@@ -67,7 +68,8 @@ STORY_FAILURES = {
                  "mitigate": "concurrency limit that sheds batch first (lab 4)"},
         lesson="latency is the first sign of saturation"),
     "upstream error burst": FailureClass(
-        "upstream error burst", "world", 0.25, 0.50, 9, 11,
+        name="upstream error burst", cause="world", weekly_chance=0.25, severity=0.50, ttd_min=9,
+        ttm_min=11,
         harm="half the requests failed fast with 503",
         trigger="the vector store became unavailable",
         root_cause="retrieval had no fallback: a store outage became a 503",
@@ -78,7 +80,8 @@ STORY_FAILURES = {
                  "mitigate": "retry once on a second replica"},
         lesson="a dependency's outage must degrade the answer, not fail it"),
     "content drift": FailureClass(
-        "content drift", "change", 0.20, 0.30, 150, 30,
+        name="content drift", cause="change", weekly_chance=0.20, severity=0.30, ttd_min=150,
+        ttm_min=30,
         harm="SmartSync questions got ungrounded answers",
         trigger="the SmartSync launch",
         root_cause="the launched topic had no documents, and the gate no case for it",
@@ -89,7 +92,8 @@ STORY_FAILURES = {
                  "mitigate": "say 'no documents yet' when retrieval finds none"},
         lesson="an offline gate only knows the questions of the past"),
     "noisy batch tenant": FailureClass(
-        "noisy batch tenant", "world", 0.30, 0.20, 6, 14,
+        name="noisy batch tenant", cause="world", weekly_chance=0.30, severity=0.20, ttd_min=6,
+        ttm_min=14,
         harm="interactive users waited behind a batch burst",
         trigger="the batch tenant re-ran a month of summaries at 15x",
         root_cause="no per-tenant limit: batch and interactive share capacity",
@@ -101,10 +105,11 @@ STORY_FAILURES = {
         lesson="without limits, one tenant's burst is everyone's outage"),
 }
 
-# Three more classes an AI service meets, not (yet) in the story: new classes that can enter.
+# More classes an AI service meets, not (yet) in the story: new classes that can enter.
 MORE_FAILURES = (
     FailureClass(
-        "prompt injection", "world", 0.15, 0.05, 240, 60,
+        name="prompt injection", cause="world", weekly_chance=0.15, severity=0.05, ttd_min=240,
+        ttm_min=60,
         harm="the assistant obeyed instructions a user injected",
         trigger="a user pasted 'ignore your instructions' text",
         root_cause="user text reached the model with the weight of instructions",
@@ -115,7 +120,8 @@ MORE_FAILURES = (
                  "mitigate": "input validation: quote user text, strip markup"},
         lesson="user text is data, never instructions (OWASP LLM01)"),
     FailureClass(
-        "personal data in an answer", "change", 0.10, 0.02, 300, 60,
+        name="personal data in an answer", cause="change", weekly_chance=0.10, severity=0.02,
+        ttd_min=300, ttm_min=60,
         harm="answers showed another customer's e-mail address",
         trigger="an index refresh took in tickets with customer e-mails",
         root_cause="documents were indexed without redaction",
@@ -126,7 +132,8 @@ MORE_FAILURES = (
                  "mitigate": "output filter redacts personal data"},
         lesson="what the retriever can read, the model can repeat (LLM02)"),
     FailureClass(
-        "bad prompt release", "change", 0.25, 0.25, 45, 20,
+        name="bad prompt release", cause="change", weekly_chance=0.25, severity=0.25, ttd_min=45,
+        ttm_min=20,
         harm="answers got worse after a prompt change",
         trigger="a system prompt change shipped",
         root_cause="the new prompt never ran against the golden set",

@@ -8,7 +8,7 @@ regression case is the grounded judge.
     pii        no personal data or secret copied into the answer (OWASP LLM02)
 
 `regression_cases`: a failed live answer becomes a golden-set case with the check it failed (the
-flywheel of lab 5); and `score_judges`: evaluate the evaluator, each judge's precision and recall against the truth
+flywheel of lab 5), and `passes` runs one against the service; and `score_judges`: evaluate the evaluator, each judge's precision and recall against the truth
 (a real team gets the truth by labelling a sample).
 
     >>> judge("Open Settings [doc:101].", (101, 102, 103)).passed
@@ -75,7 +75,8 @@ def judge(answer: str, retrieved_docs: Sequence[int]) -> Judgement:
     form = (20 <= len(answer) <= MAX_ANSWER_CHARS and answer.rstrip()[-1:] in ".!?"
             and answer.count("[doc") == len(cited))
     pii = not PII.search(answer)
-    return Judgement(is_grounded, refusal, form, pii, is_grounded and refusal and form and pii)
+    return Judgement(grounded=is_grounded, refusal=refusal, format=form, pii=pii,
+                     passed=is_grounded and refusal and form and pii)
 
 
 def judge_all(requests: Sequence[traffic.Request]) -> list[Judgement]:
@@ -96,6 +97,14 @@ class RegressionCase:
 
 CHECKS = {"grounded": "cites a retrieved document", "refusal": "not a refusal",
           "format": "a well-formed answer", "pii": "no personal data"}
+
+
+def passes(case: RegressionCase,
+           index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
+    """Run a regression case against the service with this retrieval index: (passed, answer,
+    documents). Its check is the grounded judge, the one that failed in production (lab 5)."""
+    text, docs = traffic.answer_from(index, case.prompt)
+    return grounded(text, docs), text, docs
 
 
 def regression_cases(after: Sequence, topic: str, limit: int = 5) -> list[RegressionCase]:
@@ -150,5 +159,6 @@ def score_judges(labelled: Sequence[tuple[Judgement, bool, bool]]) -> list[Judge
             fails += failed
             bad += truly_bad
             true_fails += failed and truly_bad
-        scores.append(JudgeScore(name, truth, len(labelled), fails, true_fails, bad))
+        scores.append(JudgeScore(name=name, truth=truth, labelled=len(labelled), fails=fails,
+                                 true_fails=true_fails, bad=bad))
     return scores

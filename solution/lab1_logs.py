@@ -5,13 +5,13 @@ one of them went through, from the logs alone? Yes, if every line is a JSON obje
 its request's trace id and its span id. Extends M20 (observability).
 
 Read it in this order (about ten minutes):
-1. the record: `severity`, `rfc3339`, `traceparent`: OpenTelemetry's fields and the W3C header;
+1. the record: `severity`, `traceparent`, numeric.py's `rfc3339`: OpenTelemetry's and W3C's;
 2. emission with the standard `logging` module: `bound` puts the trace context in `contextvars`,
    `TraceContextFilter` copies it onto each record, `JsonFormatter` renders one JSON object per
    line (strings redacted by solution/redaction.py), `TailSamplingHandler` keeps a whole trace
    or none (`keep_trace`); `json_logger` wires them; `log_request` logs one request's spans;
 3. reading back: `load_log` (SQLite, `json_extract`) and `trace_records`; the spans of one trace
-   are drawn by `waterfall` and `draw_waterfall` (solution/spans.py, 90 lines);
+   are drawn by `waterfall` and `draw_waterfall` (solution/spans.py);
 4. `run()` logs the story's error burst and asks it; `report()` is the screen; `main()` the flags.
 
     python3 solution/lab1_logs.py                     the error burst, logged and queried
@@ -37,7 +37,6 @@ import logging
 import re
 import sqlite3
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 from solution import logschema as F
 from solution import traffic
 from solution.cli import fraction, positive_float, refuse_ignored, run_cli, seed_value
-from solution.numeric import parse_rfc3339, percent, trace_fraction
+from solution.numeric import parse_rfc3339, percent, rfc3339, trace_fraction
 from solution.redaction import KINDS, redact, redact_value
 from solution.spans import SpanRow, draw_waterfall, ms, waterfall
 from solution.terminal import table
@@ -77,16 +76,6 @@ def severity(levelno: int) -> tuple[str, int]:
     return SEVERITY[max([lvl for lvl in SEVERITY if lvl <= levelno], default=logging.DEBUG)]
 
 
-def rfc3339(seconds: float) -> str:
-    """Seconds since the Unix epoch as an RFC 3339 UTC timestamp with milliseconds.
-
-    >>> rfc3339(1793610003.1234)
-    '2026-11-02T09:00:03.123Z'
-    """
-    whole, milli = divmod(round(seconds * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milli:03d}Z"
-
-
 def traceparent(trace_id: str, span_id: str, sampled: bool = True) -> str:
     """The W3C Trace Context header a service passes downstream: version 00, the trace id, the
     caller's span id (the parent-id of whoever receives it), and the flags (01 = sampled)."""
@@ -97,10 +86,10 @@ TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
 
 
 def scrub(key: str, value):
-    """An attribute as it may be logged: redacted to its last string (solution/redaction.py),
-    except a well-formed traceparent (only hex, but its digit runs can look like a card)."""
+    """An attribute as it may be logged (solution/redaction.py): redacted whole when a key names
+    a secret (`password`, at any depth), else to its last string; a traceparent kept whole."""
     keep = key == "traceparent" and isinstance(value, str) and TRACEPARENT.fullmatch(value)
-    return value if keep else redact_value(value)
+    return value if keep else redact_value(value, key)
 
 
 # ── 2. emission: contextvars, a Filter, a Formatter, a tail-sampling handler ────────────────────
@@ -136,8 +125,8 @@ class JsonFormatter(logging.Formatter):
 
     The time is the record's `at` (seconds since the Unix epoch) when the caller gives one, as a
     replay from a simulated clock does; otherwise the moment the record was made. Every string
-    attribute is redacted (see scrub). `json.dumps` escapes every line break, U+2028 and U+0085 included, so
-    no attribute can split the line, whatever redaction missed.
+    attribute is redacted (see scrub). `json.dumps` escapes every line break, U+2028 and U+0085
+    included, so no attribute can split the line, whatever redaction missed.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -193,11 +182,13 @@ class TailSamplingHandler(logging.StreamHandler):
             if record.msg == F.REQUEST_COMPLETED:
                 lines, failed = self.pending.pop(trace_id)
                 latency = getattr(record, "attributes", {}).get(F.LATENCY_MS, 0.0)
-                self.failed += failed
-                if keep_trace(trace_id, failed, latency, self.rate, self.slow_ms):
+                kept = keep_trace(trace_id, failed, latency, self.rate, self.slow_ms)
+                if kept:
                     self.traces_kept += 1
-                    self.failed_kept += failed
                     self._write(lines)
+                if failed:
+                    self.failed += 1
+                    self.failed_kept += 1 if kept else 0
         except Exception:                           # logging's rule: never raise into the caller
             self.handleError(record)
 
@@ -254,8 +245,9 @@ def log_request(logger: logging.Logger, r: traffic.Request, epoch: float) -> Non
                 failed = stage.outcome == "error"
                 attributes = {"duration_ms": round(stage.duration_ms, 1)}
                 if stage.name == "retrieval":
+                    found = 0 if failed else len(r.retrieved_docs)
                     attributes.update({"gen_ai.operation.name": "retrieval",
-                                       "retrieval.documents": 0 if failed else len(r.retrieved_docs)})
+                                       "retrieval.documents": found})
                 elif stage.name == "llm":
                     attributes.update({"gen_ai.operation.name": "chat",
                                        "gen_ai.provider.name": PROVIDER, F.MODEL: r.model,
@@ -336,7 +328,7 @@ class Result:
     sample_rate: float
     slow_ms: float
     sampled_lines: int                      # lines the tail sampler kept
-    failed_traces: int                      # failing traces, and how many of them each sampler keeps
+    failed_traces: int                      # failing traces, and how many each sampler keeps:
     tail_failed_kept: int
     head_failed_kept: int
 
@@ -372,18 +364,22 @@ def run(requests=None, *, seed: int = traffic.DEFAULT_SEED,
         example = first[0]
         records = trace_records(lines, example)
         rows = waterfall(records)
-        attributes = next(rec["attributes"] for rec in records if rec["body"] == F.REQUEST_COMPLETED)
+        completed = [rec for rec in records if rec["body"] == F.REQUEST_COMPLETED]
+        attributes = completed[0]["attributes"]
         first_s = round(records[0]["_at"] - parse_rfc3339(scenario.epoch), 3)
     # The same requests through the tail sampler at `sample`; a head sampler at the same rate
     # decides when each request arrives, by the same hash, before it knows how it ends.
     tail = write_log(window, io.StringIO(), scenario, rate=sample, slow_ms=slow_ms)
-    head = sum(trace_fraction(r.trace_id) < sample for r in window if not r.ok)
+    head = len([r for r in window if not r.ok and trace_fraction(r.trace_id) < sample])
     return Result(
-        seed, (burst.start_s, burst.end_s), len(window), written.lines, len(text.encode()) / 1000,
-        {kind: text.count(f"[REDACTED:{kind}]") for kind in KINDS},
-        sum(not r.prompt.isprintable() for r in window), text,
-        sum(n for _, _, n in failures), failures, by_stage, first_s, example, attributes, rows,
-        sample, slow_ms, tail.lines_kept, tail.failed, tail.failed_kept, head)
+        seed=seed, window=(burst.start_s, burst.end_s), requests=len(window), lines=written.lines,
+        kilobytes=len(text.encode()) / 1000,
+        redacted={kind: text.count(f"[REDACTED:{kind}]") for kind in KINDS},
+        injections=len([r for r in window if not r.prompt.isprintable()]), log=text,
+        failed=sum(n for _, _, n in failures), failures=failures, by_stage=by_stage,
+        first_failure_s=first_s, example=example, example_attributes=attributes, example_rows=rows,
+        sample_rate=sample, slow_ms=slow_ms, sampled_lines=tail.lines_kept,
+        failed_traces=tail.failed, tail_failed_kept=tail.failed_kept, head_failed_kept=head)
 
 
 # ── report(): the lab's screen ──────────────────────────────────────────────────────────────────
@@ -432,16 +428,20 @@ def report(result: Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(
-        "The story's error burst, logged as structured JSON lines and queried: what failed, where, "
-        "one failing request's whole story, and what tail sampling keeps. Your own logs: solution/tools/logs.py."))
+        "The story's error burst, logged as structured JSON lines and queried: what failed, "
+        "where, one failing request's whole story, and what tail sampling keeps. Your own logs: "
+        "solution/tools/logs.py."))
     parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
                         help=f"seed of the story (default {traffic.DEFAULT_SEED})")
     parser.add_argument("--sample", type=fraction, default=SAMPLE_RATE,
-                        help=f"tail sampling: share of healthy, fast traces kept (default {SAMPLE_RATE})")
+                        help="tail sampling: share of healthy, fast traces kept "
+                             f"(default {SAMPLE_RATE})")
     parser.add_argument("--slow-ms", type=positive_float, default=SLOW_MS,
-                        help=f"tail sampling: traces at least this slow (ms) are kept (default {SLOW_MS:g})")
+                        help="tail sampling: traces at least this slow (ms) are kept "
+                             f"(default {SLOW_MS:g})")
     args = parser.parse_args(argv)
-    refuse_ignored(parser, argv, [("--slow-ms", args.sample < 1, "only matters when --sample is below 1")])
+    slow_ms_matters = ("--slow-ms", args.sample < 1, "only matters when --sample is below 1")
+    refuse_ignored(parser, argv, [slow_ms_matters])
     print(report(run(seed=args.seed, sample=args.sample, slow_ms=args.slow_ms)))
     return 0
 

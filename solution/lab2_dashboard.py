@@ -3,15 +3,14 @@
 The question: in six hours of traffic, which minutes were bad, on which signal, and which of them
 deserved to wake somebody up? Extends M20 (observability) and M31 (SLOs and error budgets).
 
-Read it in this order (about ten minutes):
-1. `window_of`, then `golden_signals`: tally each window, measure latency, traffic, errors and
-   saturation (Google SRE book, "Monitoring Distributed Systems"; `busy_seconds` for saturation);
+Read it in this order (about ten minutes; the handout names the path, labs/lab2_dashboard.md):
+1. `window_of`, `golden_signals`: each window's latency, traffic, errors and saturation (Google
+   SRE book, "Monitoring Distributed Systems"; `busy_seconds` for saturation);
 2. `Thresholds` (each line says why it sits where it does) and `breaches`;
-3. SLO burn: `per_minute` counts feed the SRE Workbook's multiwindow, multi-burn-rate rules
-   (solution/slo.py: `burn_rate`, `burn_rate_threshold`, `multiwindow`);
-4. `any_signal_alert`, `burn_alert`, `policies`: verdicts become pages, scored against the truth
-   (solution/paging.py); the composite alert is the challenge (starters/extend.py), passed in;
-5. `measure` (all it takes of the requests), `run()`, `report()` (the screen), `main()` (flags).
+3. `any_signal_alert`, `policies`: verdicts become pages, scored against the truth (paging.py);
+   SLO burn is the SRE Workbook's multiwindow, multi-burn-rate rules (slo.py); the composite
+   alert is the challenge (starters/extend.py), passed in;
+4. `measure` (all it takes of the requests), `run()`, `report()` (the screen), `main()` (flags).
 
     python3 solution/lab2_dashboard.py [--slo 0.999 --window 300 ...]   (--help for all flags)
     python3 solution/tools/dashboard.py --from LOG --html FILE --prom FILE   the same as a tool
@@ -36,10 +35,11 @@ from solution import traffic
 from solution.cli import positive_float, positive_int, run_cli, seed_value, slo_value, window_value
 from solution.logschema import Observation
 from solution.numeric import (DEFAULT_BUCKETS, cumulative_buckets, histogram_quantile, nearest_rank,
-                              percent)
-from solution.paging import SIGNALS, Page, Score, either, pages_from, score, visible
-from solution.slo import WORKBOOK_RULES, RuleVerdict, burn_alert, hours_text, per_minute, slo_verdicts
-from solution.terminal import sparkline, squeeze, table, use_color, wrap
+                              nearest_ranks, percent)
+from solution.paging import SIGNALS, Page, Score, either, pages_from, policy_lines, score
+from solution.slo import (RuleVerdict, burn_alert, hours_text, per_minute, rule_lines,
+                          slo_verdicts)
+from solution.terminal import plural, sparkline, squeeze, use_color, wrap
 
 # ── 1. the four golden signals, per window ──────────────────────────────────────────────────────
 # Decisions, and why. Each request belongs to the window it started in (the incidents' clock).
@@ -87,13 +87,6 @@ def busy_seconds(requests, window_s: float, n_windows: int) -> list[float]:
     return busy
 
 
-def _ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99), scale: float = 1.0) -> tuple:
-    """Nearest-rank percentiles of the values, times `scale`; Nones when there are none."""
-    if not values:
-        return (None,) * len(qs)
-    return tuple(nearest_rank(values, q) * scale for q in qs)
-
-
 def window_of(start_s, window_s, requests, failed, tokens, busy_s, capacity, *, slow, served,
               ok_s, failed_s, ttft_p95_s) -> Window:
     """One window's signals from its tallies and latency percentiles (ok_s: p50, p90, p95, p99 of
@@ -104,7 +97,8 @@ def window_of(start_s, window_s, requests, failed, tokens, busy_s, capacity, *, 
                   slow_ratio=slow / served if served else None,
                   p50_s=ok_s[0], p90_s=ok_s[1], p95_s=ok_s[2], p99_s=ok_s[3],
                   failed_p50_s=failed_s[0], failed_p95_s=failed_s[1], failed_p99_s=failed_s[2],
-                  ttft_p95_s=ttft_p95_s, saturation=busy_s / window_s / capacity if capacity else None)
+                  ttft_p95_s=ttft_p95_s,
+                  saturation=busy_s / window_s / capacity if capacity else None)
 
 
 def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, duration_s: float,
@@ -130,10 +124,11 @@ def golden_signals(requests: Sequence[Observation], *, window_s: float = 60.0, d
                 ttft_ms[i].append(r.ttft_ms)
     busy, limit_ms = busy_seconds(requests, window_s, n), latency_limit_s * 1000.0
     return [window_of(i * window_s, window_s, count[i], failed[i], tokens[i], busy[i], capacity,
-                      slow=sum(ms > limit_ms for ms in ok_ms[i]), served=len(ok_ms[i]),
-                      ok_s=_ranks(ok_ms[i], (50, 90, 95, 99), scale=0.001),
-                      failed_s=_ranks(failed_ms[i], scale=0.001),
-                      ttft_p95_s=_ranks(ttft_ms[i], (95,), scale=0.001)[0]) for i in range(n)]
+                      slow=len([ms for ms in ok_ms[i] if ms > limit_ms]), served=len(ok_ms[i]),
+                      ok_s=nearest_ranks(ok_ms[i], (50, 90, 95, 99), scale=0.001),
+                      failed_s=nearest_ranks(failed_ms[i], scale=0.001),
+                      ttft_p95_s=nearest_ranks(ttft_ms[i], (95,), scale=0.001)[0])
+            for i in range(n)]
 
 
 # ── 2. thresholds and breaches ──────────────────────────────────────────────────────────────────
@@ -181,9 +176,12 @@ def breaches(windows: Sequence[Window], limits: dict[str, float]) -> list[tuple[
     saturation at it."""
     out = []
     for w in windows:
-        values = signal_values(w)
-        out.append(tuple(s for s in SIGNALS if values[s] is not None and
-                         (values[s] > limits[s] if s in ("latency", "traffic") else values[s] >= limits[s])))
+        values, over = signal_values(w), []
+        for s in SIGNALS:
+            value, above = values[s], s in ("latency", "traffic")
+            if value is not None and (value > limits[s] if above else value >= limits[s]):
+                over.append(s)
+        out.append(tuple(over))
     return out
 
 
@@ -196,8 +194,8 @@ def any_signal_alert(breached: Sequence[Collection[str]], window_s: float = 60.0
 
 def policies(breached, verdicts, window_s: float, incidents, composite=None,
              min_signals: int = 2) -> list[Score]:
-    """Every alert policy's pages, scored. The composite alert is the challenge: it is passed in
-    (solution/extend.py answers it; the demo and tools/dashboard.py pass it), never imported here."""
+    """Every alert policy's pages, scored. The composite alert is the challenge: passed in
+    (solution/extend.py answers it; the demo and the tool pass it), never imported here."""
     naive, burn = any_signal_alert(breached, window_s), burn_alert(verdicts)
     scores = [score("any signal", naive, incidents), score("SLO burn", burn, incidents)]
     if composite is not None:
@@ -225,72 +223,91 @@ class Result:
     latency_good: float | None      # interactive successes under the limit / interactive successes
     span_h: float
     verdicts: list[RuleVerdict]
-    scores: list[Score]             # any signal, SLO burn; with a composite: composite, composite or burn
+    scores: list[Score]             # any signal, SLO burn; then composite, composite or burn
     incidents: tuple[traffic.Incident, ...]   # the ground truth, on this clock
     has_truth: bool                 # False: a log from elsewhere, nothing to score against
     story_latency: tuple            # interactive (p50, p95, p99) of successes, then of failures
     p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
 
 
-def p99_check(requests, ok_s: list[float], windows: list[Window], window_s: float) -> list[tuple]:
-    """Exact p99 of interactive successes (ok_s) vs Prometheus' estimate: last window, whole span."""
-    last = next((w for w in reversed(windows) if w.p99_s is not None), None)
-    if last is None:
-        return []
-    in_last = [r.latency_ms / 1000 for r in requests if r.priority == "interactive"
-               and r.status < 500 and last.start_s <= r.ts < last.start_s + window_s]
-    return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, cumulative_buckets(values)))
-            for label, exact, values in (
-                (f"last window {traffic.clock(last.start_s)}", last.p99_s, in_last),
-                (f"all {hours_text(len(windows) * window_s / 3600)}", nearest_rank(ok_s, 99), ok_s))]
+def p99_check(windows: Sequence[Window], window_s: float, last: int, span_p99_s: float,
+              last_counts: list[int], span_counts: list[int]) -> list[tuple]:
+    """The exact p99 of interactive successes beside Prometheus' estimate of it from cumulative
+    bucket counts (client_python's default buckets): in window `last`, and over the whole span."""
+    span = f"all {hours_text(len(windows) * window_s / 3600)}"
+    return [(f"last window {traffic.clock(windows[last].start_s)}", windows[last].p99_s,
+             histogram_quantile(0.99, DEFAULT_BUCKETS, last_counts)),
+            (span, span_p99_s, histogram_quantile(0.99, DEFAULT_BUCKETS, span_counts))]
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """All run() takes from the requests: measure() makes it of a list, and tools/tally.py sums a
+    day of logs into the same as it reads them."""
+    windows: list[Window]
+    per_minute: tuple[list[int], list[int], list[int], list[int]]   # 5xx, all, slow, served
+    latency: tuple          # interactive (p50, p95, p99) of successes, then of failures
+    p99_check: list[tuple[str, float | None, float | None]]   # (which window, exact, histogram)
 
 
 def measure(requests, *, window_s: float, duration_s: float, capacity: int | None,
-            latency_limit_s: float) -> tuple:
-    """All run() takes from the requests: windows, SLO counts per minute, the span's interactive
-    latency, the p99 check. (tools/tally.py sums a day of logs into the same, as it reads.)"""
-    windows = golden_signals(requests, window_s=window_s, duration_s=duration_s, capacity=capacity,
-                             latency_limit_s=latency_limit_s)
+            latency_limit_s: float) -> Measurements:
+    """The windows, the SLO counts per minute, the span's interactive latency, the p99 check."""
+    windows = golden_signals(requests, window_s=window_s, duration_s=duration_s,
+                             capacity=capacity, latency_limit_s=latency_limit_s)
     counts = per_minute(requests, max(1, math.ceil(duration_s / 60.0)), latency_limit_s)
-    ok_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status < 500]
-    failed_s = [r.latency_ms / 1000 for r in requests if r.priority == "interactive" and r.status >= 500]
-    return windows, counts, (_ranks(ok_s), _ranks(failed_s)), p99_check(requests, ok_s, windows, window_s)
+    interactive = [r for r in requests if r.priority == "interactive"]
+    ok_s = [r.latency_ms / 1000 for r in interactive if r.status < 500]
+    failed_s = [r.latency_ms / 1000 for r in interactive if r.status >= 500]
+    measured = [i for i, w in enumerate(windows) if w.p99_s is not None]
+    check = []
+    if measured:
+        last, start = measured[-1], windows[measured[-1]].start_s   # the last window with a p99
+        in_last = [r.latency_ms / 1000 for r in interactive
+                   if r.status < 500 and start <= r.ts < start + window_s]
+        check = p99_check(windows, window_s, last, nearest_rank(ok_s, 99),
+                          cumulative_buckets(in_last), cumulative_buckets(ok_s))
+    return Measurements(windows=windows, per_minute=counts,
+                        latency=(nearest_ranks(ok_s), nearest_ranks(failed_s)), p99_check=check)
 
 
-def run(requests=None, *, seed: int = traffic.DEFAULT_SEED, scenario: traffic.Scenario = traffic.STORY,
-        window_s: float = 60.0, slo: float | None = None, latency_limit_s: float = traffic.SLOW_MS / 1000,
-        latency_slo: float | None = None, thresholds: Thresholds = Thresholds(), period_days: float = 30,
-        composite=None, min_signals: int = 2, duration_s: float | None = None,
-        incidents: tuple | None = None, has_truth: bool = True, source: str | None = None,
-        measured: tuple | None = None) -> Result:
-    """The dashboard of the story (or of `requests` over `duration_s`, or of `measured` ones),
-    scored against `incidents` (None: the scenario's), as plain values; ValueError if impossible."""
+def run(requests=None, *, seed: int = traffic.DEFAULT_SEED,
+        scenario: traffic.Scenario = traffic.STORY, window_s: float = 60.0,
+        slo: float | None = None, latency_limit_s: float = traffic.SLOW_MS / 1000,
+        latency_slo: float | None = None, thresholds: Thresholds = Thresholds(),
+        period_days: float = 30, composite=None, min_signals: int = 2,
+        measured: Measurements | None = None) -> Result:
+    """The dashboard of the story (or of `measured` requests, as a tool sums them), scored against
+    the scenario's incidents, as plain values; ValueError for a setting that cannot be."""
     slo = scenario.slo_availability if slo is None else slo
     latency_slo = scenario.slo_latency if latency_slo is None else latency_slo
     if not (0 < slo < 1 and 0 < latency_slo < 1):
         raise ValueError("an SLO must be between 0 and 1, exclusive: 1 leaves no error budget")
     if not window_s > 0:
         raise ValueError("the window must be longer than 0 seconds")
-    incidents = scenario.incidents if incidents is None else incidents
     if measured is None:
-        requests = traffic.generate(seed=seed, scenario=scenario) if requests is None else requests
-        measured = measure(requests, window_s=window_s, capacity=scenario.capacity,
-                           duration_s=scenario.duration_s if duration_s is None else duration_s,
-                           latency_limit_s=latency_limit_s)
-    windows, (failed, total, slow, served), story_latency, check = measured
-    limits = {"latency": thresholds.latency_s, "traffic": traffic_limit(windows, thresholds.traffic_x),
+        if requests is None:
+            requests = traffic.generate(seed=seed, scenario=scenario)
+        measured = measure(requests, window_s=window_s, duration_s=scenario.duration_s,
+                           capacity=scenario.capacity, latency_limit_s=latency_limit_s)
+    windows = measured.windows
+    failed, total, slow, served = measured.per_minute
+    limits = {"latency": thresholds.latency_s,
+              "traffic": traffic_limit(windows, thresholds.traffic_x),
               "errors": thresholds.errors, "saturation": thresholds.saturation}
     breached = breaches(windows, limits)
-    verdicts = slo_verdicts((failed, total, slow, served), slo, latency_slo, period_days)
+    verdicts = slo_verdicts(measured.per_minute, slo, latency_slo, period_days)
+    scores = policies(breached, verdicts, window_s, scenario.incidents, composite, min_signals)
+    availability = 1 - sum(failed) / sum(total) if sum(total) else None
+    latency_good = 1 - sum(slow) / sum(served) if sum(served) else None
     return Result(
-        source=source or f"the story, seed {seed}", requests=sum(w.requests for w in windows),
+        source=f"the story, seed {seed}", requests=sum(w.requests for w in windows),
         window_s=window_s, windows=windows, limits=limits, breached=breached, slo=slo,
         latency_slo=latency_slo, latency_limit_s=latency_limit_s, period_days=period_days,
-        availability=1 - sum(failed) / sum(total) if sum(total) else None,
-        latency_good=1 - sum(slow) / sum(served) if sum(served) else None,
-        span_h=len(windows) * window_s / 3600, verdicts=verdicts,
-        scores=policies(breached, verdicts, window_s, incidents, composite, min_signals),
-        incidents=tuple(incidents), has_truth=has_truth, story_latency=story_latency, p99_check=check)
+        availability=availability, latency_good=latency_good,
+        span_h=len(windows) * window_s / 3600, verdicts=verdicts, scores=scores,
+        incidents=tuple(scenario.incidents), has_truth=True, story_latency=measured.latency,
+        p99_check=measured.p99_check)
 
 
 # ── 5. the screen ───────────────────────────────────────────────────────────────────────────────
@@ -305,24 +322,25 @@ ROWS = (            # signal, label, factor to its unit, format, unit
 
 
 def _signal_rows(result: Result, color: bool, ascii: bool | None) -> list[str]:
-    """Per signal: a sparkline of its windows, its value now, its threshold; under it, the breaches."""
+    """Per signal: a sparkline of its windows, its value now, its threshold; under it, the
+    breaches."""
     lines = []
     for signal, label, factor, fmt, _ in ROWS:
         scaled = [None if v is None else v * factor
                   for v in (signal_values(w)[signal] for w in result.windows)]
         limit = result.limits[signal] * factor
         top = max([v for v in scaled if v is not None] + [limit if math.isfinite(limit) else 0.0])
-        spark = sparkline(squeeze(scaled, WIDTH), low=0.0, high=top or 1.0, ascii=ascii).ljust(WIDTH)
-        now = "no traffic" if not result.windows[-1].requests else \
-            ("-" if scaled[-1] is None else fmt.format(scaled[-1]))
+        spark = sparkline(squeeze(scaled, WIDTH), low=0.0, high=top or 1.0, ascii=ascii)
+        now = "-" if scaled[-1] is None else fmt.format(scaled[-1])
+        now = now if result.windows[-1].requests else "no traffic"
         sign = ">" if signal in ("latency", "traffic") else ">="
-        lines.append(f"{label:<14} {spark}  {now:>10}  {sign}{fmt.format(limit):>8}")
+        lines.append(f"{label:<14} {spark.ljust(WIDTH)}  {now:>10}  {sign}{fmt.format(limit):>8}")
         hit = [1.0 if signal in b else 0.0 for b in result.breached]
         marks = "".join("^" if h else " " for h in squeeze(hit, WIDTH)).ljust(WIDTH)   # as folded
         if color:
             marks = marks.replace("^", "\033[31m^\033[0m")          # red
-        count = int(sum(hit))
-        lines.append(f"{'':<14} {marks}  breached in {count} window{'s' * (count != 1)}")
+        breached = plural(len([b for b in result.breached if signal in b]), "window")
+        lines.append(f"{'':<14} {marks}  breached in {breached}")
     return lines
 
 
@@ -337,102 +355,81 @@ def _slo_lines(result: Result) -> list[str]:
             continue
         burn = (1 - good) / (1 - target)                            # observed error ratio / budget
         spent = burn * result.span_h / (result.period_days * 24)    # burn x window / period
-        lines += wrap(f"SLO {name} {100 * target:g} %{what}: {100 * good:.2f} % good, burn {burn:.1f}x, "
-                      f"{100 * spent:.1f} % of the {result.period_days:g}-day budget")
-    lines.append(f"{'burn-rate rule':<16} {'burn':>7} {'availability SLO (max)':<25} latency SLO")
-    by_slo = [[v for v in result.verdicts if v.slo_name == name] for name in ("availability", "latency")]
-    for rule, avail, lat in zip(WORKBOOK_RULES, *by_slo):
-        lines.append(f"  {rule.name:<14} {avail.threshold:>6.4g}x {avail.summary():<25} "
-                     f"{lat.summary()}")
-    return lines
-
-
-def policy_lines(scores: Sequence[Score], incidents, has_truth: bool = True) -> list[str]:
-    """The alert policies side by side: pages, what they caught, precision, recall, and the minutes
-    from each real incident's start to its first page (the Workbook's detection time)."""
-    real = [i for i in incidents if i.page and visible(i)]
-    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing, percent(s.precision, 0),
-             percent(s.recall, 0)] + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s]
-            for s in scores]
-    lines = table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
-                  + [traffic.clock(i.start_s) for i in real]).splitlines()
-    if real:
-        notes = "the last columns: minutes to the first page after " + ", ".join(
-            f"{traffic.clock(i.start_s)} {i.name}" for i in real)
-    elif has_truth:
-        notes = "no real incident of the story in this span: pages are counted, not scored"
-    else:
-        notes = "no ground truth for this log: pages are counted, not scored"
-    for i in incidents:
-        if i.page and not visible(i):
-            notes += (f". Not scored: {traffic.clock(i.start_s)} {i.name}, which moves "
-                      f"{'+'.join(i.signals)} only: no golden signal sees it (lab 3 does)")
-    return lines + wrap(notes + ".")
+        lines += wrap(f"SLO {name} {100 * target:g} %{what}: {100 * good:.2f} % good, "
+                      f"burn {burn:.1f}x, {100 * spent:.1f} % of the "
+                      f"{result.period_days:g}-day budget")
+    return lines + rule_lines(result.verdicts)
 
 
 def report(result: Result, *, color: bool = False, ascii: bool | None = None) -> str:
     """The dashboard in one screen: at most 80 columns, about 30 lines."""
     w0, last = result.windows, result.windows[-1]
     size = f"{result.window_s / 60:g} min" if result.window_s >= 60 else f"{result.window_s:g} s"
-    fold = (f"sparklines fold {len(w0) // WIDTH} windows per mark (the max)" if len(w0) // WIDTH > 1
-            else "a mark per window")
+    fold = "a mark per window"
+    if len(w0) // WIDTH > 1:
+        fold = f"sparklines fold {len(w0) // WIDTH} windows per mark (the max)"
     lines = wrap(f"Golden signals of {result.source}: {result.requests:,} requests, "
-                 f"{len(w0)} window{'s' * (len(w0) != 1)} of {size}; {fold}; ^ = breach")
+                 f"{plural(len(w0), 'window')} of {size}; {fold}; ^ = breach")
     end = traffic.clock(result.span_h * 3600)
     lines.append(f"{'signal':<14} {traffic.clock(0):<{WIDTH // 2}}{end:>{WIDTH - WIDTH // 2}}"
                  f"  {'now':>10}  {'threshold':>9}")
     lines += _signal_rows(result, color, ascii)
-    quiet = sum(not w.requests for w in w0)
+    quiet = len([w for w in w0 if not w.requests])
     lines += wrap(f"also now: {last.tokens_per_s:,.0f} tokens/s; slow by policy "
                   f"(> {result.latency_limit_s:g} s) {percent(last.slow_ratio)}; TTFT p95 "
                   + ("-" if last.ttft_p95_s is None else f"{last.ttft_p95_s:.2f} s")
                   + (f"; {quiet:,} window(s) with no traffic" if quiet else ""))
-    ok, bad = result.story_latency
-    show = lambda t: "-" if t[0] is None else " / ".join(f"{x:.2f}" for x in t)   # noqa: E731
-    lines += [f"interactive latency over {hours_text(result.span_h)}, p50 / p95 / p99 (nearest rank):",
-              f"  successes {show(ok)} s; failures, apart, {show(bad)} s"]
+    ok, bad = ("-" if t[0] is None else " / ".join(f"{x:.2f}" for x in t)
+               for t in result.story_latency)          # p50 / p95 / p99, or - without data
+    lines += [f"interactive latency over {hours_text(result.span_h)}, p50 / p95 / p99 "
+              "(nearest rank):", f"  successes {ok} s; failures, apart, {bad} s"]
     if result.p99_check:
         lines += ["p99 exact vs Prometheus histogram_quantile (client_python default buckets):",
                   "  " + "; ".join(f"{label}: {exact:.2f} vs {estimate:.2f} s "
                                    f"({100 * (estimate - exact) / exact:+.1f} %)"
                                    for label, exact, estimate in result.p99_check)]
     lines += _slo_lines(result) + policy_lines(result.scores, result.incidents, result.has_truth)
-    if len(result.scores) == 2:
+    if "composite" not in [s.policy for s in result.scores]:
         lines.append("composite (two or more signals at once): the challenge, starters/extend.py")
     return "\n".join(lines)
 
 
 # ── 6. the command line ────────────────────────────────────────────────────────────────────────
 
+FLAGS = (       # flag, type, default, metavar, what it sets
+    ("--seed", seed_value, traffic.DEFAULT_SEED, "N", "seed of the story"),
+    ("--window", window_value, 60.0, "SECONDS", "length of one dashboard window"),
+    ("--slo", slo_value, traffic.STORY.slo_availability, "RATIO",
+     "availability SLO as a fraction: 0.995 is 99.5 %%"),
+    ("--latency-slo", slo_value, traffic.STORY.slo_latency, "RATIO",
+     "share of interactive successes under the latency limit"),
+    ("--latency-limit", positive_float, traffic.SLOW_MS / 1000, "SECONDS",
+     "latency limit: the p90 threshold and the latency SLO's limit"),
+    ("--period-days", positive_int, 30, "DAYS",
+     "SLO period; the burn-rate thresholds follow from it"),
+    ("--traffic-x", positive_float, Thresholds.traffic_x, "X",
+     "traffic breaches over X times the median window"),
+    ("--error-limit", slo_value, Thresholds.errors, "RATIO", "errors breach at this 5xx ratio"),
+    ("--saturation-target", positive_float, Thresholds.saturation, "RATIO",
+     "saturation breaches at this utilization"),
+)
+
+
 def add_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The dashboard's what-if flags (the lab, its tool and the challenge share them)."""
-    parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
-                        help=f"seed of the story (default {traffic.DEFAULT_SEED})")
-    parser.add_argument("--window", type=window_value, default=60.0, metavar="SECONDS",
-                        help="length of one dashboard window (default 60)")
-    parser.add_argument("--slo", type=slo_value, default=traffic.STORY.slo_availability,
-                        help="availability SLO as a fraction (default 0.995 = 99.5 %%)")
-    parser.add_argument("--latency-slo", type=slo_value, default=traffic.STORY.slo_latency,
-                        help="share of interactive successes under the latency limit (default 0.99)")
-    parser.add_argument("--latency-limit", type=positive_float, default=traffic.SLOW_MS / 1000, metavar="SECONDS",
-                        help="latency limit: the p90 threshold and the latency SLO's limit (default 6)")
-    parser.add_argument("--period-days", type=positive_int, default=30, metavar="DAYS",
-                        help="SLO period; the burn-rate thresholds follow from it (default 30)")
-    parser.add_argument("--traffic-x", type=positive_float, default=Thresholds.traffic_x, metavar="X",
-                        help="traffic breaches over X times the median window (default 1.5)")
-    parser.add_argument("--error-limit", type=slo_value, default=Thresholds.errors, metavar="RATIO",
-                        help="errors breach at this 5xx ratio (default 0.05)")
-    parser.add_argument("--saturation-target", type=positive_float, default=Thresholds.saturation,
-                        metavar="RATIO", help="saturation breaches at this utilization (default 0.70)")
+    for flag, kind, default, metavar, what in FLAGS:
+        parser.add_argument(flag, type=kind, default=default, metavar=metavar,
+                            help=f"{what} (default {default:g})")
     return parser
 
 
 def settings(args) -> dict:
     """run()'s keyword arguments from the flags of add_flags."""
+    thresholds = Thresholds(latency_s=args.latency_limit, traffic_x=args.traffic_x,
+                            errors=args.error_limit, saturation=args.saturation_target)
     return dict(seed=args.seed, window_s=args.window, slo=args.slo, latency_slo=args.latency_slo,
                 latency_limit_s=args.latency_limit, period_days=args.period_days,
-                thresholds=Thresholds(latency_s=args.latency_limit, traffic_x=args.traffic_x,
-                                      errors=args.error_limit, saturation=args.saturation_target))
+                thresholds=thresholds)
 
 
 def main(argv: list[str] | None = None) -> int:

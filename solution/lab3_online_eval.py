@@ -10,8 +10,9 @@ Read it in this order (about ten minutes):
 1. `golden_set`: the offline gate, judged by the code judges (solution/judges.py);
 2. `live_sample`: keep answers by trace-id hash plus every thumbs-down, judge them, weigh each by
    one over its chance of being kept (solution/sampling.py: Horvitz-Thompson);
-3. the detectors on the 0/1 pass stream, scaled to it (`BernoulliCusum`, `PageHinkley`), and the
-   textbook settings that misfire on it (`NormalCusum`, `RiverPageHinkley`);
+3. the detectors on the 0/1 pass stream (solution/detectors.py), scaled to it (`BernoulliCusum`,
+   `PageHinkley`), and the textbook settings that misfire on it (`NormalCusum`,
+   `RiverPageHinkley`), run answer by answer (`run_sequential`);
 4. `drift_window`: each window against the gate and the reference hour (solution/stattests.py);
 5. `run()`: detectors scored on delay and false alarms, the slice that drives the drop, the
    regression cases for the golden set (lab 5); then `report()`, `main()`.
@@ -42,6 +43,7 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
 
 from solution import traffic
 from solution.cli import fraction, positive_int, refuse_ignored, run_cli, seed_value
+from solution.detectors import BernoulliCusum, NormalCusum, PageHinkley, RiverPageHinkley
 from solution.judges import JudgeScore, RegressionCase, judge_all, regression_cases, score_judges
 from solution.numeric import percent
 from solution.paging import Detection, score_alarms
@@ -60,7 +62,6 @@ MIN_SAMPLES = 30            # fewer random samples than this in a window: "insuf
 ALPHA = 0.01                # false-alarm rate of each test, per window
 PSI_RULE = 0.25             # the rule of thumb: < 0.1 stable, 0.1-0.25 moderate, > 0.25 major
 TOKEN_BINS = 10             # prompt-token bins: the reference's deciles
-SHIFT = 0.10                # the smallest drop in pass rate worth an alarm: 10 points
 
 
 # ── 1. the offline gate: a golden set from before the launch ───────────────────────────────────
@@ -90,90 +91,11 @@ def live_sample(answered, sample_rate: float, reservoir_per_hour: int | None,
     picked = (reservoir_sample(answered, reservoir_per_hour, seed) if reservoir_per_hour
               else hash_sample(answered, sample_rate))
     verdicts = judge_all([r for r, _, _ in picked])
-    return [Sampled(r, v, w, chance) for (r, w, chance), v in zip(picked, verdicts)]
+    return [Sampled(request=r, verdict=v, weight=w, by_chance=chance)
+            for (r, w, chance), v in zip(picked, verdicts)]
 
 
 # ── 3. sequential detectors on the 0/1 pass stream ──────────────────────────────────────────────
-
-class BernoulliCusum:
-    """CUSUM (Page 1954) for a 0/1 stream, in the log-likelihood ratio form of Reynolds & Stoumbos
-    (1999): each answer adds ln(p1/p0) if it failed, ln((1-p1)/(1-p0)) if it passed; the sum is
-    floored at 0; an alarm sounds above h. Scaled to the stream: p0 the fail rate before, p1 =
-    p0 + SHIFT the rate worth an alarm, h = ln(10,000): at least ~10,000 answers between false
-    alarms (Lorden: ARL0 >= e^h)."""
-    name, short = "CUSUM, Bernoulli (scaled)", "CUSUM"
-
-    def __init__(self, fail_rate: float, shift: float = SHIFT, h: float = math.log(10_000)):
-        p0 = min(max(fail_rate, 0.005), 0.9)
-        p1 = min(p0 + shift, 0.99)
-        self.on_fail, self.on_pass = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
-        self.threshold, self.level = h, 0.0
-
-    def update(self, failed: bool) -> bool:
-        """Add one answer; True when the detector alarms (it then starts over)."""
-        self.level = max(0.0, self.level + (self.on_fail if failed else self.on_pass))
-        alarmed = self.level > self.threshold
-        self.level = 0.0 if alarmed else self.level
-        return alarmed
-
-
-class NormalCusum:
-    """The textbook tabular CUSUM for a normal stream (Montgomery, Statistical Quality Control):
-    S = max(0, S + z - k), alarm when S > h, k = 0.5 and h = 5 sigma. Here to show it misfiring on
-    a 0/1 stream: at the story's 4.3 % fail rate one fail is a 4.7-sigma jump: two cross h."""
-    name, short = "CUSUM, normal k, h (unscaled)", "the unscaled CUSUM"
-
-    def __init__(self, fail_rate: float, k: float = 0.5, h: float = 5.0):
-        self.mean = min(max(fail_rate, 0.005), 0.9)
-        self.sigma = math.sqrt(self.mean * (1 - self.mean))
-        self.k, self.threshold, self.level = k, h, 0.0
-
-    def update(self, failed: bool) -> bool:
-        """Add one answer; True when the detector alarms (it then starts over)."""
-        z = ((1.0 if failed else 0.0) - self.mean) / self.sigma
-        self.level = max(0.0, self.level + z - self.k)
-        alarmed = self.level > self.threshold
-        self.level = 0.0 if alarmed else self.level
-        return alarmed
-
-
-class PageHinkley:
-    """Page-Hinkley test (Page 1954; Hinkley 1971), after river's PageHinkley, for a rise in the
-    fail rate: m_t = alpha m_(t-1) + (x_t - mean_t - delta), mean_t the running mean; alarm when
-    m_t - min m > threshold, after min_instances answers. It learns its mean (`fail_rate` unused).
-    river's defaults (delta 0.005, threshold 50) suit a metric of size ~100: on a 0/1 stream 50
-    means fifty fails beyond the mean. Scaled: delta = SHIFT / 2 and threshold = 5 fails."""
-    name, short = "Page-Hinkley (scaled)", "Page-Hinkley"
-
-    def __init__(self, fail_rate: float = 0.0, delta: float = SHIFT / 2, threshold: float = 5.0,
-                 min_instances: int = 30, alpha: float = 0.9999):
-        self.delta, self.threshold, self.alpha = delta, threshold, alpha
-        self.min_instances = min_instances
-        self._reset()
-
-    def _reset(self) -> None:
-        self.n, self.mean, self.sum, self.minimum, self.level = 0, 0.0, 0.0, 0.0, 0.0
-
-    def update(self, failed: bool) -> bool:
-        x = 1.0 if failed else 0.0
-        self.n += 1
-        self.mean += (x - self.mean) / self.n
-        self.sum = self.alpha * self.sum + (x - self.mean - self.delta)
-        self.minimum = min(self.minimum, self.sum)
-        self.level = self.sum - self.minimum
-        if self.n >= self.min_instances and self.level > self.threshold:
-            self._reset()
-            return True
-        return False
-
-
-class RiverPageHinkley(PageHinkley):
-    """Page-Hinkley with river's defaults in raw units (delta 0.005, threshold 50): the trap."""
-    name, short = "Page-Hinkley, river (unscaled)", "river's Page-Hinkley"
-
-    def __init__(self, fail_rate: float = 0.0):
-        super().__init__(fail_rate, delta=0.005, threshold=50.0)
-
 
 # The --detector choices: two scaled to the 0/1 pass stream, and the two unscaled traps.
 DETECTORS = {"cusum": BernoulliCusum, "page-hinkley": PageHinkley,
@@ -209,32 +131,33 @@ class DriftWindow:
 
 
 def drift_window(items: Sequence[Sampled], start_s: float, end_s: float,
-                 reference: Sequence[Sampled], topics: Sequence[str], gate: tuple[int, int]) -> DriftWindow:
+                 reference: Sequence[Sampled], topics: Sequence[str],
+                 gate: tuple[int, int]) -> DriftWindow:
     """Every test of one window. Only answers kept by chance enter the distribution tests: the
     thumbs-down extras are a biased slice (unhappy users ask about the broken topic more)."""
     chance = [s for s in items if s.by_chance]
-    if len(chance) < MIN_SAMPLES or len(reference) < MIN_SAMPLES:
-        return DriftWindow(start_s, end_s, len(chance), len(items))      # insufficient data: no alarm
-    alarms = []
+    if len(chance) < MIN_SAMPLES or len(reference) < MIN_SAMPLES:      # insufficient data: no alarm
+        return DriftWindow(start_s=start_s, end_s=end_s, random_n=len(chance), kept=len(items))
     rate, n_eff = weighted_pass_rate(items)
     z, _ = two_proportion_z(rate * n_eff, n_eff, *gate)
-    if NormalDist().cdf(z) < ALPHA:             # one-sided: is the window below the gate?
-        alarms.append("pass")
     ref_topics = Counter(s.request.topic for s in reference)
     win_topics = Counter(s.request.topic for s in chance)
     ref_mix, win_mix = [ref_topics[t] for t in topics], [win_topics[t] for t in topics]
     topic_psi = psi(ref_mix, win_mix)
     _, _, topic_p = chi_square([ref_mix, win_mix])
-    alarms += ["topic_chi2"] * (topic_p < ALPHA) + ["topic_psi"] * (topic_psi > PSI_RULE)
     ref_tokens = [s.request.prompt_tokens for s in reference]
     win_tokens = [s.request.prompt_tokens for s in chance]
     ks, ks_p = ks_2samp(ref_tokens, win_tokens)
     cuts = quantile_cuts(ref_tokens, TOKEN_BINS)
     tokens_psi = psi(bin_counts(ref_tokens, cuts), bin_counts(win_tokens, cuts))
-    alarms += ["tokens_ks"] * (ks_p < ALPHA) + ["tokens_psi"] * (tokens_psi > PSI_RULE)
-    return DriftWindow(start_s, end_s, len(chance), len(items), rate,
-                       wilson_interval(rate * n_eff, n_eff), topic_psi, topic_p, ks, ks_p,
-                       tokens_psi, tuple(alarms))
+    alarmed = {"pass": NormalDist().cdf(z) < ALPHA,       # one-sided: is the window below the gate?
+               "topic_chi2": topic_p < ALPHA, "topic_psi": topic_psi > PSI_RULE,
+               "tokens_ks": ks_p < ALPHA, "tokens_psi": tokens_psi > PSI_RULE}
+    alarms = [key for _, key in WINDOW_TESTS if alarmed[key]]
+    return DriftWindow(start_s=start_s, end_s=end_s, random_n=len(chance), kept=len(items),
+                       pass_rate=rate, wilson=wilson_interval(rate * n_eff, n_eff),
+                       topic_psi=topic_psi, topic_p=topic_p, tokens_ks=ks, tokens_p=ks_p,
+                       tokens_psi=tokens_psi, alarms=tuple(alarms))
 
 
 def run_sequential(detector, stream: Sequence[Sampled]) -> tuple[list[float], list[float]]:
@@ -305,7 +228,7 @@ def run(requests: Sequence[traffic.Request] | None = None, *, seed: int = traffi
     launch = scenario.duration_s if drift is None else drift          # no drift: all "before"
     topics = [t for t, _ in scenario.topics] + [scenario.launch_topic]
     golden = golden_set(requests, scenario, before_s=launch)                    # 1. offline gate
-    gate = (sum(v.passed for v in judge_all(golden)), len(golden))
+    gate = (len([v for v in judge_all(golden) if v.passed]), len(golden))
     answered = [r for r in requests if r.ok]                                    # 2. live sample
     kept = live_sample(answered, sample_rate, reservoir_per_hour, seed)
     chance = [s for s in kept if s.by_chance]
@@ -313,16 +236,21 @@ def run(requests: Sequence[traffic.Request] | None = None, *, seed: int = traffi
     after = [s for s in kept if s.request.ts >= launch]
     reference = [s for s in chance if s.request.ts < REFERENCE_S]               # 3. drift windows
     window_s, end_s = window_min * 60.0, scenario.duration_s
-    edges = [REFERENCE_S + i * window_s for i in range(math.ceil((end_s - REFERENCE_S) / window_s) + 1)]
+    count = math.ceil((end_s - REFERENCE_S) / window_s)
+    edges = [REFERENCE_S + i * window_s for i in range(count + 1)]
     edges[-1], times = min(edges[-1], end_s), [s.request.ts for s in kept]
-    windows = [drift_window(kept[bisect.bisect_left(times, lo):bisect.bisect_left(times, hi)], lo, hi,
-                            reference, topics, gate) for lo, hi in zip(edges, edges[1:])]
-    short = sum(w.insufficient for w in windows)
+    windows = [drift_window(kept[bisect.bisect_left(times, lo):bisect.bisect_left(times, hi)],
+                            lo, hi, reference, topics, gate) for lo, hi in zip(edges, edges[1:])]
+    short = len([w for w in windows if w.insufficient])
     detections = [score_alarms(name, [w.end_s for w in windows if key in w.alarms], drift, short)
                   for name, key in WINDOW_TESTS]
     # 4. sequential detectors on the random sample's 0/1 stream, scaled by the reference fail rate
-    stream = [s for s in chance if s.request.ts >= REFERENCE_S] if len(reference) >= MIN_SAMPLES else []
-    fail_rate = 1 - sum(s.verdict.passed for s in reference) / len(reference) if reference else 0.05
+    stream = []
+    if len(reference) >= MIN_SAMPLES:
+        stream = [s for s in chance if s.request.ts >= REFERENCE_S]
+    fail_rate = 0.05
+    if reference:
+        fail_rate = 1 - len([s for s in reference if s.verdict.passed]) / len(reference)
     for key, make in DETECTORS.items():
         machine = make(fail_rate)
         alarms, trace = run_sequential(machine, stream)
@@ -332,27 +260,39 @@ def run(requests: Sequence[traffic.Request] | None = None, *, seed: int = traffi
     # 5. the slice that drives the drop, and what to add to the golden set
     online_before, online_after = estimate(before, MIN_SAMPLES), estimate(after, MIN_SAMPLES)
     cuts = slices(before, after, topics) if None not in (online_before, online_after) else []
+    judged = [(s.verdict, s.request.grounded, s.request.acceptable) for s in chance]
+    naive_after = len([s for s in after if s.verdict.passed]) / len(after) if after else None
+    trap = tuple((n, psi_null_exceedance(PSI_RULE, n, n, TOKEN_BINS, 2000 if n < 1000 else 200,
+                                         random.Random(f"lab3 psi trap {n}")))
+                 for n in (50, 100, 1000))
     return Result(
-        sample_rate, reservoir_per_hour, window_min * 60.0, detector, drift, len(answered),
-        len(kept), len(chance), gate[1], gate[0],
-        tuple(score_judges([(s.verdict, s.request.grounded, s.request.acceptable) for s in chance])),
-        online_before, online_after,
-        sum(s.verdict.passed for s in after) / len(after) if after else None,
-        tuple(windows), tuple(detections), tuple(levels), threshold,
-        tuple((n, psi_null_exceedance(PSI_RULE, n, n, TOKEN_BINS, 2000 if n < 1000 else 200,
-                                      random.Random(f"lab3 psi trap {n}"))) for n in (50, 100, 1000)),
-        tuple(cuts), tuple(regression_cases(after, cuts[0].topic) if cuts else ()))
+        sample_rate=sample_rate, reservoir_per_hour=reservoir_per_hour, window_s=window_s,
+        detector=detector, drift_start_s=drift, answered=len(answered), kept=len(kept),
+        kept_by_chance=len(chance), golden_cases=gate[1], golden_passed=gate[0],
+        judges=tuple(score_judges(judged)), online_before=online_before,
+        online_after=online_after, naive_after=naive_after, windows=tuple(windows),
+        detections=tuple(detections), sequential_levels=tuple(levels),
+        sequential_threshold=threshold, psi_trap=trap, slices=tuple(cuts),
+        regression=tuple(regression_cases(after, cuts[0].topic) if cuts else ()))
 
 
 # ── report: the lab's screen ────────────────────────────────────────────────────────────────────
 
+def _interval(low_high: tuple[float, float]) -> str:
+    return f"{100 * low_high[0]:.1f}-{100 * low_high[1]:.1f} %"
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
 def _top(result: Result) -> list[str]:
     """The gate, the sample, the judges against the truth, the pass rate window by window."""
     r, drift = result, "-" if result.drift_start_s is None else traffic.clock(result.drift_start_s)
-    weight = f"{1 / r.sample_rate:.1f}" if r.sample_rate else "-"       # 1 / the chance of being kept
-    sampler = (f"{r.kept_by_chance:,} by reservoir, {r.reservoir_per_hour}/h (weight n/k)" if
-               r.reservoir_per_hour else f"{r.kept_by_chance:,} by hash at {percent(r.sample_rate, 0)} "
-               f"(weight {weight})")
+    weight = f"{1 / r.sample_rate:.1f}" if r.sample_rate else "-"   # 1 / the chance of being kept
+    sampler = f"{r.kept_by_chance:,} by hash at {percent(r.sample_rate, 0)} (weight {weight})"
+    if r.reservoir_per_hour:
+        sampler = f"{r.kept_by_chance:,} by reservoir, {r.reservoir_per_hour}/h (weight n/k)"
     lines = [f"Offline gate: {r.golden_cases} golden cases (pre-launch topics) pass "
              f"{percent(r.gate_pass_rate)} >= {percent(GATE_THRESHOLD, 0)}: "
              + ("PASSED" if r.gate_passed else "FAILED"),
@@ -360,21 +300,22 @@ def _top(result: Result) -> list[str]:
              f"  {sampler} + {r.kept - r.kept_by_chance:,} thumbs-down only (weight 1)",
              f"  pass rate after {drift}: {percent(r.online_after)} weighted; "
              f"{percent(r.naive_after)} counting each kept one once",
-             f"Judges vs the truth on the {r.kept_by_chance:,} random answers (evaluate the evaluator):"]
-    rows = [(j.name, f"{j.fails:,}", percent(j.precision), percent(j.recall), f"{j.bad:,} {j.truth}")
-            for j in r.judges]
+             f"Judges vs the truth on the {r.kept_by_chance:,} random answers "
+             "(evaluate the evaluator):"]
+    rows = [(j.name, f"{j.fails:,}", percent(j.precision), percent(j.recall),
+             f"{j.bad:,} {j.truth}") for j in r.judges]
     lines += ["  " + line for line in table(
         rows, ("judge", "fails", "precision", "recall", "truly bad")).splitlines()]
     head = (f"Pass rate per {r.window_s / 60:g} min from {traffic.clock(REFERENCE_S)} "
             f"(gate {percent(r.gate_pass_rate)}): ")
-    lines.append(head + sparkline(squeeze([w.pass_rate for w in r.windows], 79 - len(head), how=min),
-                                  low=0.5, high=1.0))
+    rates = squeeze([w.pass_rate for w in r.windows], 79 - len(head), how=min)
+    lines.append(head + sparkline(rates, low=0.5, high=1.0))
     below = next((w for w in r.windows if "pass" in w.alarms), None)
-    span = lambda i: f"{100 * i[0]:.1f}-{100 * i[1]:.1f} %"           # noqa: E731
     if below is not None:
+        gate = wilson_interval(r.golden_passed, r.golden_cases)          # the gate is a sample too
         lines.append(f"  first below: {traffic.clock(below.start_s)}-{traffic.clock(below.end_s)} "
-                     f"{percent(below.pass_rate)}, 95 % Wilson {span(below.wilson)} "
-                     f"(gate {span(wilson_interval(r.golden_passed, r.golden_cases))})")  # a sample too
+                     f"{percent(below.pass_rate)}, 95 % Wilson {_interval(below.wilson)} "
+                     f"(gate {_interval(gate)})")
     return lines
 
 
@@ -383,12 +324,13 @@ def report(result: Result) -> str:
     drift = "-" if result.drift_start_s is None else traffic.clock(result.drift_start_s)
     lines = _top(result) + [f"Drift detectors, scored against the drift that began at {drift}:"]
     chosen, short = result.chosen
-    _minutes = lambda seconds: "-" if seconds is None else f"{seconds / 60:.1f} min"   # noqa: E731
     rows = []
     for d in result.detections:
-        no_data = d.insufficient and d.insufficient == len(result.windows)
-        first = traffic.clock(d.first_alarm_s) if d.first_alarm_s is not None else \
-            ("no data" if no_data else "never")
+        first = "never"
+        if d.insufficient and d.insufficient == len(result.windows):
+            first = "no data"
+        if d.first_alarm_s is not None:
+            first = traffic.clock(d.first_alarm_s)
         rows.append((d.name + (" *" if d is chosen else ""), first,
                      _minutes(d.delay_s(result.drift_start_s)), f"{d.false_alarms}"))
     lines += ["  " + line for line in table(
@@ -401,8 +343,9 @@ def report(result: Result) -> str:
                  f"{percent(p2, 0)} at {n2}, {percent(p3, 0)} at {n3:,}")
     # the lesson in numbers: gate, online rate, detection delay, slice, regression cases
     delay = chosen.delay_s(result.drift_start_s)
-    fired = f"{short} fired {_minutes(delay)} after the drift began" if delay is not None \
-        else f"{short} never fired"
+    fired = f"{short} never fired"
+    if delay is not None:
+        fired = f"{short} fired {_minutes(delay)} after the drift began"
     online = (f"online, the pass rate fell to {percent(result.online_after)} after the launch"
               if result.online_after is not None else "online, too few random answers to tell")
     text = f"Lesson: the offline gate passed at {percent(result.gate_pass_rate)}; {online}; {fired}"
@@ -424,11 +367,13 @@ def report(result: Result) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Online evaluation on sampled live traffic: the offline gate passes, the launch "
-                    "of a new topic drifts the answers, and online judges and drift detectors "
-                    "catch it. Try --sample-rate 0.02, --window 5, --detector cusum-normal.")
+        description="Online evaluation on sampled live traffic: the offline gate passes, the "
+                    "launch of a new topic drifts the answers, and online judges and drift "
+                    "detectors catch it. Try --sample-rate 0.02, --window 5, "
+                    "--detector cusum-normal.")
     parser.add_argument("--sample-rate", type=fraction, default=SAMPLE_RATE, metavar="RATE",
-                        help="share of answers kept by trace-id hash (default 0.1), thumbs-down too")
+                        help="share of answers kept by trace-id hash (default 0.1), "
+                             "thumbs-down too")
     parser.add_argument("--window", type=positive_int, default=WINDOW_MIN, metavar="MINUTES",
                         help="minutes per drift window (default 15)")
     parser.add_argument("--detector", choices=tuple(DETECTORS), default="cusum",
@@ -437,10 +382,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reservoir", type=positive_int, metavar="N",
                         help="sample N answers an hour by reservoir sampling (Algorithm R)")
     parser.add_argument("--seed", type=seed_value, default=traffic.DEFAULT_SEED,
-                        help=f"seed of the story and the reservoir (default {traffic.DEFAULT_SEED})")
+                        help="seed of the story and the reservoir "
+                             f"(default {traffic.DEFAULT_SEED})")
     args = parser.parse_args(argv)
-    refuse_ignored(parser, argv, [("--sample-rate", args.reservoir is None,
-                                   "is the hash sampler's; --reservoir samples instead: give one or the other")])
+    one_sampler = ("--sample-rate", args.reservoir is None,
+                   "is the hash sampler's; --reservoir samples instead: give one or the other")
+    refuse_ignored(parser, argv, [one_sampler])
     print(report(run(seed=args.seed, sample_rate=args.sample_rate, window_min=args.window,
                      detector=args.detector, reservoir_per_hour=args.reservoir)))
     return 0

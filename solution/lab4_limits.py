@@ -28,7 +28,6 @@ import argparse
 import bisect
 import heapq
 import sys
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +41,8 @@ from solution.cli import fraction, positive_float, positive_int, run_cli, seed_v
 from solution.limiters import (ConcurrencyLimiter, Decision, Quota, TokenBucket, TokenRateLimit,
                                 sheds)
 from solution.numeric import nearest_rank, percent
-from solution.paging import Episode, episodes
-from solution.terminal import sparkline, squeeze, table
+from solution.paging import Episode, describe_spell, episodes
+from solution.terminal import plural, sparkline, squeeze, table
 
 
 # ── the gateway: the limiters in Stripe's order, answered as HTTP does ─────────────────────────
@@ -58,7 +57,7 @@ class Plan(NamedTuple):
 
 
 class Admission(NamedTuple):
-    """The gateway's answer: HTTP status, why, when to come back, and the deciding limiter's view."""
+    """The gateway's answer: HTTP status, why, when to come back, the deciding limiter's view."""
     status: int               # 200, 429 (the tenant is over its limits) or 503 (the service is)
     reason: str               # "ok", or the refusal reason: one of REASONS
     retry_after_s: float
@@ -85,7 +84,7 @@ class Gateway:
     """Every tenant's limits plus the service's, applied in Stripe's order:
 
     1. request rate (a token bucket per tenant), then tokens per minute, then the daily quota: 429;
-    2. the concurrency limit on requests in flight (the whole deployment: one model serves all): 503;
+    2. the concurrency limit on requests in flight (one model serves every tenant): 503;
     3. priority shedding: batch is refused first once the service is busy: 503.
 
     A request refused at one step is not charged by the steps before it: each gives its share back.
@@ -93,6 +92,8 @@ class Gateway:
     real gateway exports). Every admitted request must be followed by `complete()`, which frees
     its slot and refunds its unused tokens. `now` is the clock for the buckets (None reads
     time.monotonic()) and for the quotas (None reads time.time()); a simulation passes its own.
+    Each limiter is thread-safe, the gateway as a whole is not: a server that shares one between
+    threads takes a lock around admit() and complete() (solution/tools/gateway.py does).
     """
 
     def __init__(self, plans: dict[str, Plan], capacity: int, max_in_flight: int, shed_at: float):
@@ -102,12 +103,11 @@ class Gateway:
             raise ValueError(f"shed_at must be between 0 and 1, not {shed_at!r}")
         self.capacity, self.shed_at = capacity, shed_at
         self.concurrency = ConcurrencyLimiter(max_in_flight)
-        self.tenants = {name: _Limits(plan, TokenBucket(plan.rate, plan.burst),
-                                      TokenRateLimit(plan.tokens_per_minute),
-                                      Quota(plan.requests_per_day, 86_400.0))
+        self.tenants = {name: _Limits(plan=plan, requests=TokenBucket(plan.rate, plan.burst),
+                                      tokens=TokenRateLimit(plan.tokens_per_minute),
+                                      quota=Quota(plan.requests_per_day, 86_400.0))
                         for name, plan in sorted(plans.items())}
         self.refused = {name: dict.fromkeys(REASONS, 0) for name in self.tenants}
-        self._count_lock = threading.Lock()
 
     def admit(self, tenant: str, prompt_tokens: int, max_tokens: int,
               now: float | None = None) -> Admission:
@@ -132,7 +132,7 @@ class Gateway:
             concurrency.release()
             reason = "shed"
         else:
-            return Admission(200, "ok", 0.0, decision)
+            return Admission(status=200, reason="ok", retry_after_s=0.0, decision=decision)
         requests.refund(1, now)
         tokens.settle(cost, now)
         quota.refund(1, now)
@@ -140,9 +140,9 @@ class Gateway:
 
     def _refuse(self, tenant: str, reason: str, retry_after_s: float,
                 decision: Decision | None) -> Admission:
-        with self._count_lock:
-            self.refused[tenant][reason] += 1
-        return Admission(STATUS[reason], reason, retry_after_s, decision)
+        self.refused[tenant][reason] += 1
+        return Admission(status=STATUS[reason], reason=reason, retry_after_s=retry_after_s,
+                         decision=decision)
 
     def complete(self, tenant: str, unused_tokens: int, now: float | None = None) -> None:
         """An admitted request finished (or failed): free its slot, refund its unused tokens."""
@@ -187,8 +187,9 @@ class Limits:
 
 def plans_for(scenario: traffic.Scenario, limits: Limits) -> dict[str, Plan]:
     """Each tenant's plan: its usual rate times the headroom; the same burst and token tiers."""
-    return {t.name: Plan(t.priority, limits.headroom * t.rate_rps, limits.burst,
-                         limits.tokens_per_minute, limits.requests_per_day)
+    return {t.name: Plan(priority=t.priority, rate=limits.headroom * t.rate_rps, burst=limits.burst,
+                         tokens_per_minute=limits.tokens_per_minute,
+                         requests_per_day=limits.requests_per_day)
             for t in scenario.tenants}
 
 
@@ -273,10 +274,13 @@ def summarize(requests: list[traffic.Request], waits: list[float | str],
             window_latencies.append(latency)
         if latency <= DEADLINE_S:
             window_in_time[r.tenant] += 1
-            window_goodput[r.tenant] += r.status < 500
-    return Replay(accepted, refused, nearest_rank(latencies, 99) if latencies else 0.0,
-                  nearest_rank(window_latencies, 99) if window_latencies else 0.0,
-                  window_offered, window_in_time, window_goodput, worst, refusals)
+            window_goodput[r.tenant] += 1 if r.status < 500 else 0
+    p99 = nearest_rank(latencies, 99) if latencies else 0.0
+    window_p99 = nearest_rank(window_latencies, 99) if window_latencies else 0.0
+    return Replay(accepted=accepted, refused=refused, interactive_p99_s=p99,
+                  window_interactive_p99_s=window_p99, window_offered=window_offered,
+                  window_in_time=window_in_time, window_goodput=window_goodput,
+                  worst_wait_s=worst, refusals=refusals)
 
 
 @dataclass
@@ -333,10 +337,12 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
         == limited.accepted[n] + sum(gateway.refused[n].values())
         and gateway.refused[n] == limited.refused[n] for n in names)
     others = [n for n in names if n != noisy]
-    return Result(limits, scenario.capacity, [(t.name, t.priority) for t in scenario.tenants],
-                  {n: offered[n] for n in names}, without, limited, (start, end), noisy,
-                  success(limited, others), success(without, others), conserved,
-                  episodes(limited.refusals))
+    return Result(limits=limits, capacity=scenario.capacity,
+                  tenants=[(t.name, t.priority) for t in scenario.tenants],
+                  offered={n: offered[n] for n in names}, without=without, limited=limited,
+                  window=(start, end), noisy=noisy, others_success=success(limited, others),
+                  others_success_without=success(without, others), conserved=conserved,
+                  episodes=episodes(limited.refusals))
 
 
 # ── the screen ──────────────────────────────────────────────────────────────────────────────────
@@ -349,32 +355,17 @@ def clock_span(start: float, end: float) -> str:
     return f"{traffic.clock(start)}-{traffic.clock(end)}"
 
 
-def describe_spell(e: Episode, width: int = 60) -> str:
-    """One spell of refusals in words, the biggest first, as many as fit in `width` characters.
-
-    >>> describe_spell(Episode(0.0, 60.0, (("umbrella", "shed", 65), ("acme", "overload", 5))))
-    'umbrella 65 x 503 shed, acme 5 x 503 overload'
-    """
-    total = e.refused
-    text, shown = "", 0
-    for tenant, reason, n in e.counts:
-        candidate = f"{text}, " * bool(text) + f"{tenant} {n:,} x {STATUS[reason]} {reason}"
-        rest = total - shown - n
-        if text and len(candidate) + (len(f", +{rest:,} more") if rest else 0) > width:
-            break
-        text, shown = candidate, shown + n
-    return f"{text}, +{total - shown:,} more" if shown < total else text
-
-
 def _comparison(result: Result) -> list[str]:
     """Without limits and with them: latency, the other tenants' success, goodput in the window."""
     w, r = result.without, result.limited
     window = clock_span(*result.window)
     batch = [n for n, p in result.tenants if p == "batch"]
     interactive = [n for n, p in result.tenants if p == "interactive"]
-    served = lambda replay_, tenants: f"{sum(replay_.window_goodput[t] for t in tenants):,}"  # noqa: E731
+    def served(replay_: Replay, tenants: list[str]) -> str:
+        return f"{sum(replay_.window_goodput[t] for t in tenants):,}"
     return table([
-        ["interactive p99 latency, all day", f"{w.interactive_p99_s:.1f} s", f"{r.interactive_p99_s:.1f} s"],
+        ["interactive p99 latency, all day", f"{w.interactive_p99_s:.1f} s",
+         f"{r.interactive_p99_s:.1f} s"],
         [f"interactive p99 latency, {window}", f"{w.window_interactive_p99_s:.1f} s",
          f"{r.window_interactive_p99_s:.1f} s"],
         [f"other tenants' success, {window}", percent(result.others_success_without),
@@ -382,18 +373,21 @@ def _comparison(result: Result) -> list[str]:
         [f"goodput {window}, interactive", served(w, interactive), served(r, interactive)],
         [f"goodput {window}, batch", served(w, batch), served(r, batch)],
     ], ["", "without limits", "with limits"]).splitlines() + [
-        f"  success: admitted and answered in {DEADLINE_S:.0f} s; goodput: those answered OK, in time"]
+        f"  success: admitted and answered in {DEADLINE_S:.0f} s; "
+        "goodput: those answered OK, in time"]
 
 
 def report(result: Result) -> str:
     lim, w, r = result.limits, result.without, result.limited
-    lines = [f"The story replayed twice through {result.capacity} slots: without limits, then with them.",
+    lines = [f"The story replayed twice through {result.capacity} slots: without limits, "
+             "then with them.",
              f"Limits: each tenant {lim.headroom:g}x its usual rate, {lim.burst} at once; "
              f"{lim.tokens_per_minute:,} tokens/min and",
              f"{lim.requests_per_day:,} requests/day each; at most {lim.max_in_flight} in flight; "
              f"batch shed above {lim.shed_at * 100:.0f} % busy.", ""]
     rows = [[name, priority, f"{result.offered[name]:,}", f"{r.accepted[name]:,}",
-             *(f"{r.refused[name][reason]:,}" for reason in REASONS)] for name, priority in result.tenants]
+             *(f"{r.refused[name][reason]:,}" for reason in REASONS)]
+            for name, priority in result.tenants]
     lines += table(rows, ["tenant", "kind", "offered", "accepted", *REASONS]).splitlines()
     lines += ["  429 for rate, tokens, quota: the tenant is over; 503 for the rest: we are busy",
               "  offered = accepted + every refusal, for every tenant: "
@@ -405,12 +399,14 @@ def report(result: Result) -> str:
         lines.append(f"{label:<8}{sparkline(squeeze(series, 72), low=0.0, high=top)}")
     lines += ["", "What the limits refused, and when:"]
     notable = [e for e in result.episodes if e.refused >= NOTABLE][:LISTED]
-    lines += [f"  {clock_span(e.start_s, e.end_s):>9}  {describe_spell(e, 66)}" for e in notable]
+    lines += [f"  {clock_span(e.start_s, e.end_s):>9}  {describe_spell(e, STATUS, 66)}"
+              for e in notable]
     rest = [e for e in result.episodes if e not in notable]
     if rest:
-        when = ", ".join(traffic.clock(e.start_s) for e in rest[:4]) + ", ..." * (len(rest) > 4)
-        lines.append(f"  and {sum(e.refused for e in rest):,} more in {len(rest)} other "
-                     f"spell{'s' * (len(rest) > 1)} ({when})")
+        when = ", ".join(traffic.clock(e.start_s) for e in rest[:4])
+        when += ", ..." if len(rest) > 4 else ""
+        lines.append(f"  and {sum(e.refused for e in rest):,} more in "
+                     f"{plural(len(rest), 'other spell')} ({when})")
     return "\n".join(lines)
 
 
@@ -429,18 +425,23 @@ def main(argv: list[str] | None = None) -> int:
                "  %(prog)s --rpd 3000                     the daily quota runs out")
     for flag, kind, default, what in (
             ("--seed", seed_value, traffic.DEFAULT_SEED, "seed of the story"),
-            ("--headroom", positive_float, defaults.headroom, "each tenant may send this multiple of its usual rate"),
+            ("--headroom", positive_float, defaults.headroom,
+             "each tenant may send this multiple of its usual rate"),
             ("--burst", positive_int, defaults.burst, "requests a tenant may send at once"),
             ("--tpm", positive_int, defaults.tokens_per_minute,
              "tokens per minute per tenant, prompt + max_tokens reserved"),
             ("--rpd", positive_int, defaults.requests_per_day, "requests per day per tenant"),
             ("--max-in-flight", positive_int, defaults.max_in_flight,
-             "requests in flight the gateway allows, waiting ones included (10 slots + a queue of 5)"),
-            ("--shed-at", fraction, defaults.shed_at, "shed batch requests once this share of the slots is busy")):
+             "requests in flight the gateway allows, waiting ones included "
+             "(10 slots + a queue of 5)"),
+            ("--shed-at", fraction, defaults.shed_at,
+             "shed batch requests once this share of the slots is busy")):
         parser.add_argument(flag, type=kind, default=default, metavar="N",
                             help=f"{what} (default {default:g})")
     args = parser.parse_args(argv)
-    limits = Limits(args.headroom, args.burst, args.tpm, args.rpd, args.max_in_flight, args.shed_at)
+    limits = Limits(headroom=args.headroom, burst=args.burst, tokens_per_minute=args.tpm,
+                    requests_per_day=args.rpd, max_in_flight=args.max_in_flight,
+                    shed_at=args.shed_at)
     print(report(run(seed=args.seed, limits=limits)))
     return 0
 

@@ -11,7 +11,7 @@ Read it in this order (about ten minutes); the failure classes it runs on are da
 1. the guard constants, `respond`: how the guards in force shape one incident; `story_incidents`:
    week 1, detected when the story's SLO burn rules paged (the same minutes as in lab 2);
 2. `Postmortem`, `file_action_items`, `write_postmortem`: the SRE book's record, and the backlog;
-3. the drift's regression case, run against a tiny service before and after the fix (`passes`);
+3. the drift's regression case, run against the service before and after the fix (judges.py);
 4. `simulate`: week after week, with the error budget policy freezing releases; `run()` also
    repeats it on ten more seeds, so that a lucky seed cannot carry the claim; `report()`, `main()`.
 
@@ -41,15 +41,15 @@ if __package__ in (None, ""):          # run as a script: make the `solution` pa
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from solution import traffic
-from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX, answer_from
+from solution.traffic import FIXED_INDEX, PRE_LAUNCH_INDEX
 from solution.cli import at_most, positive_int, run_cli, seed_value
 from solution.failures import STORY_FAILURES, FailureClass, failure_classes
-from solution.judges import CHECKS, RegressionCase, grounded
+from solution.judges import CHECKS, RegressionCase, passes
 from solution.numeric import percent
 from solution.paging import matches
 from solution.slo import (BUDGET_WEEKS, WEEK_MIN, budget_allowance, burn_alert, per_minute,
                           releases_frozen, slo_verdicts)
-from solution.terminal import sparkline, squeeze, wrap
+from solution.terminal import plural, sparkline, squeeze, wrap
 
 
 # ── one incident: the guards in place decide how it goes ───────────────────────────────────────
@@ -102,8 +102,9 @@ def respond(failure: FailureClass, draw: Draw, guards: set[str] | frozenset[str]
         return None
     ttd = failure.ttd_min * draw.ttd_factor / (DETECT_SPEEDUP if "detect" in guards else 1.0)
     severity = failure.severity * (MITIGATE_FACTOR if "mitigate" in guards else 1.0)
-    return IncidentRecord(week, failure.name, repeat, ttd, failure.ttm_min * draw.ttm_factor,
-                          severity, tuple(g for g in GUARD_TYPES if g in guards))
+    return IncidentRecord(week=week, failure=failure.name, repeat=repeat, ttd_min=ttd,
+                          ttm_min=failure.ttm_min * draw.ttm_factor, severity=severity,
+                          guards=tuple(g for g in GUARD_TYPES if g in guards))
 
 
 def story_incidents(requests, scenario: traffic.Scenario = traffic.STORY) -> list[IncidentRecord]:
@@ -118,8 +119,9 @@ def story_incidents(requests, scenario: traffic.Scenario = traffic.STORY) -> lis
         page = next((p for p in pages if matches(p, incident)), None)
         ttd = (page.fired_s - incident.start_s) / 60 if page else failure.ttd_min
         ttm = max(0.0, (incident.end_s - incident.start_s) / 60 - ttd)
-        records.append(IncidentRecord(1, failure.name, False, ttd, ttm, failure.severity, (),
-                                      incident.start_s))
+        records.append(IncidentRecord(week=1, failure=failure.name, repeat=False, ttd_min=ttd,
+                                      ttm_min=ttm, severity=failure.severity, guards=(),
+                                      start_s=incident.start_s))
     return records
 
 
@@ -142,7 +144,9 @@ class ActionItem:
 @dataclass(frozen=True)
 class Postmortem:
     """The fields of a postmortem (Google SRE book, "Postmortem Culture: Learning from Failure",
-    and its example postmortem), blameless: causes are in systems, not in people."""
+    and its example postmortem), blameless: causes are in systems, not in people. `incident` is
+    the record it was written for: its week and failure class, as numbers, not as title text."""
+    incident: IncidentRecord
     title: str
     summary: str
     impact: str
@@ -176,38 +180,27 @@ def write_postmortem(failure: FailureClass, record: IncidentRecord,
     else:
         timeline = (f"started; detected after {record.ttd_min:.0f} min; "
                     f"mitigated {record.ttm_min:.0f} min later")
-    detection = (f"after {record.ttd_min:.0f} min, by the guard: {failure.actions['detect']}"
-                 if "detect" in record.guards else
-                 f"after {record.ttd_min:.0f} min: {failure.noticed_by}")
+    detection = f"after {record.ttd_min:.0f} min: {failure.noticed_by}"
+    if "detect" in record.guards:
+        detection = f"after {record.ttd_min:.0f} min, by the guard: {failure.actions['detect']}"
     items = (ActionItem("repair", failure.actions["repair"], record.week),
              *(ActionItem(kind, failure.actions[kind], plan.get(kind)) for kind in GUARD_TYPES))
+    repeat = " (a repeat)" if record.repeat else ""
+    impact = (f"{record.minutes:.0f} min x {100 * record.severity:.0f} % of requests = "
+              f"{record.bad_minutes:.0f} bad min, {100 * record.bad_minutes / allowance:.0f} % "
+              "of the budget")
     return Postmortem(
-        title=f"week {record.week}: {failure.name}",
-        summary=f"{failure.harm} for {record.minutes:.0f} min"
-                + (" (a repeat)" if record.repeat else ""),
-        impact=(f"{record.minutes:.0f} min x {100 * record.severity:.0f} % of requests = "
-                f"{record.bad_minutes:.0f} bad min, {100 * record.bad_minutes / allowance:.0f} % "
-                f"of the budget"),
-        timeline=timeline,
-        root_cause=failure.root_cause,
-        trigger=failure.trigger,
-        detection=detection,
-        resolution=failure.actions["repair"],
-        action_items=items,
-        lessons=failure.lesson,
-    )
+        incident=record, title=f"week {record.week}: {failure.name}",
+        summary=f"{failure.harm} for {record.minutes:.0f} min{repeat}", impact=impact,
+        timeline=timeline, root_cause=failure.root_cause, trigger=failure.trigger,
+        detection=detection, resolution=failure.actions["repair"], action_items=items,
+        lessons=failure.lesson)
 
 
 # ── the regression guard from the drift, made concrete: an eval case in the offline gate ───────
 
-def passes(case: RegressionCase, index: dict[str, tuple[int, ...]]) -> tuple[bool, str, tuple[int, ...]]:
-    """Run a regression case against the service with this index: (passed, answer, documents).
-    Its check is the grounded judge (solution/judges.py), the one that failed in production."""
-    text, docs = answer_from(index, case.prompt)
-    return grounded(text, docs), text, docs
-
-
 # The drift's regression case: a SmartSync question, the check its live answers failed (lab 3).
+# judges.passes runs it against the service with a given index: (passed, answer, documents).
 DRIFT_CASE = RegressionCase(traffic.QUESTIONS[traffic.STORY.launch_topic][0], CHECKS["grounded"],
                             "content drift")
 
@@ -256,9 +249,10 @@ class Run:
 def draw_world(seed: int, weeks: int, classes: int) -> list[list[Draw]]:
     """Every die the world will throw, in a fixed order: week by week, class by class."""
     rng = random.Random(seed)
-    return [[Draw(rng.random(), rng.random(), rng.lognormvariate(0, DURATION_SIGMA),
-                  rng.lognormvariate(0, DURATION_SIGMA),
-                  tuple((rng.random(), rng.randint(*DELAY_WEEKS)) for _ in GUARD_TYPES))
+    return [[Draw(occur=rng.random(), catch=rng.random(),
+                  ttd_factor=rng.lognormvariate(0, DURATION_SIGMA),
+                  ttm_factor=rng.lognormvariate(0, DURATION_SIGMA),
+                  fates=tuple((rng.random(), rng.randint(*DELAY_WEEKS)) for _ in GUARD_TYPES))
              for _ in range(classes)] for _ in range(weeks)]
 
 
@@ -298,12 +292,13 @@ def simulate(world: list[list[Draw]], classes: tuple[FailureClass, ...], flywhee
             postmortems.append(write_postmortem(failure, record, plans[failure.name], allowance))
         incidents += happened
         spent.append((baseline + sum(r.bad_minutes for r in happened)) / allowance)
-        weeks.append(Week(week, len(happened), sum(r.repeat for r in happened), stopped,
-                          statistics.median(r.ttd_min for r in happened) if happened else None,
-                          spent[-1], sum(spent[-BUDGET_WEEKS:]), frozen,
-                          sum(len(g) for g in live.values())))
+        ttd = statistics.median(r.ttd_min for r in happened) if happened else None
+        weeks.append(Week(week=week, incidents=len(happened),
+                          repeats=len([r for r in happened if r.repeat]), stopped=stopped,
+                          median_ttd_min=ttd, spent=spent[-1], budget=sum(spent[-BUDGET_WEEKS:]),
+                          frozen=frozen, guards=sum(len(g) for g in live.values())))
         frozen = releases_frozen(spent)
-    return Run(flywheel, weeks, incidents, postmortems)
+    return Run(flywheel=flywheel, weeks=weeks, incidents=incidents, postmortems=postmortems)
 
 
 def reduction(without: Run, flywheel: Run) -> float | None:
@@ -313,7 +308,7 @@ def reduction(without: Run, flywheel: Run) -> float | None:
 
 def halved_on(spread: list[tuple[int, float | None]]) -> int:
     """On how many seeds the flywheel removed at least half of the repeats."""
-    return sum(cut is not None and cut >= 0.5 for _, cut in spread)
+    return len([cut for _, cut in spread if cut is not None and cut >= 0.5])
 
 
 @dataclass(frozen=True)
@@ -346,8 +341,10 @@ def run(requests: list[traffic.Request] | None = None, *, seed: int = traffic.DE
             other_world = draw_world(other, weeks, len(classes))
             spread.append((other, reduction(simulate(other_world, classes, False, week1, scenario),
                                             simulate(other_world, classes, True, week1, scenario))))
-    return Result(seed, weeks, sum(not i.page for i in scenario.incidents), without, turned, spread,
-                  DRIFT_CASE, passes(DRIFT_CASE, PRE_LAUNCH_INDEX), passes(DRIFT_CASE, FIXED_INDEX))
+    blips = len([i for i in scenario.incidents if not i.page])
+    return Result(seed=seed, weeks=weeks, blips=blips, without=without, flywheel=turned,
+                  spread=spread, case=DRIFT_CASE, before=passes(DRIFT_CASE, PRE_LAUNCH_INDEX),
+                  after=passes(DRIFT_CASE, FIXED_INDEX))
 
 
 # ── the screen ─────────────────────────────────────────────────────────────────────────────────
@@ -356,8 +353,9 @@ def _week_cells(week: Week, flywheel: bool) -> str:
     """One run's columns of one week: inc rep [stop] TTD budget [guards]."""
     stop = f"{week.stopped:>4} " if flywheel else ""
     ttd = "-" if week.median_ttd_min is None else f"{week.median_ttd_min:.0f}"
+    budget = f"{math.floor(100 * week.budget)} %"                # 99.9 % is not 100
     cells = (f"{week.incidents:>3} {week.repeats:>3} {stop}{ttd:>4} "
-             f"{f'{math.floor(100 * week.budget)} %':>5}{'F' if week.frozen else ' '}")  # 99.9 % is not 100
+             f"{budget:>5}{'F' if week.frozen else ' '}")
     return cells + (f" {week.guards:>6}" if flywheel else "")
 
 
@@ -365,7 +363,7 @@ def _total_cells(run_: Run) -> str:
     stop = f"{sum(w.stopped for w in run_.weeks):>4} " if run_.flywheel else ""
     ttd = "-" if run_.median_ttd_min is None else f"{run_.median_ttd_min:.0f}"
     return (f"{len(run_.incidents):>3} {run_.repeats:>3} {stop}{ttd:>4} "
-            f"{sum(w.frozen for w in run_.weeks):>5}F")
+            f"{len([w for w in run_.weeks if w.frozen]):>5}F")
 
 
 def _postmortem_lines(pm: Postmortem) -> list[str]:
@@ -386,8 +384,8 @@ def report(result: Result) -> str:
     """Both runs, the spread over seeds, one postmortem and its regression case."""
     without, turned = result.without, result.flywheel
     runs = [r for r in (without, turned) if r is not None]
-    first = sum(p.title.startswith("week 1:") for p in runs[-1].postmortems)
-    lines = [f"{result.weeks} week{'s' * (result.weeks > 1)} from the story's day (seed {result.seed}), "
+    first = len([p for p in runs[-1].postmortems if p.incident.week == 1])
+    lines = [f"{plural(result.weeks, 'week')} from the story's day (seed {result.seed}), "
              + ("without and with the flywheel" if turned else "without the flywheel"),
              f"Week 1 is the story: {first} paging incidents -> {first} postmortems; "
              f"its {result.blips} blips get none.",
@@ -407,7 +405,8 @@ def report(result: Result) -> str:
                                                  for s, name in zip(series, ("without", "with"))))
     lines.append("TTD: median min to detect; budget: last 4 weeks' share; F: releases frozen")
     if turned:                    # the cut, the classes that still came back, the other seeds
-        cut, back = reduction(without, turned), Counter(r.failure for r in turned.incidents if r.repeat)
+        cut = reduction(without, turned)
+        back = Counter(r.failure for r in turned.incidents if r.repeat)
         seeds = " ".join("-" if r is None else f"{100 * r:.0f}" for _, r in result.spread)
         lines += wrap(f"Repeats: {without.repeats} without the flywheel, {turned.repeats} with it: "
                       + ("none to cut" if cut is None else f"{percent(cut, 0)} fewer")
@@ -415,7 +414,8 @@ def report(result: Result) -> str:
                          if back else "") + ". Seeds "
                       f"{result.spread[0][0]}-{result.spread[-1][0]}: {seeds} % fewer; at least "
                       f"half on {halved_on(result.spread)} of {len(result.spread)}.", 79)
-    for drift in (p for p in runs[-1].postmortems if p.title == f"week 1: {result.case.source}"):
+    for drift in (p for p in runs[-1].postmortems
+                  if p.incident.week == 1 and p.incident.failure == result.case.source):
         lines += _postmortem_lines(drift)
     lines += [f"Its regression case for the offline gate: the answer {result.case.check}",
               f'  "{result.case.prompt}"']

@@ -144,6 +144,18 @@ class TokenRateLimit(TokenBucket):
     reserve = TokenBucket.try_acquire
     settle = TokenBucket.refund
 
+    def charge(self, amount: float, now: float | None = None) -> None:
+        """Take tokens an answer used beyond what it reserved, even below zero: the tenant owes
+        them, and its next requests wait until the bucket has refilled past the debt."""
+        _amount(amount, "a charge")
+        now = _time(now, time.monotonic)
+        with self._lock:
+            tokens = self._tokens
+            if now > self._last:
+                tokens = min(self.burst, tokens + (now - self._last) * self.rate)
+                self._last = now
+            self._tokens = tokens - amount
+
 
 # ── a quota: an allowance per period that resets at the boundary ───────────────────────────────
 

@@ -10,8 +10,9 @@ from typing import NamedTuple
 # Top-level fields of every line, in the order they are written.
 TOP_LEVEL = ("timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
              "parent_span_id", "attributes")
-# What a line needs to be read at all.
-REQUIRED = ("timestamp", "severity_number", "body", "trace_id", "span_id")
+# What a line needs to be read at all: a time and what happened (OpenTelemetry's logs data model:
+# a record need not belong to a trace; the severity and the ids are read when they are there).
+REQUIRED = ("timestamp", "body")
 # OpenTelemetry SeverityNumber: ERROR is 17-20, FATAL 21-24; at or above this a line is an error.
 ERROR_SEVERITY = 17
 

@@ -1,18 +1,19 @@
 """Numbers every lab prints the same way: percentiles, shares, hash fractions, timestamps.
 
 Nothing here is an operations idea of its own; each lab explains the idea it uses.
-- `nearest_rank`: the percentile definition the labs print (and say they print);
+- `nearest_rank`, `nearest_ranks`: the percentile definition the labs print (and say they print);
 - `cumulative_buckets`, `histogram_quantile`: the other way, the one a metrics system has: count
   values into buckets, then estimate a quantile from the counts (Prometheus);
 - `percent`: how every lab prints a share, so the handouts can quote it;
 - `trace_fraction`: deterministic sampling by a hash of the trace id (labs 1 and 3);
-- `parse_rfc3339`: a log timestamp back to seconds since the Unix epoch.
+- `rfc3339`, `parse_rfc3339`: seconds since the Unix epoch to a log timestamp, and back.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import time
 from datetime import datetime
 from typing import Sequence
 
@@ -37,6 +38,18 @@ def nearest_rank(values: Sequence[float], q: float) -> float:
 # client_python's default histogram buckets, in seconds (prometheus_client, Histogram.DEFAULT_BUCKETS)
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
                    math.inf)
+
+
+def nearest_ranks(values: list[float], qs: tuple[int, ...] = (50, 95, 99),
+                  scale: float = 1.0) -> tuple:
+    """Nearest-rank percentiles of the values, times `scale`; Nones when there are none.
+
+    >>> nearest_ranks([3.0, 1.0, 2.0], (50, 99), scale=10)
+    (20.0, 30.0)
+    """
+    if not values:
+        return (None,) * len(qs)
+    return tuple(nearest_rank(values, q) * scale for q in qs)
 
 
 def cumulative_buckets(values: Sequence[float], bounds: Sequence[float] = DEFAULT_BUCKETS) -> list[int]:
@@ -105,6 +118,16 @@ def trace_fraction(trace_id: str) -> float:
     0.6398...
     """
     return int(trace_id[-16:], 16) / 2**64
+
+
+def rfc3339(seconds: float) -> str:
+    """Seconds since the Unix epoch as an RFC 3339 UTC timestamp with milliseconds.
+
+    >>> rfc3339(1793610003.1234)
+    '2026-11-02T09:00:03.123Z'
+    """
+    whole, milli = divmod(round(seconds * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milli:03d}Z"
 
 
 def parse_rfc3339(text: str) -> float:

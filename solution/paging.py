@@ -9,8 +9,10 @@ them so that none imports another to get it:
     either         two policies run together: overlapping pages are one
     matches, score a policy's pages against the ground truth: precision, recall, time to detect
                    (the SRE Workbook's criteria for an alert)
+    policy_lines   the policies' scores side by side, as lab 2 and the challenge print them
     score_alarms   a detector's alarms against a change that began at a known moment
     episodes       refusals (or any events) less than a gap apart are one spell: what was shed, when
+    describe_spell one spell in words, as lab 4 and its page say it
 
     >>> pages_from([False, True, True, False], [(), ("errors",), ("latency",), ()], 60.0, "demo")
     [Page(policy='demo', start_s=60.0, fired_s=120.0, end_s=180.0, signals=('latency', 'errors'))]
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from typing import Collection, NamedTuple, Sequence
 
 from solution import traffic
+from solution.numeric import percent
+from solution.terminal import table, wrap
 
 # The SRE book's order. Every list of signals is kept in this order.
 SIGNALS = ("latency", "traffic", "errors", "saturation")
@@ -52,8 +56,9 @@ def pages_from(paging: Sequence[bool], signals: Sequence[Collection[str]], step_
                 run_start, seen = i, set()
             seen |= set(sig)
         elif run_start is not None:
-            out.append(Page(policy, run_start * step_s, (run_start + 1) * step_s, i * step_s,
-                            tuple(s for s in SIGNALS if s in seen)))
+            out.append(Page(policy=policy, start_s=run_start * step_s,
+                            fired_s=(run_start + 1) * step_s, end_s=i * step_s,
+                            signals=tuple(s for s in SIGNALS if s in seen)))
             run_start = None
     return out
 
@@ -66,10 +71,12 @@ def either(first: Sequence[Page], second: Sequence[Page], policy: str) -> list[P
         if out and p.start_s <= out[-1].end_s:
             last = out[-1]
             merged = set(last.signals) | set(p.signals)
-            out[-1] = Page(policy, last.start_s, min(last.fired_s, p.fired_s), max(last.end_s, p.end_s),
-                           tuple(s for s in SIGNALS if s in merged))
+            out[-1] = Page(policy=policy, start_s=last.start_s,
+                           fired_s=min(last.fired_s, p.fired_s), end_s=max(last.end_s, p.end_s),
+                           signals=tuple(s for s in SIGNALS if s in merged))
         else:
-            out.append(Page(policy, p.start_s, p.fired_s, p.end_s, p.signals))
+            out.append(Page(policy=policy, start_s=p.start_s, fired_s=p.fired_s, end_s=p.end_s,
+                            signals=p.signals))
     return out
 
 
@@ -110,9 +117,34 @@ def score(policy: str, pages: Sequence[Page], incidents: Sequence[traffic.Incide
                    for p in pages)
     detect = tuple(min((max(0.0, p.fired_s - i.start_s) for p in pages if matches(p, i)), default=None)
                    for i in real)
-    return Score(policy, tuple(pages), on_real, on_blips, len(pages) - on_real - on_blips,
-                 on_real / len(pages) if pages and incidents else None,     # no truth, no verdict
-                 sum(d is not None for d in detect) / len(real) if real else None, detect)
+    return Score(policy=policy, pages=tuple(pages), on_real=on_real, on_blips=on_blips,
+                 on_nothing=len(pages) - on_real - on_blips,
+                 precision=on_real / len(pages) if pages and incidents else None,
+                 recall=sum(d is not None for d in detect) / len(real) if real else None,
+                 detect_s=detect)
+
+
+def policy_lines(scores: Sequence[Score], incidents, has_truth: bool = True) -> list[str]:
+    """The alert policies side by side: pages, what they caught, precision, recall, and the minutes
+    from each real incident's start to its first page (the Workbook's detection time)."""
+    real = [i for i in incidents if i.page and visible(i)]
+    rows = [[s.policy, len(s.pages), s.on_real, s.on_blips, s.on_nothing,
+             percent(s.precision, 0), percent(s.recall, 0)]
+            + ["-" if d is None else f"{d / 60:.0f}" for d in s.detect_s] for s in scores]
+    lines = table(rows, ["alert policy", "pages", "real", "blip", "none", "precision", "recall"]
+                  + [traffic.clock(i.start_s) for i in real]).splitlines()
+    if real:
+        notes = "the last columns: minutes to the first page after " + ", ".join(
+            f"{traffic.clock(i.start_s)} {i.name}" for i in real)
+    elif has_truth:
+        notes = "no real incident of the story in this span: pages are counted, not scored"
+    else:
+        notes = "no ground truth for this log: pages are counted, not scored"
+    for i in incidents:
+        if i.page and not visible(i):
+            notes += (f". Not scored: {traffic.clock(i.start_s)} {i.name}, which moves "
+                      f"{'+'.join(i.signals)} only: no golden signal sees it (lab 3 does)")
+    return lines + wrap(notes + ".")
 
 
 def caught(page: Page, incidents: Sequence[traffic.Incident]) -> str:
@@ -150,7 +182,7 @@ def score_alarms(name: str, alarm_times: Sequence[float], drift_start_s: float |
     start = math.inf if drift_start_s is None else drift_start_s
     false = sum(t <= start for t in alarm_times)
     first = next((t for t in alarm_times if t > start), None)
-    return Detection(name, first, false, insufficient)
+    return Detection(name=name, first_alarm_s=first, false_alarms=false, insufficient=insufficient)
 
 
 class Episode(NamedTuple):
@@ -185,3 +217,24 @@ def episodes(refusals: list[tuple[float, str, str]]) -> list[Episode]:
         ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
         out.append(Episode(spell[0][0], spell[-1][0], tuple((t, r, n) for (t, r), n in ranked)))
     return out
+
+
+def describe_spell(e: Episode, status: dict[str, int], width: int = 60) -> str:
+    """One spell of refusals in words, the biggest first, as many as fit in `width` characters;
+    `status`: the HTTP status of each refusal reason (lab 4's STATUS).
+
+    >>> describe_spell(Episode(0.0, 60.0, (("umbrella", "shed", 65), ("acme", "overload", 5))),
+    ...                {"shed": 503, "overload": 503})
+    'umbrella 65 x 503 shed, acme 5 x 503 overload'
+    """
+    total = e.refused
+    text, shown = "", 0
+    for tenant, reason, n in e.counts:
+        prefix = f"{text}, " if text else ""
+        candidate = f"{prefix}{tenant} {n:,} x {status[reason]} {reason}"
+        rest = total - shown - n
+        more = len(f", +{rest:,} more") if rest else 0
+        if text and len(candidate) + more > width:
+            break
+        text, shown = candidate, shown + n
+    return f"{text}, +{total - shown:,} more" if shown < total else text

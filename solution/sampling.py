@@ -129,5 +129,6 @@ def slices(before: Sequence[Sampled], after: Sequence[Sampled],
         if mine:
             rate, _ = weighted_pass_rate(mine)
             share = sum(s.weight for s in mine) / total
-            rows.append(Slice(topic, share, rate, share * (pass_before - rate)))
+            rows.append(Slice(topic=topic, share=share, pass_rate=rate,
+                              points_lost=share * (pass_before - rate)))
     return sorted(rows, key=lambda row: (-row.points_lost, row.topic))

@@ -143,9 +143,11 @@ def multiwindow(bad: Sequence[int], total: Sequence[int], slo: float, rule: Burn
             long_burns.append(long_burn)
         firing.append(long_burn is not None and short_burn is not None and
                       long_burn > threshold and short_burn > threshold)
-    return RuleVerdict(rule.name, rule.severity, slo_name, threshold, tuple(firing),
-                       max(long_burns, default=None), long_burns[-1] if long_burns else None,
-                       len(bad) / 60)
+    return RuleVerdict(rule=rule.name, severity=rule.severity, slo_name=slo_name,
+                       threshold=threshold, firing=tuple(firing),
+                       max_long_burn=max(long_burns, default=None),
+                       last_long_burn=long_burns[-1] if long_burns else None,
+                       history_h=len(bad) / 60)
 
 
 def per_minute(requests, minutes: int, latency_limit_s: float) -> tuple[list[int], ...]:
@@ -175,6 +177,17 @@ def slo_verdicts(counts: tuple[list[int], ...], slo: float, latency_slo: float,
             for name, bad, events, target in (("availability", failed, total, slo),
                                               ("latency", slow, served, latency_slo))
             for rule in WORKBOOK_RULES]
+
+
+def rule_lines(verdicts: Sequence[RuleVerdict]) -> list[str]:
+    """The Workbook's rules side by side on both SLOs, as lab 2's screen shows them: a row a rule,
+    its burn threshold, what it did on availability and on latency."""
+    lines = [f"{'burn-rate rule':<16} {'burn':>7} {'availability SLO (max)':<25} latency SLO"]
+    by_slo = [[v for v in verdicts if v.slo_name == name] for name in ("availability", "latency")]
+    for rule, avail, lat in zip(WORKBOOK_RULES, *by_slo):
+        lines.append(f"  {rule.name:<14} {avail.threshold:>6.4g}x {avail.summary():<25} "
+                     f"{lat.summary()}")
+    return lines
 
 
 def burn_alert(verdicts: Sequence[RuleVerdict]) -> list[Page]:

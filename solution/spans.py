@@ -51,8 +51,7 @@ def waterfall(records: list[dict]) -> list[SpanRow]:
         end = max(rec["_at"] for rec in recs)
         attrs = [rec["attributes"] for rec in recs if isinstance(rec.get("attributes"), dict)]
         duration = next((a[key] for a in attrs for key in ("duration_ms", F.LATENCY_MS)
-                         if isinstance(a.get(key), (int, float))),
-                        (end - min(rec["_at"] for rec in recs)) * 1000)
+                         if _plausible(a.get(key))), (end - min(rec["_at"] for rec in recs)) * 1000)
         failing = [rec for rec in recs if isinstance(rec.get("severity_number"), (int, float))
                    and rec["severity_number"] >= F.ERROR_SEVERITY]
         error = next((rec["attributes"].get(F.ERROR_TYPE) for rec in failing
@@ -61,22 +60,41 @@ def waterfall(records: list[dict]) -> list[SpanRow]:
                           end - duration / 1000, float(duration), bool(failing), error)
     children: dict[str | None, list[str]] = {}
     for span_id, (_, parent, *_) in spans.items():
-        children.setdefault(parent if parent in spans and parent != span_id else None, []).append(span_id)
+        root = parent not in spans or parent == span_id
+        children.setdefault(None if root else parent, []).append(span_id)
     origin = min(span[2] for span in spans.values())
     rows: list[SpanRow] = []
-
-    def visit(parent: str | None, depth: int, seen: set) -> None:
-        for span_id in sorted(children.get(parent, []), key=lambda s: spans[s][2]):
-            if span_id not in seen:                         # a cycle, in a foreign log
-                seen.add(span_id)
-                name, _, start, duration, failed, error = spans[span_id]
-                failed_child = any(spans[c][4] for c in children.get(span_id, []))
-                rows.append(SpanRow(name, span_id, depth, round((start - origin) * 1000, 1),
-                                    duration, failed, error, failed and not failed_child))
-                visit(span_id, depth + 1, seen)
-
-    visit(None, 0, set())
+    seen: set[str] = set()
+    # depth first, with a stack rather than recursion (a foreign log's chain of parents may be
+    # thousands deep); spans caught in a cycle of parents, which no root reaches, are drawn as
+    # roots, each once
+    by_start = sorted(spans, key=lambda s: spans[s][2])
+    for top in [*sorted(children.get(None, []), key=lambda s: spans[s][2]), *by_start]:
+        stack = [(top, 0)]
+        while stack:
+            span_id, depth = stack.pop()
+            if span_id in seen:
+                continue
+            seen.add(span_id)
+            name, _, start, duration, failed, error = spans[span_id]
+            failed_child = any(spans[c][4] for c in children.get(span_id, []))
+            rows.append(SpanRow(name=name, span_id=span_id, depth=depth,
+                                start_ms=round((start - origin) * 1000, 1),
+                                duration_ms=duration, failed=failed, error_type=error,
+                                origin=failed and not failed_child))
+            stack += [(child, depth + 1) for child in
+                      sorted(children.get(span_id, []), key=lambda s: spans[s][2], reverse=True)]
     return rows
+
+
+MAX_DURATION_MS = 7 * 86_400_000.0     # a week: a span's duration beyond it is a broken field
+
+
+def _plausible(value) -> bool:
+    """A span's own duration, if it can be one: a number from 0 to a week (a log may say
+    1.7e308 or -1.7e308; the time between the span's records stands in for it then)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and 0 <= value <= MAX_DURATION_MS
 
 
 def ms(value: float, sign: str = "") -> str:

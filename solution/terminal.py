@@ -94,3 +94,12 @@ def use_color(stream=None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     stream = stream or sys.stdout
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def plural(count: int, word: str) -> str:
+    """The count and the word, with an s unless the count is one.
+
+    >>> plural(1, "window"), plural(3, "spell")
+    ('1 window', '3 spells')
+    """
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"

@@ -148,12 +148,13 @@ class Request(NamedTuple):
         """The request's spans: the gateway as root, the stages end to end beneath it, up to and
         including the one that failed. Built on demand: only the logging lab needs them."""
         ids = [self.span_ids[i:i + 16] for i in range(0, 64, 16)]
-        root = Stage("gateway", ids[0], None, 0.0, self.latency_ms,
-                     "error" if self.error_stage else "ok")
+        root = Stage(name="gateway", span_id=ids[0], parent=None, start_ms=0.0,
+                     duration_ms=self.latency_ms, outcome="error" if self.error_stage else "ok")
         spans, start = [root], self.stage_ms[0]
         for name, span_id, duration in zip(STAGES[1:], ids[1:], self.stage_ms[1:]):
             failed = name == self.error_stage
-            spans.append(Stage(name, span_id, "gateway", start, duration, "error" if failed else "ok"))
+            spans.append(Stage(name=name, span_id=span_id, parent="gateway", start_ms=start,
+                               duration_ms=duration, outcome="error" if failed else "ok"))
             start += duration
             if failed:
                 break
@@ -179,32 +180,43 @@ STORY = Scenario(
     capacity=10,
     slo_availability=0.995,
     incidents=(
-        Incident("latency blip", "latency", 25 * MINUTE, 27 * MINUTE, 2.5, ("latency",), False,
-                 "cold cache after a routine deploy: slow answers for two minutes"),
-        Incident("provider slowdown", "latency", 60 * MINUTE, 80 * MINUTE, 4.0,
-                 ("latency", "saturation"), True,
-                 "the model provider serves tokens four times slower; requests pile up"),
-        Incident("error blip", "errors", 100 * MINUTE, 101 * MINUTE, 0.12, ("errors",), False,
-                 "a one-minute hiccup at the provider", stage="llm",
+        Incident(name="latency blip", kind="latency", start_s=25 * MINUTE, end_s=27 * MINUTE,
+                 factor=2.5, signals=("latency",), page=False,
+                 description="cold cache after a routine deploy: slow answers for two minutes"),
+        Incident(name="provider slowdown", kind="latency", start_s=60 * MINUTE, end_s=80 * MINUTE,
+                 factor=4.0, signals=("latency", "saturation"), page=True,
+                 description="the model provider serves tokens four times slower; "
+                             "requests pile up"),
+        Incident(name="error blip", kind="errors", start_s=100 * MINUTE, end_s=101 * MINUTE,
+                 factor=0.12, signals=("errors",), page=False,
+                 description="a one-minute hiccup at the provider", stage="llm",
                  error_type="provider_error", status=502),
-        Incident("upstream error burst", "errors", 120 * MINUTE, 140 * MINUTE, 0.5,
-                 ("errors",), True,
-                 "the vector store is unavailable: half of all requests fail fast with 503",
+        Incident(name="upstream error burst", kind="errors", start_s=120 * MINUTE,
+                 end_s=140 * MINUTE, factor=0.5, signals=("errors",), page=True,
+                 description="the vector store is unavailable: half of all requests fail fast "
+                             "with 503",
                  stage="retrieval", error_type="vector_store_unavailable", status=503),
-        Incident("traffic blip", "traffic", 160 * MINUTE, 161 * MINUTE, 4.0, ("traffic",), False,
-                 "a client's retry loop: one tenant sends four times its rate for a minute",
+        Incident(name="traffic blip", kind="traffic", start_s=160 * MINUTE, end_s=161 * MINUTE,
+                 factor=4.0, signals=("traffic",), page=False,
+                 description="a client's retry loop: one tenant sends four times its rate for "
+                             "a minute",
                  tenant="globex"),
-        Incident("content drift", "drift", 180 * MINUTE, 360 * MINUTE, 0.35, ("quality",), True,
-                 "SmartSync launches: a third of questions are about it, the retriever has "
-                 "no documents, answers go ungrounded; latency and errors stay normal"),
-        Incident("noisy batch tenant", "traffic", 240 * MINUTE, 260 * MINUTE, 15.0,
-                 ("traffic", "saturation"), True,
-                 "the batch tenant re-runs a month of summaries at fifteen times its rate",
+        Incident(name="content drift", kind="drift", start_s=180 * MINUTE, end_s=360 * MINUTE,
+                 factor=0.35, signals=("quality",), page=True,
+                 description="SmartSync launches: a third of questions are about it, the "
+                             "retriever has no documents, answers go ungrounded; latency and "
+                             "errors stay normal"),
+        Incident(name="noisy batch tenant", kind="traffic", start_s=240 * MINUTE,
+                 end_s=260 * MINUTE, factor=15.0, signals=("traffic", "saturation"), page=True,
+                 description="the batch tenant re-runs a month of summaries at fifteen times "
+                             "its rate",
                  tenant="umbrella"),
-        Incident("latency blip", "latency", 300 * MINUTE, 302 * MINUTE, 2.5, ("latency",), False,
-                 "a noisy neighbour at the provider for two minutes"),
-        Incident("error blip", "errors", 330 * MINUTE, 331 * MINUTE, 0.12, ("errors",), False,
-                 "a one-minute hiccup at the provider", stage="llm",
+        Incident(name="latency blip", kind="latency", start_s=300 * MINUTE, end_s=302 * MINUTE,
+                 factor=2.5, signals=("latency",), page=False,
+                 description="a noisy neighbour at the provider for two minutes"),
+        Incident(name="error blip", kind="errors", start_s=330 * MINUTE, end_s=331 * MINUTE,
+                 factor=0.12, signals=("errors",), page=False,
+                 description="a one-minute hiccup at the provider", stage="llm",
                  error_type="provider_error", status=502),
     ),
 )

@@ -1,7 +1,7 @@
 """Benchmarks: one line per building block, operations per second. Not collected by pytest.
 
-    python3 tests/bench.py                 every benchmark, the whole test suite's CPU last
-    python3 tests/bench.py lab1 suite      only those whose name holds one of the words
+    python3 tests/bench.py               every line, the whole test suite last (minutes)
+    python3 tests/bench.py suite         the test suite alone
 
 Timings are the best of a few repeats on this machine; compare lines with each other, and with
 the reference figures the issues quote for peer tools, not with another machine.
@@ -135,23 +135,26 @@ def log_commands(path: str, trace_id: str, lines: int) -> list[str]:
         out.append(line(f"{name} ({lines:,} lines)", lines, usage.wall_s, "lines", note))
     return out
 
-# ── the test suite ──
-
-def bench_suite() -> list[str]:
-    """The whole suite as an instructor runs it (python3 -m pytest -q), its CPU counted over every
-    process it starts: the charter's budget is a minute of CPU."""
-    from treeusage import load, run_measured
-    started = load()
-    usage = run_measured([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT)
-    verdict = "met" if usage.cpu_s <= 60 else "MISSED"
-    return [f"{'python3 -m pytest (the whole suite)':<44} {usage.wall_s:>9.1f} s wall, "
-            f"CPU {usage.cpu_s:.1f} s over {usage.processes} processes, peak {usage.peak_mb:.0f} MB, "
-            f"load {started}  target <= 60 s of CPU: {verdict}"
-            + ("" if usage.status == 0 else f" (pytest exit {usage.status})")]
-
-
 
 # ── lab 2 ──
+
+def bench_redaction() -> list[str]:
+    """Redaction on the corpus (tests/redaction_corpus.py): recall on its secrets, false
+    positives on its look-alikes; and the slowest redact() of the 64 KB worst cases that
+    tests/test_redaction.py feeds each pattern."""
+    from solution.redaction import redact
+    from tests.redaction_corpus import LOOK_ALIKES, SECRETS, WORST
+    caught = sum(secret not in redact(text) for text, secret in SECRETS)
+    wrong = sum(redact(text) != text for text in LOOK_ALIKES)
+    worst = max((best_of(lambda t=text: redact(t), 2), kind) for kind, texts in WORST.items()
+                for text in texts)
+    return [f"{'redaction corpus: recall':<44} {caught}/{len(SECRETS)} secrets "
+            f"({caught / len(SECRETS):.1%}), false positives {wrong}/{len(LOOK_ALIKES)}",
+            f"{'redact() worst case of 64 KB':<44} {worst[0] * 1000:12.1f} ms  ({worst[1]}; "
+            f"{sum(map(len, WORST.values()))} cases)"]
+
+
+BENCHES.append(bench_redaction)
 
 def bench_lab2() -> list[str]:
     from solution import lab2_dashboard as lab2
@@ -238,6 +241,267 @@ def bench_lab5() -> list[str]:
 
 BENCHES.append(bench_lab5)
 
+# ── the gateway, against its upstream alone and a minimal proxy ──
+
+STREAM_EVENTS, STREAM_GAP_S = 8, 0.005   # the bench upstream's stream: 8 events, 5 ms apart
+
+
+def _listener():
+    from http.server import ThreadingHTTPServer
+
+    class Listener(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 1024           # a burst of 200 connections, queued, not reset
+    return Listener
+
+
+def _serve_upstream() -> None:
+    """A stdlib OpenAI-style model server (what the gateway fronts in the bench): answers at once,
+    or streams STREAM_EVENTS events; Nagle off, as any server that streams should have it."""
+    import json
+    from http.server import BaseHTTPRequestHandler
+
+    usage = {"prompt_tokens": 7, "completion_tokens": STREAM_EVENTS, "total_tokens": 7 + STREAM_EVENTS}
+    whole = json.dumps({"object": "chat.completion", "usage": usage, "choices": [{"index": 0,
+                        "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}).encode()
+
+    def event(data: dict) -> bytes:
+        line = b"data: " + json.dumps(data).encode() + b"\n\n"
+        return b"%x\r\n%s\r\n" % (len(line), line)
+
+    class Model(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if not body.get("stream"):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(whole)))
+                self.end_headers()
+                self.wfile.write(whole)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(STREAM_EVENTS):
+                if i:
+                    time.sleep(STREAM_GAP_S)
+                self.wfile.write(event({"choices": [{"index": 0, "delta": {"content": f"w{i} "}}]}))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self.wfile.write(event({"choices": [], "usage": usage}))
+            self.wfile.write(b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n")
+
+    server = _listener()(("127.0.0.1", 0), Model)
+    print(f"port {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+def _serve_proxy(upstream_port: int) -> None:
+    """The peer: a minimal stdlib reverse proxy, one kept-alive upstream connection per thread,
+    Nagle off, streams relayed as they are read."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler
+    local = threading.local()
+
+    class Proxy(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if getattr(local, "upstream", None) is None:
+                local.upstream = http.client.HTTPConnection("127.0.0.1", upstream_port)
+            local.upstream.request("POST", self.path, body, {"Content-Type": "application/json"})
+            answer = local.upstream.getresponse()
+            kind = answer.getheader("Content-Type", "application/json")
+            self.send_response(answer.status)
+            self.send_header("Content-Type", kind)
+            if kind.startswith("text/event-stream"):
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                while data := answer.read1(65536):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            data = answer.read()
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = _listener()(("127.0.0.1", 0), Proxy)
+    print(f"port {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+def _started(argv: list[str], started: list):
+    """A server in its own process (its own GIL, as in production), added to `started`;
+    (process, port)."""
+    import re
+    import subprocess
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    started.append(proc)
+    found = re.search(r"(?:port |127\.0\.0\.1:)(\d+)", proc.stdout.readline())
+    if found is None:
+        raise RuntimeError(f"{argv[1]} {argv[2]} did not start")
+    return proc, int(found.group(1))
+
+
+def _load(port: int, clients: int, seconds: float, stream: bool, key: str = "sk-bench") -> dict:
+    """`clients` kept-alive connections, each sending chat completions one after another for
+    `seconds` (asyncio, raw HTTP/1.1: a load generator that costs little). Answers per second,
+    and the latency (to the first event, and to the last byte) of each."""
+    import asyncio
+    import json
+    import re
+    import socket
+    body = json.dumps({"model": "m", "max_tokens": 16, "stream": stream, "messages": [
+        {"role": "user", "content": "Where is my order?"}]}).encode()
+    payload = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+               b"%s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+               % (key.encode(), len(body), body))
+    firsts, totals, errors = [], [], [0]
+
+    async def client(stop_at: float) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while True:                                    # at least one request each
+            start = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors[0] += 1
+            if b"chunked" in head:
+                await reader.readuntil(b"data:")
+                first = time.perf_counter()
+                await reader.readuntil(b"\r\n0\r\n\r\n")
+            else:
+                first = time.perf_counter()
+                await reader.readexactly(int(re.search(rb"(?i)content-length: (\d+)", head).group(1)))
+            firsts.append(first - start)
+            totals.append(time.perf_counter() - start)
+            if time.perf_counter() >= stop_at:
+                break
+        writer.close()
+
+    async def main() -> None:
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(*(client(stop_at) for _ in range(clients)))
+
+    began = time.perf_counter()
+    asyncio.run(main())
+    took = time.perf_counter() - began
+    firsts.sort()
+    totals.sort()
+    return {"rps": len(totals) / took, "first_p50": firsts[len(firsts) // 2],
+            "p50": totals[len(totals) // 2], "p99": totals[int(len(totals) * 0.99)],
+            "errors": errors[0]}
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds a process has used (user + system), from /proc (Linux); 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_gateway() -> list[str]:
+    """Issue 24's and 25's figures: the gateway (in front of a stdlib upstream) against the
+    upstream called directly and against a minimal stdlib proxy, each server in its own process,
+    interleaved, two rounds, the better of each kept. OPSLAB_BENCH_GATEWAY=path runs another
+    gateway.py (an older one, to compare) with the same flags (the limits set out of the way)."""
+    import math
+    root = Path(__file__).resolve().parents[1]
+    other = os.environ.get("OPSLAB_BENCH_GATEWAY")
+    script = other or str(root / "solution" / "tools" / "gateway.py")
+    flags = [] if other else ["--tpm", "1000000000", "--rpd", "1000000000", "--max-connections", "1000"]
+    started = []
+    try:
+        upstream, up_port = _started([sys.executable, __file__, "_upstream"], started)
+        proxy, proxy_port = _started([sys.executable, __file__, "_proxy", str(up_port)], started)
+        gateway, gw_port = _started([sys.executable, script, "serve", "--port", "0", "--upstream",
+                                     f"http://127.0.0.1:{up_port}/v1", "--key", "sk-bench=bench",
+                                     "--rate", "1000000", "--burst", "1000000", "--max-in-flight",
+                                     "1000", *flags], started)
+    except BaseException:
+        for proc in started:
+            proc.terminate()
+        raise
+    runs = {"direct": up_port, "proxy": proxy_port, "gateway": gw_port}
+    best: dict = {}
+    cpu: dict = {}                       # the server process's CPU per answer, best of the rounds
+
+    def keep(name: str, result: dict) -> None:
+        old = best.get(name)
+        if old is None or result["rps"] > old["rps"]:
+            best[name] = {**result, "first_p50": min(result["first_p50"], (old or result)["first_p50"]),
+                          "p50": min(result["p50"], (old or result)["p50"])}
+        elif old is not None:
+            old["first_p50"] = min(old["first_p50"], result["first_p50"])
+            old["p50"] = min(old["p50"], result["p50"])
+
+    try:
+        for who, port in runs.items():                         # warm up: connections, caches
+            _load(port, 20, 0.3, True)
+            _load(port, 20, 0.3, False)
+        for _ in range(2):
+            for who in ("direct", "gateway"):
+                keep(f"{who} 1 stream", _load(runs[who], 1, 1.0, True))
+                keep(f"{who} 1 whole", _load(runs[who], 1, 1.0, False))
+                keep(f"{who} 50 streams", _load(runs[who], 50, 2.0, True))
+            for who in runs:
+                for mode, stream in (("whole", False), ("streams", True)):
+                    pid = {"proxy": proxy.pid, "gateway": gateway.pid}.get(who, upstream.pid)
+                    before = _cpu_s(pid)
+                    result = _load(runs[who], 200, 2.0, stream)
+                    spent = _cpu_s(pid) - before          # the server's CPU, per answer
+                    result["cpu_us"] = spent / max(1, result["rps"] * 2.0) * 1e6
+                    keep(f"{who} 200 {mode}", result)
+                    cpu[f"{who} {mode}"] = min(cpu.get(f"{who} {mode}", math.inf), result["cpu_us"])
+    finally:
+        for proc in (gateway, proxy, upstream):
+            proc.terminate()
+            proc.wait(10)
+    ms = 1000.0
+    first = (best["gateway 1 stream"]["first_p50"] - best["direct 1 stream"]["first_p50"]) * ms
+    whole = (best["gateway 1 whole"]["p50"] - best["direct 1 whole"]["p50"]) * ms
+    d50, g50 = best["direct 50 streams"], best["gateway 50 streams"]
+    errors = sum(r["errors"] for r in best.values())
+    out = [f"gateway: first event of a stream, p50, 1 client    direct "
+           f"{best['direct 1 stream']['first_p50'] * ms:.2f} ms, gateway "
+           f"{best['gateway 1 stream']['first_p50'] * ms:.2f} ms: +{first:.2f} ms  "
+           f"target within 2 ms: {'met' if first <= 2 else 'MISSED'}",
+           f"gateway: an answer not streamed, p50, 1 client   direct {best['direct 1 whole']['p50'] * ms:.2f} ms,"
+           f" gateway {best['gateway 1 whole']['p50'] * ms:.2f} ms: +{whole:.2f} ms  "
+           f"target under 2 ms: {'met' if whole < 2 else 'MISSED'}",
+           f"gateway: 50 streams at once                    direct {d50['rps']:,.0f} req/s, p99 "
+           f"{d50['p99'] * ms:.1f} ms; gateway {g50['rps']:,.0f} req/s, p99 {g50['p99'] * ms:.1f} ms"
+           f" (added {(g50['p99'] - d50['p99']) * ms:.1f} ms)"]
+    for mode in ("whole", "streams"):
+        d, p, g = (best[f"{who} 200 {mode}"]["rps"] for who in ("direct", "proxy", "gateway"))
+        out.append(f"gateway: 200 clients, {'not streamed' if mode == 'whole' else 'streamed'}"
+                   f"{' ' * (14 if mode == 'whole' else 18)}direct {d:,.0f} req/s, proxy {p:,.0f}, "
+                   f"gateway {g:,.0f}: {g / p:.2f}x the proxy  target >= 0.9x: "
+                   f"{'met' if g >= 0.9 * p else 'MISSED'}; CPU an answer: proxy "
+                   f"{cpu[f'proxy {mode}']:.0f} us, gateway {cpu[f'gateway {mode}']:.0f} us")
+    if errors:
+        out.append(f"gateway: {errors:,} answers were not 200: the figures above are not clean")
+    return out
+
+
+BENCHES.append(bench_gateway)
+
 # ── the demo ──
 
 def bench_demo() -> list[str]:
@@ -251,13 +515,42 @@ def bench_demo() -> list[str]:
 
 BENCHES.append(bench_demo)
 
+# ── the test suite ──
+
+def bench_suite() -> list[str]:
+    """The README's test command, whole: its wall time, and its CPU time (user + system) with every
+    process it starts (getrusage of the children); the budget is a minute of CPU on 2 idle cores."""
+    import re
+    import resource
+    import subprocess
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                         cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    said = re.findall(r"(\d+) (passed|failed|error)", out.stdout)
+    tests = ", ".join(f"{n} {what}" for n, what in said) or out.stdout.strip()[-200:]
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return [f"{'python3 -m pytest (the whole suite)':<44} {tests}; wall {wall:.1f} s, CPU "
+            f"{user + system:.1f} s (user {user:.1f} + sys {system:.1f}), load {load}  "
+            f"target CPU <= 60 s: {'met' if user + system <= 60 else 'MISSED'}"]
+
+
+BENCHES.append(bench_suite)
+
 
 def main() -> int:
+    if sys.argv[1:2] == ["_upstream"]:
+        _serve_upstream()
+        return 0
+    if sys.argv[1:2] == ["_proxy"]:
+        _serve_proxy(int(sys.argv[2]))
+        return 0
+    only = sys.argv[1:]                       # names of benches to run (e.g. bench_gateway); all if none
     print(f"# {platform.python_implementation()} {platform.python_version()} at {sys.executable}, "
           f"{os.cpu_count()} cores", flush=True)
-    wanted = sys.argv[1:]                # python3 tests/bench.py lab1 suite: only those
-    for bench in BENCHES + [bench_suite]:
-        if wanted and not any(name in bench.__name__ for name in wanted):
+    for bench in BENCHES:                     # "suite" or "bench_suite" both name bench_suite
+        if only and not {bench.__name__, bench.__name__.removeprefix("bench_")} & set(only):
             continue
         for text in bench():
             print(text, flush=True)

@@ -4,7 +4,9 @@ project's top conftest.py, so that it works with or without a test path).
     python3 -m pytest                                          grade the reference solution
     python3 -m pytest tests/test_extend.py --target starters   grade a learner's starters/extend.py
     python3 -m pytest tests/test_extend.py --target alice.py   grade one student's file
-    python3 -m tests.grade SUBMISSIONS/                         grade a folder, one line per student
+    python3 -m tests.grade SUBMISSIONS/                         grade a folder: points per part
+
+Nothing starts at collection time: slow runs (the demo, a graded folder) are fixtures, run once.
 """
 
 import importlib.util
@@ -54,29 +56,12 @@ def story() -> list:
     return traffic.generate(seed=traffic.DEFAULT_SEED)
 
 
-BACKGROUND = ("test_grader.py", "test_handouts.py")      # slow subprocesses, started early
-
-
-def pytest_collection_modifyitems(config, items):
-    """The grader's and the handouts' tests go last: their subprocesses run in the background
-    meanwhile."""
-    items.sort(key=lambda item: BACKGROUND.index(item.path.name) + 1
-               if item.path.name in BACKGROUND else 0)
-
-
-def pytest_collection_finish(session):
-    """Grading a folder of submissions and running the handouts' commands are slow subprocesses:
-    once the tests are collected, start them in the background (if their tests were selected), so
-    they run while the rest of the suite does. Not when only collecting: nothing will run."""
-    if session.config.option.collectonly:
-        return
-    handouts = [item.module for item in session.items if item.path.name == "test_handouts.py"
-                and item.originalname.startswith(("test_every_quoted", "test_every_number"))]
-    grader = [item.module for item in session.items if item.path.name == "test_grader.py"
-              and "graded" in getattr(item, "fixturenames", ())]
-    for runners in (grader, handouts):
-        if runners:
-            runners[0].start_in_background()
+@pytest.fixture(scope="session")
+def demo_outcome():
+    """The whole demo (the story and the five labs, default seed), run once for the session: what
+    `python3 solution/demo.py` prints is `demo.render` of it, its --html page `demo.render_html`."""
+    from solution import demo
+    return demo.run(labs=(1, 2, 3, 4, 5))
 
 
 class _Tags(HTMLParser):

@@ -1,20 +1,34 @@
 """The handouts cannot drift from the code: every command they quote runs as written, every
 number they promise is printed.
 
-The commands are subprocesses, and there are many: they start in the background as soon as the
-tests are collected (see conftest.py), one document per worker, each document in its own copy of
-the project, its commands in order (later ones read files the earlier ones wrote).
+Each document runs once, when a test first needs it, in a fresh copy of the project, its commands
+in order (later ones read files the earlier ones wrote). A `python3 solution/....py ARGS` command
+runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
+for output), which spares some seventy interpreter starts; there a story of a seed is generated
+once and handed out as a fresh list (its requests are immutable; test_traffic.py checks that one
+seed gives the same story in any process). The rest (shell pipes, `python3 -c`, the live gateway)
+run in a shell, as written. A command quoted word for word in two documents, that writes no file,
+runs once.
 """
 
+import ast
+import contextlib
+import io
+import os
 import re
+import runpy
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from unittest import mock
 
 import pytest
+
+from solution import traffic
+from solution.labs import LABS
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDOUTS = sorted((ROOT / "labs").glob("lab*_*.md"))
@@ -40,6 +54,52 @@ def bold_numbers(path: Path) -> list[str]:
     return [t for t in re.findall(r"\*\*(.+?)\*\*", match.group(1)) if re.search(r"\d", t)]
 
 
+IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*))?")
+WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
+
+
+_stories: dict = {}
+_generate = traffic.generate
+
+
+def generated_once(*args, **kwargs) -> list:
+    """traffic.generate, each story generated once in this process; a fresh list every call."""
+    key = (args, tuple(sorted(kwargs.items())))
+    try:
+        if key not in _stories:
+            _stories[key] = _generate(*args, **kwargs)
+    except TypeError:                                         # an unhashable argument: no cache
+        return _generate(*args, **kwargs)
+    return list(_stories[key])
+
+
+def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
+    """`python3 solution/X.py ARGS`, run as __main__ in this process, in the copy's folder."""
+    script, args = IN_PROCESS.fullmatch(command).groups()
+    out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n") for _ in "12")
+    saved = sys.argv, list(sys.path), os.getcwd()
+    sys.argv = [script, *shlex.split(args or "")]
+    os.chdir(copy)
+    status = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+                mock.patch.object(traffic, "generate", generated_once):
+            runpy.run_path(str(copy / script), run_name="__main__")
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+    except Exception as exc:                                  # noqa: BLE001 - reported as a failure
+        status, _ = 1, err.write(f"Traceback (in process): {type(exc).__name__}: {exc}\n")
+    finally:
+        sys.argv, sys.path[:], _ = saved[0], saved[1], os.chdir(saved[2])
+    out.flush(), err.flush()
+    return subprocess.CompletedProcess(command, status, out.buffer.getvalue().decode("utf-8"),
+                                       err.buffer.getvalue().decode("utf-8"))
+
+
+_runs: dict[Path, dict] = {}
+_once: dict[str, subprocess.CompletedProcess] = {}        # commands that write nothing, by text
+
+
 def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
     """Run a document's commands in order, as a newcomer would, in a fresh copy of the project."""
     results = {}
@@ -53,32 +113,28 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
         for command in commands(doc):
             if "pytest" in command:          # the grader runs the tests: not from inside them
                 continue
-            try:
-                results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,
-                                                  capture_output=True, text=True, timeout=120,
-                                                  executable="/bin/bash")
-            except subprocess.TimeoutExpired as exc:
-                results[command] = subprocess.CompletedProcess(command, -1, "", f"timed out: {exc}")
+            if command in _once:
+                results[command] = _once[command]
+                continue
+            if IN_PROCESS.fullmatch(command):
+                results[command] = run_script(copy, command)
+            else:
+                try:
+                    results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,
+                                                      capture_output=True, text=True, timeout=120,
+                                                      executable="/bin/bash")
+                except subprocess.TimeoutExpired as exc:
+                    results[command] = subprocess.CompletedProcess(command, -1, "",
+                                                                   f"timed out: {exc}")
+            if not WRITES.search(command):
+                _once[command] = results[command]
     return results
 
 
-_pool: ThreadPoolExecutor | None = None
-_runs: dict[Path, Future] = {}
-
-
-def start_in_background() -> None:
-    """Start every document's commands on worker threads (called once tests are collected)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="handouts")
-        # the longest documents first, so that they do not finish last
-        for doc in sorted(DOCS, key=lambda d: -len(commands(d))):
-            _runs[doc] = _pool.submit(run_document, doc)
-
-
 def results_of(doc: Path) -> dict[str, subprocess.CompletedProcess]:
-    start_in_background()
-    return _runs[doc].result()
+    if doc not in _runs:
+        _runs[doc] = run_document(doc)
+    return _runs[doc]
 
 
 def test_the_checks_find_commands_and_numbers(tmp_path):
@@ -91,7 +147,7 @@ def test_the_checks_find_commands_and_numbers(tmp_path):
 
 
 def test_there_is_one_handout_per_lab():
-    assert [p.name.split("_")[0] for p in HANDOUTS] == [f"lab{n}" for n in range(1, 6)]
+    assert [p.stem for p in HANDOUTS] == [lab.name for lab in LABS]
 
 
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
@@ -127,7 +183,7 @@ WORDS_A_MINUTE, MINUTES_A_COMMAND = 200, 0.5
 
 def test_the_run_of_show_gives_every_lab_a_slot_and_lasts_about_fifty_minutes():
     slots = run_of_show()
-    assert sorted(slots) == [f"lab{n}" for n in range(1, 6)], slots
+    assert sorted(slots) == [f"lab{lab.number}" for lab in LABS], slots
     assert all(6 <= minutes <= 10 for minutes in slots.values()), slots
 
 
@@ -148,7 +204,6 @@ def test_every_name_a_handout_points_into_exists_in_its_module(handout):
     import importlib
     text = " ".join(handout.read_text(encoding="utf-8").split())
     pointed = re.findall(r"`solution/(\w+)\.py` \(([^)]*)\)", text)
-    assert pointed, f"{handout.name} points into no module"
     for module, names in pointed:
         found = importlib.import_module(f"solution.{module}")
         missing = [n for n in re.findall(r"`(\w+)`", names) if not hasattr(found, n)]
@@ -181,22 +236,102 @@ def test_every_number_the_handout_promises_is_printed(handout):
     assert not missing, f"{handout.name} promises {missing}, which {handout.stem}.py does not print"
 
 
+# ── the reading path: a ten-minute core named by function, the rest under "go deeper" ─────────────
+
+READING_PACE = 20           # lines of code a minute: the ten-minute path holds about 200 of them
+CORE_LINES = 200
+
+
+def definitions(path: Path) -> dict[str, tuple[int, int]]:
+    """Every top-level function and class of a module, and every method as Class.method:
+    name -> (first line, decorators included; last line)."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            found[node.name] = (min([node.lineno] + [d.lineno for d in node.decorator_list]),
+                                node.end_lineno)
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f"{node.name}.{item.name}"] = (item.lineno, item.end_lineno)
+    return found
+
+
+def reading_list(handout: Path, label: str) -> tuple[str, list[tuple[str, str]]]:
+    """The paragraph that opens with **label...** in the handout: its bold opening, and the
+    (module file, name) pairs it lists, each name under the last `solution/....py` before it."""
+    text = handout.read_text(encoding="utf-8")
+    match = re.search(rf"^\*\*({re.escape(label)}[^*]*)\*\*(.*?)(?:\n\n|\Z)", text, re.M | re.S)
+    assert match, f"{handout.name} has no paragraph opening with **{label}**"
+    listed, module = [], None
+    for token in re.findall(r"`([^`]+)`", match.group(2)):
+        if re.fullmatch(r"solution/[\w/]+\.py", token):
+            module = token
+        else:
+            assert module, f"{handout.name}: `{token}` is named before any module"
+            listed.append((module, token))
+    return match.group(1), listed
+
+
+def check_listed(handout: Path, listed: list[tuple[str, str]]) -> int:
+    """Every (module, name) exists, the names of each module come in its own order; the lines of
+    code they hold, in all."""
+    lines, last = 0, {}
+    for module, name in listed:
+        found = definitions(ROOT / module)
+        assert name in found, f"{handout.name}: {module} has no `{name}`"
+        first, end = found[name]
+        assert first > last.get(module, 0), f"{handout.name}: `{name}` is out of {module}'s order"
+        last[module] = end
+        lines += end - first + 1
+    return lines
+
+
+def test_the_reading_checks_find_names_in_their_modules_and_their_order(tmp_path):
+    sample = tmp_path / "lab9_x.md"
+    sample.write_text("**Read this first, ten minutes.** `solution/slo.py`: `burn_rate`, "
+                      "`burn_rate_threshold`; `solution/lab1_logs.py`: `TailSamplingHandler.emit`.\n\n"
+                      "**Go deeper, about 5 minutes.** `solution/slo.py`: `multiwindow`, `burn_rate`.\n")
+    bold, core = reading_list(sample, "Read this first")
+    assert bold == "Read this first, ten minutes." and len(core) == 3
+    assert 0 < check_listed(sample, core) < 100
+    _, deeper = reading_list(sample, "Go deeper")
+    with pytest.raises(AssertionError, match="out of solution/slo.py's order"):
+        check_listed(sample, deeper)
+    with pytest.raises(AssertionError, match="has no `nothing`"):
+        check_listed(sample, [("solution/slo.py", "nothing")])
+
+
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
-def test_the_reading_path_names_the_lessons_functions_in_order_at_their_lines(handout):
-    import ast
-    text = " ".join(handout.read_text(encoding="utf-8").split())
-    match = re.search(r"\*\*Read this\.\*\* `(solution/lab\d_\w+\.py)`, (\d+) lines(.*?)\. ", text)
-    assert match, f"{handout.name} has no '**Read this.**' reading path"
-    path, lines, listed = ROOT / match.group(1), int(match.group(2)), match.group(3)
-    assert path.stem == handout.stem
-    source = path.read_text(encoding="utf-8")
-    assert lines == len(source.splitlines()) <= 450, "the handout's line count is the file's"
-    starts = {node.name: node.lineno for node in ast.parse(source).body
-              if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    named = [(name, int(line)) for name, line in re.findall(r"`(\w+)` \((\d+)\)", listed)]
-    assert {"run", "report", "main"} <= set(dict(named)), "the path reaches run, report, main"
-    for name, line in named:
-        assert starts.get(name) == line, f"{handout.name}: {name} starts at {starts.get(name)}, not {line}"
-    assert [line for _, line in named] == sorted(line for _, line in named), "not in reading order"
-    public = [n for n in starts if not n.startswith("_")]
-    assert [n for n, _ in named] == public, "every public function and class, none left out"
+def test_the_ten_minute_path_names_functions_in_order_and_holds_about_200_lines(handout):
+    bold, core = reading_list(handout, "The ten-minute path")
+    lesson = f"solution/{handout.stem}.py"
+    assert (lesson, "run") in core, f"{handout.name}: the path reaches run()"
+    lines = check_listed(handout, core)
+    assert lines <= CORE_LINES, f"{handout.name}: the ten-minute path holds {lines} lines of code"
+
+
+@pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
+def test_everything_else_is_under_go_deeper_with_its_own_estimate(handout):
+    _, core = reading_list(handout, "The ten-minute path")
+    bold, deeper = reading_list(handout, "Go deeper")
+    said = re.fullmatch(r"Go deeper, about (\d+) minutes[.:]", bold)
+    assert said, f"{handout.name}: 'Go deeper' says no estimate in minutes"
+    lines = check_listed(handout, deeper)
+    minutes = int(said.group(1))
+    assert lines / (2 * READING_PACE) <= minutes <= lines / (READING_PACE / 2) + 5, \
+        f"{handout.name}: {lines} lines to go deeper is not about {minutes} minutes"
+    lesson = f"solution/{handout.stem}.py"
+    public = [n for n in definitions(ROOT / lesson) if not n.startswith("_") and "." not in n]
+    named = {name.split(".")[0] for module, name in core + deeper if module == lesson}
+    assert set(public) <= named, f"{handout.name}: {sorted(set(public) - named)} named nowhere"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_no_document_points_into_the_code_by_line_number(doc):
+    text = doc.read_text(encoding="utf-8")
+    pointer = (r"`\w+(\.\w+)?(\(\))?` \(\d+\)"             # `run` (260)
+               r"|\.py`?:\d+"                                # lab2_dashboard.py:260
+               r"|\.py`?, \d+ lines"                          # `solution/x.py`, 450 lines
+               r"|\blines? \d+(-\d+)? (of|in) `?solution/")   # line 260 of solution/x.py
+    assert not re.search(pointer, text), doc.name

@@ -18,7 +18,6 @@ from solution import lab1_logs as lab
 from solution import traffic
 from solution.numeric import trace_fraction
 from solution.redaction import luhn_ok
-from solution.tools import show
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "solution" / "lab1_logs.py"
@@ -431,14 +430,11 @@ def test_sampling_the_burst_keeps_every_failing_trace_and_agrees_with_the_sql(bu
 
 # ── the lab as a whole ──────────────────────────────────────────────────────────────────────────
 
-def test_the_screen_fits_80_columns_and_the_timeline_texts_fit_60(burst):
+def test_the_screen_fits_80_columns_in_40_lines(burst):
     screen = lab.report(burst)
     assert max(len(line) for line in screen.splitlines()) <= 80
     assert len(screen.splitlines()) <= 40
-    assert all(len(text) <= 60 for _, text in show.lab1_findings(burst))
     assert "602 of 1,193 requests failed" in screen
-    charts = show.lab1_charts(burst)
-    assert len(charts) == 1 and charts[0].startswith('<div class="wide"><svg')
 
 
 def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):

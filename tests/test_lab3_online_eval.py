@@ -13,7 +13,6 @@ from solution import judges, sampling
 from solution import lab3_online_eval as lab
 from solution import traffic
 from solution.numeric import percent, trace_fraction
-from solution.tools import show
 from solution.traffic import STORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,15 +217,6 @@ def test_the_fixed_psi_rule_misfires_on_five_minute_windows_where_ks_does_not(st
     assert fixed >= 3 and small.detection("prompt tokens, KS").false_alarms == 0
 
 
-def test_findings_tell_the_timeline_when_what_and_how_much(result):
-    found = show.lab3_findings(result)
-    assert found and all(len(text) <= 60 for _, text in found)
-    times = [ts for ts, _ in found if ts is not None]
-    assert times and all(DRIFT.start_s < ts < STORY.duration_s for ts in times)
-    joined = " ".join(text for _, text in found)
-    assert STORY.launch_topic in joined and percent(result.gate_pass_rate) in joined
-
-
 def test_the_screen_says_the_lesson_in_the_numbers_computed(result, screen):
     lines = screen.splitlines()
     assert len(lines) <= 36 and max(len(line) for line in lines) <= 80
@@ -244,10 +234,6 @@ def test_every_setting_fits_the_screen(story, flags):
     assert len(lines) <= 36 and max(len(line) for line in lines) <= 80
 
 
-def test_the_charts_are_inline_svg(result):
-    charts = show.lab3_charts(result)
-    assert len(charts) == 2 and all(c.startswith('<div class="wide"><svg') and c.endswith("</svg></div>") for c in charts)
-
 
 def test_the_reference_fail_rate_and_its_sigma_jump_are_what_the_docs_say(story):
     # notes.md and NormalCusum's docstring: the reference hour's random answers fail 4.3 % of the
@@ -256,6 +242,8 @@ def test_the_reference_fail_rate_and_its_sigma_jump_are_what_the_docs_say(story)
     reference = [s for s in kept if s.by_chance and s.request.ts < lab.REFERENCE_S]
     p = 1 - sum(s.verdict.passed for s in reference) / len(reference)
     assert round(100 * p, 1) == 4.3 and round(math.sqrt((1 - p) / p), 1) == 4.7
+    rate, jump = f"{100 * p:.1f} %", f"{math.sqrt((1 - p) / p):.1f}-sigma"
     notes = (ROOT / "notes.md").read_text(encoding="utf-8")
-    assert "fail 4.3 % of the time one fail is a 4.7-sigma jump" in " ".join(notes.split())
-    assert "4.3 % fail rate one fail is a 4.7-sigma jump" in lab.NormalCusum.__doc__
+    lab3 = " ".join(notes[notes.index("\n## Lab 3"):notes.index("\n## Lab 4")].split())
+    for said in (lab3, " ".join(lab.NormalCusum.__doc__.split())):
+        assert rate in said and jump in said

@@ -1,11 +1,10 @@
 """Lab 4: the limiters do their arithmetic, hold under threads and a bad clock, and on the story
-shed the noisy tenant's excess while everyone else keeps their service. The live gateway answers
-real HTTP on loopback and stops when the test ends."""
+shed the noisy tenant's excess while everyone else keeps their service. The gateway over real
+HTTP is a tool: tests/test_tools_gateway.py and tests/test_tools_upstream.py test it."""
 
 import math
 import random
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -17,7 +16,6 @@ import pytest
 
 from solution import lab4_limits as lab
 from solution import limiters
-from solution.tools import show
 from solution.traffic import STORY
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,24 +71,27 @@ def test_a_new_bucket_is_full_and_reads_the_monotonic_clock():
 
 
 def test_eight_threads_hammering_one_bucket_never_admit_more_than_burst_plus_rate_x_elapsed():
-    rate, burst, seconds = 2000.0, 50, 0.3
-    admitted = Counter()
+    rate, burst, tries = 2000.0, 50, 2000
+    admitted, tried = Counter(), Counter()
     start = time.monotonic()
-    bucket = limiters.TokenBucket(rate, burst)
+    bucket = limiters.TokenBucket(rate, burst)               # full at `start`, refilled since
+    meet = threading.Barrier(8, timeout=30)                  # all eight hammer at once
 
     def hammer(name: int) -> None:
-        while time.monotonic() - start < seconds:
-            admitted[name] += bucket.try_acquire().allowed
+        meet.wait()
+        for _ in range(tries):
+            tried[name] += 1
+            if bucket.try_acquire().allowed:
+                admitted[name] += 1
 
     threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=10)
+        t.join(timeout=60)
     elapsed = time.monotonic() - start
-    total = sum(admitted.values())
-    assert total <= burst + rate * elapsed
-    assert total >= burst and len(admitted) == 8                     # it worked, for all of them
+    assert tried == {i: tries for i in range(8)}                # every thread made every try
+    assert burst <= sum(admitted.values()) <= burst + rate * elapsed
 
 
 # ── tokens per minute, quotas, concurrency, shedding ────────────────────────────────────────────
@@ -234,16 +235,10 @@ def test_the_provider_slowdown_sheds_batch_first_and_interactive_keeps_its_servi
     assert all(tenant == "umbrella" for tenant, reason in during if reason == "shed")
 
 
-def test_the_screen_and_the_findings_say_what_was_shed_and_when(result):
+def test_the_screen_says_conservation_holds_and_when_the_noisy_tenant_came(result):
     text = lab.report(result)
     assert len(text.splitlines()) <= 40 and max(map(len, text.splitlines())) <= 80
     assert "holds" in text and "4:00-4:20" in text
-    found = show.lab4_findings(result)
-    assert all(len(words) <= 60 for _, words in found)
-    moments = [ts for ts, _ in found if ts is not None]
-    assert any(NOISY.covers(ts) for ts in moments) and any(RETRY_LOOP.covers(ts) for ts in moments)
-    assert any(ts is None and re.search(r"\d+\.\d % success", words) for ts, words in found)
-    assert len(show.lab4_charts(result)) == 3
 
 
 def test_the_lab_prints_the_same_bytes_in_any_process_from_any_directory(tmp_path, result):

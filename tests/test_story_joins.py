@@ -1,6 +1,8 @@
 """One story, one truth: the same event at the same minute in every lab that names it, and one
 value for each fact the labs share (the limit for "slow", the SLOs)."""
 
+from dataclasses import replace
+
 import pytest
 
 from solution import lab1_logs, lab2_dashboard, lab3_online_eval, lab4_limits, lab5_flywheel
@@ -73,6 +75,7 @@ def test_one_limit_for_slow_and_one_value_for_each_slo():
     assert lab1_logs.SLOW_MS == traffic.SLOW_MS
     assert lab2_dashboard.Thresholds().latency_s * 1000 == traffic.SLOW_MS
     assert "6 s" in failures.STORY_FAILURES["provider slowdown"].harm
-    result = lab2_dashboard.run(requests=[], duration_s=60.0, incidents=())
+    result = lab2_dashboard.run(requests=[], scenario=replace(traffic.STORY, duration_s=60.0,
+                                                              incidents=()))
     assert (result.slo, result.latency_slo, result.latency_limit_s) == \
         (traffic.STORY.slo_availability, traffic.STORY.slo_latency, traffic.SLOW_MS / 1000)

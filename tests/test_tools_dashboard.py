@@ -28,8 +28,7 @@ def result(story):
 def run_log(path):
     """The dashboard of a log, as the tool computes it."""
     log = lab.read_log(str(path))
-    return lesson.run(measured=log.measured(lesson.traffic.STORY.capacity), incidents=log.incidents,
-                      has_truth=log.from_story, source=str(path))
+    return lab.dashboard_of(log, str(path), lesson.traffic.STORY.capacity)
 
 
 def windows(log):
@@ -102,14 +101,15 @@ def test_a_story_log_reads_on_the_story_clock_skipping_and_counting_bad_lines(tm
     log = lab.read_log(str(path))
     assert log.from_story and log.clock_zero == "2026-11-02T09:00:00.000Z"
     assert windows(log) == [(0.0, 1, 0.0, 0.0), (60.0, 2, 63.0, 66.0)]
-    assert log.bad == 2 and log.reasons == {"not JSON": 1, "bad request fields": 1}
+    assert log.bad == 2 and log.reasons == {"not JSON": 1, "no latency_ms": 1}
     assert "line 5" in log.warnings[0] and "1 request.completed line(s)" in log.warnings[1]
     result = run_log(path)
     assert result.requests == 3 and len(result.windows) == 2 and result.has_truth
     assert result.windows[1].error_ratio == 0.5 and result.windows[1].p50_s == pytest.approx(4.0)
     out = subprocess.run([sys.executable, str(SCRIPT), "--from", str(path)], capture_output=True,
                          text=True, timeout=60)
-    assert out.returncode == 0 and "skipped 2 bad line(s)" in out.stderr
+    assert out.returncode == 0 and "skipped 1 bad line(s): 1 not JSON (first at line 5)" in out.stderr
+    assert "skipped 1 request.completed line(s)" in out.stderr and "1 no latency_ms (first at line 4" in out.stderr
 
 
 def test_a_story_request_that_starts_a_rounding_before_9_00_starts_at_0_00(tmp_path):
@@ -259,7 +259,13 @@ def test_epoch_timestamps_in_any_unit_read_as_rfc_3339_does_and_a_zoneless_one_i
     lines[0]["timestamp"] = "2025-03-01T12:00:02"              # whose clock?
     epoch.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     log = lab.read_log(str(epoch))
-    assert len(log.tally) == 1 and log.reasons == {"bad request fields": 1}
+    assert len(log.tally) == 1 and log.reasons == {"time without a zone": 1}
+    assert "1 time without a zone (first at line 1; give --tz UTC" in log.warnings[0]
+    from solution.tools.logread import parse_zone, time_zone
+    with time_zone(parse_zone("UTC")):                          # --tz UTC: read, as UTC
+        assert lab.read_log(str(epoch)).tally == lab.read_log(str(rfc)).tally
+    with time_zone(parse_zone("+01:00")):                       # an hour ahead: an hour earlier
+        assert lab.read_log(str(epoch)).tally.first() == lab.read_log(str(rfc)).tally.first() - 3600
 
 
 # ── the page, as a practitioner reads it ────────────────────────────────────────────────────────
@@ -327,8 +333,6 @@ def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
 
 
 def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, capsys):
-    import dataclasses
-    from solution import traffic
     path = tmp_path / "elsewhere.jsonl"
     ends = [f"2025-03-01T12:{(s + 4) // 60:02d}:{(s + 4) % 60:02d}Z" for s in range(0, 60, 2)]
     path.write_text("\n".join(log_line(end, 4000.0) for end in ends) + "\n")
@@ -341,9 +345,7 @@ def test_a_foreign_log_leaves_saturation_out_until_given_its_capacity(tmp_path, 
     # 30 requests of 4 s, one every 2 s from 0:00: 29 end inside the first minute, the last
     # (from 58 s) spends 2 s in it: 118 busy seconds, 1.97 in flight, 19.7 % of 10 slots
     log = lab.read_log(str(path))
-    ten, twenty = (lesson.run(measured=log.measured(c), incidents=(), has_truth=False,
-                              scenario=dataclasses.replace(traffic.STORY, capacity=c)).windows[0]
-                   for c in (10, 20))
+    ten, twenty = (lab.dashboard_of(log, str(path), c).windows[0] for c in (10, 20))
     assert ten.saturation == pytest.approx(118 / 60 / 10) and twenty.saturation == pytest.approx(118 / 60 / 20)
 
 
@@ -380,5 +382,70 @@ def test_a_log_read_by_several_processes_gives_the_same_requests_and_bad_lines(t
     monkeypatch.setattr(lab, "in_stretches", lambda *a: calls.append(a) or logread.in_stretches(*a))
     split = lab.read_log(str(path))
     assert len(calls) == 1 and split == one and len(one.tally) == 1193
-    assert one.reasons == {"not JSON": 1, "not UTF-8": 1, "bad request fields": 1}
-    assert "first at line 1, 4765" in one.warnings[0] and one.bad == 3
+    assert one.reasons == {"not JSON": 1, "not UTF-8": 1, "missing fields (timestamp)": 1}
+    # each reason's first line, numbered in the whole file whichever process read it
+    assert all(f"1 {why} (first at line {n})" in one.warnings[0] for why, n in (
+        ("not JSON", 1), ("missing fields (timestamp)", 2502), ("not UTF-8", 4765))) and one.bad == 3
+
+
+# ── logs as real programs write them ────────────────────────────────────────────────────────────
+
+def test_the_story_is_known_by_its_mark_never_by_its_dates(tmp_path):
+    # a log of your own, from the very hours of the story's error burst: not scored against it
+    lines = [log_line("2026-11-02T11:00:40Z", 10.0, status=503), log_line("2026-11-02T11:03:00Z", 1500.0)]
+    own = [json.loads(line) for line in lines]
+    for record in own:
+        record["attributes"]["gen_ai.request.model"] = "my-model-7b"
+    path = tmp_path / "mine.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in own) + "\n")
+    log = lab.read_log(str(path))
+    assert not log.from_story and log.incidents == ()
+    # the story's own lines name its model: the same times, and the truth comes along
+    path.write_text("\n".join(lines) + "\n")
+    assert lab.read_log(str(path)).from_story
+    # one line of another model among the story's: the log is not the story's
+    path.write_text("\n".join([*lines, json.dumps(own[1])]) + "\n")
+    assert not lab.read_log(str(path)).from_story
+
+
+def request_line(**fields):
+    attributes = {"http.response.status_code": 200, "latency_ms": 800.0, **fields.pop("attributes", {})}
+    return json.dumps({"timestamp": "2025-03-01T12:00:02Z", "body": "request.completed",
+                       "attributes": attributes, **fields})
+
+
+@pytest.mark.parametrize("line,said", [
+    (request_line(timestamp="2025-03-01 12:00:02"), "1 time without a zone (first at line 1; give --tz UTC"),
+    (request_line(attributes={"http.response.status_code": "503"}),
+     "1 http.response.status_code is text (first at line 1; '503': --map "
+     'attributes.http.response.status_code=<your field>:number)'),
+    (request_line(attributes={"latency_ms": "1.289s"}),
+     "1 latency_ms is text (first at line 1; '1.289s' is a duration: --map "
+     'attributes.latency_ms=<your field>:duration)'),
+    (request_line(attributes={"latency_ms": None}), "1 latency_ms not a number (first at line 1)"),
+    ("request.completed at 12:00:02 in 800 ms", "1 not JSON (first at line 1)"),
+])
+def test_a_log_without_usable_requests_says_why_and_what_would_fix_it(tmp_path, line, said):
+    # before: "no usable request.completed lines" whatever the cause
+    path = tmp_path / "bad.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(LogReadError) as error:
+        lab.read_log(str(path))
+    assert "no usable request.completed lines: " + said in str(error.value)
+
+
+def test_latencies_that_look_like_seconds_get_a_warning(tmp_path, capsys):
+    # nginx's $request_time is in seconds: mapped as milliseconds, p90 would chart as 0.00 s
+    path = tmp_path / "nginx.jsonl"
+    path.write_text("\n".join(request_line(attributes={"latency_ms": x}) for x in (0.12, 0.3, 0.25, 1.4)) + "\n")
+    log = lab.read_log(str(path))
+    assert any("under 1 ms" in w and "latency_ms=<your field>:seconds" in w for w in log.warnings)
+    path.write_text("\n".join(request_line(attributes={"latency_ms": x}) for x in (120, 300, 250, 0.5)) + "\n")
+    assert not any("under 1 ms" in w for w in lab.read_log(str(path)).warnings)
+
+
+def test_reading_flags_apply_only_with_from(capsys):
+    for flag in (["--tz", "UTC"], ["--format", "cri"]):
+        with pytest.raises(SystemExit):
+            lab.main(flag)
+        assert "only applies with --from" in capsys.readouterr().err

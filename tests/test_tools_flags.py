@@ -8,12 +8,11 @@ import argparse
 
 import pytest
 
-from solution import demo, lab1_logs, lab2_dashboard, lab3_online_eval, lab4_limits, lab5_flywheel
-from solution import extend, traffic
+from solution import demo, extend, traffic
+from solution.labs import LABS
 from solution.tools import dashboard, gateway, logs
 
-MAINS = {"lab1": lab1_logs.main, "lab2": lab2_dashboard.main, "lab3": lab3_online_eval.main,
-         "lab4": lab4_limits.main, "lab5": lab5_flywheel.main, "demo": demo.main,
+MAINS = {**{f"lab{lab.number}": lab.lesson().main for lab in LABS}, "demo": demo.main,
          "extend": extend.main, "dashboard": dashboard.main, "logs": logs.main,
          "gateway": gateway.main}
 REQUIRED = {"write": ["--out", "-"], "query": ["FILE"], "story": ["FILE", "0" * 32],
@@ -91,7 +90,8 @@ def test_seed_0_is_a_seed_in_every_script_and_the_same_story(capsys):
     """Every --seed takes 0 to 2**32 - 1, and seed 0 is one story: lab 2, its tool, the challenge
     and the demo count the requests of traffic.generate(seed=0)."""
     seeded = {name for name, _, flag, _ in FLAGS if flag == "--seed"}
-    assert seeded >= {"lab1", "lab2", "lab3", "lab4", "lab5", "demo", "extend", "dashboard", "logs"}
+    labs = {f"lab{lab.number}" for lab in LABS}
+    assert seeded >= labs | {"demo", "extend", "dashboard", "logs"}
     for name, before, flag, after in FLAGS:
         if flag == "--seed":
             with pytest.raises(SystemExit):

@@ -62,8 +62,8 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def demo_page(story):
-    return demo.render_html(demo.run(labs=(1, 2, 3, 4, 5)))
+def demo_page(demo_outcome):
+    return demo.render_html(demo_outcome)
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ def test_busy_seconds_split_at_window_edges_as_lab_2_splits_them():
     # a 150 s request from 0:30: 30 s in the first minute, 60 in the second, 60 in the third
     tally = T.Tally()
     tally.add(30.0, 150_000.0, None, 200, "batch", 0, 0)
-    windows, *_ = tally.measured(0.0, 180.0, capacity=1)
+    windows = tally.measured(0.0, 180.0, capacity=1).windows
     assert [w.saturation for w in windows] == [0.5, 1.0, 1.0]
     assert [w.saturation for w in lesson.golden_signals(
         [Observation(30.0, 150_000.0, None, 200, "batch", 0, 0)], duration_s=180.0, capacity=1,
@@ -136,7 +136,7 @@ def test_a_busy_window_on_the_command_line_is_sketched_within_its_bound_and_says
     path.write_text("\n".join(lines) + "\n")
     assert nearest_rank(latencies, 90) == 6395.0
     log = dashboard.read_log(str(path))
-    [window] = log.measured(None)[0]
+    [window] = log.measured(None).windows
     assert window.requests == 1200 and window.p90_s == pytest.approx(6.395, rel=T.ALPHA)
     assert window.p90_s != 6.395                          # a bucket's value, not the exact one
     assert any("1 window(s) held more than 512 latencies of a kind: their percentiles are within "
@@ -154,7 +154,8 @@ def test_the_span_past_its_exact_cap_is_sketched_and_said_so(monkeypatch):
         tally.add(2.0 * i, ms, None, 200, "interactive", 0, 0)
     assert tally.inexact() == ("the span holds more than 40 latencies: their percentiles are "
                                "within 0.5 % (a DDSketch), not exact")
-    windows, _, ((p50, p95, p99), _), _ = tally.measured(0.0, 120.0, None)
+    measured = tally.measured(0.0, 120.0, None)
+    windows, ((p50, p95, p99), _) = measured.windows, measured.latency
     assert [w.requests for w in windows] == [30, 30]
     for got, q in ((p50, 50), (p95, 95), (p99, 99)):
         exact = nearest_rank(latencies, q) / 1000

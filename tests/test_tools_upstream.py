@@ -5,6 +5,7 @@ chunk by chunk, the slot held for a stream's length, tokens settled from the ups
 upstream errors and timeouts answered 502 and 504 and counted in /metrics."""
 
 import http.client
+import socket
 import json
 import re
 import threading
@@ -90,7 +91,7 @@ def front(monkeypatch):
     limits = Gateway({"acme": Plan("interactive", 100.0, 100, 600, 100_000)}, 4, 4, 1.0)
     host, port = upstream.server_address[:2]
     server = lab.start_server(limits, keys={"sk-acme": "acme"}, upstream=lab.Upstream(
-        f"http://{host}:{port}/v1", api_key="sk-upstream-secret", timeout_s=0.5))
+        f"http://{host}:{port}/v1", api_key="sk-upstream-secret", timeout_s=1.0))
     yield server
     for s in (server, upstream):
         s.shutdown()
@@ -172,8 +173,12 @@ def test_a_client_that_leaves_mid_stream_gives_its_slot_back(front):
     connection, response = ask(front, stream=True)
     assert response.readline().startswith(b"data: ")
     assert front.gateway.concurrency.in_flight == 1
+    connection.sock.shutdown(socket.SHUT_RDWR)         # gone (the response still holds the fd)
     connection.sock.close()
     assert wait_until(lambda: front.gateway.concurrency.in_flight == 0, 5.0)
+    # counted as the client's leaving, not as the upstream's failure
+    assert wait_until(lambda: metric(front, 'opslab_gateway_requests_total{tenant="acme",outcome="client_gone"}') == 1)
+    assert metric(front, 'opslab_gateway_requests_total{tenant="acme",outcome="upstream') == 0
 
 
 def test_upstream_failures_are_502_and_504_in_openais_shape_and_counted(front):
@@ -251,3 +256,296 @@ def test_load_keeps_its_time_bound_and_says_when_it_fell_short():
     assert load.asked == 10 and load.unsent == 5 and load.statuses["acme"] == {"200": 5}
     assert took < 1 + 5 + 4            # the run, a request's timeout, and room for a busy machine
     assert "could not reach the asked rate: 5 of 10 requests not sent" in lab.load_report(load)
+
+
+# ── an upstream that misbehaves, byte for byte: each failure told truthfully ────────────────────
+
+USAGE = {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}
+
+
+def _answer(body: bytes, status: str = "200 OK", extra: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status.encode(), len(body), extra, body))
+
+
+def _events(*events: bytes, done: bool = True) -> bytes:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events)
+    if done:
+        chunks += b"e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"
+    return b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+
+
+def _delta(text: str) -> bytes:
+    return b"data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": text}}]}).encode() + b"\n\n"
+
+
+def _completion(usage=USAGE) -> bytes:
+    return json.dumps({"object": "chat.completion", "usage": usage, "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}]}).encode()
+
+
+class RawUpstream:
+    """A model server on loopback that answers, byte for byte, what the request's model names
+    (a kept-alive connection serves one request after another); it records each request's path,
+    Authorization and body, and counts the connections it accepted."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.seen, self.connections, self.socks = [], 0, []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def close(self):
+        self.listener.close()
+        for sock in self.socks:
+            sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self.socks.append(sock)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock):
+        buffer = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                lines = head.decode().split("\r\n")
+                fields = dict(line.split(": ", 1) for line in lines[1:])
+                while len(buffer) < int(fields.get("Content-Length", 0)):
+                    buffer += sock.recv(65536)
+                size = int(fields.get("Content-Length", 0))
+                body, buffer = json.loads(buffer[:size] or b"{}"), buffer[size:]
+                path = lines[0].split()[1]
+                self.seen.append((path, fields.get("Authorization"), body))
+                if not self._answer(sock, path, body.get("model", "")):
+                    sock.close()
+                    return
+        except OSError:
+            return
+
+    def _answer(self, sock, path, model) -> bool:
+        """Write the answer the model names; False: close the connection after it."""
+        send = sock.sendall
+        if model == "garbage":
+            send(b"HTPP/1.1 2000 Fine\r\n\r\n")
+            return False
+        if model == "short":
+            send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"usa")
+            return False
+        if model == "huge":
+            send(_answer(b"[" + b"1," * 2000 + b"1]"))
+        elif model == "interim":
+            send(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + _answer(_completion()))
+        elif model == "switch":
+            send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            return False
+        elif model == "nocontent":
+            send(b"HTTP/1.1 204 No Content\r\n\r\n")
+        elif model == "notmodified":
+            send(b"HTTP/1.1 304 Not Modified\r\n\r\n")
+        elif model == "negative":
+            send(_answer(_completion({"prompt_tokens": -500, "completion_tokens": 3})))
+        elif model == "greedy":
+            send(_answer(_completion({"prompt_tokens": 5, "completion_tokens": 10_000})))
+        elif model == "long":                   # no max_tokens asked: more than the 512 reserved
+            send(_answer(_completion({"prompt_tokens": 11, "completion_tokens": 1_100})))
+        elif model == "busy":
+            send(_answer(b'{"error": {"message": "slow down"}}', "429 Too Many Requests",
+                         b"Retry-After: 7\r\n"))
+        elif model == "drop":
+            send(_events(_delta("Your "), _delta("order "), done=False))
+            return False
+        elif model == "stall":
+            send(_events(_delta("Your "), done=False))
+            time.sleep(2.5)
+            return False
+        elif model == "nodone":
+            send(_events(_delta("Your "), done=False) + b"0\r\n\r\n")
+        elif model == "usage-stream":
+            send(_events(_delta("Hi"), b"data: " + json.dumps({"choices": [], "usage": USAGE}).encode() + b"\n\n"))
+        elif model == "forgets":                # closes a kept-alive connection, unannounced
+            send(_answer(_completion()))
+            return False
+        elif path.endswith("/embeddings"):
+            send(_answer(json.dumps({"object": "list", "data": [],
+                                     "usage": {"prompt_tokens": 4, "total_tokens": 4}}).encode()))
+        elif path.endswith("/responses"):
+            send(_answer(json.dumps({"object": "response", "output": [],
+                                     "usage": {"input_tokens": 6, "output_tokens": 2}}).encode()))
+        else:
+            send(_answer(_completion()))
+        return True
+
+
+@pytest.fixture
+def raw():
+    """A gateway (600 tokens a minute) in front of the raw upstream; silent 1 s, it has stalled
+    (a bound with room for a busy machine; the stalling model sleeps 2.5 s)."""
+    upstream = RawUpstream()
+    limits = Gateway({"acme": Plan("interactive", 100.0, 100, 600, 100_000)}, 4, 4, 1.0)
+    server = lab.start_server(limits, keys={"sk-acme": "acme"}, upstream=lab.Upstream(
+        upstream.url, api_key="sk-upstream-secret", timeout_s=1.0))
+    server.raw = upstream
+    yield server
+    server.shutdown()
+    server.server_close()
+    upstream.close()
+
+
+def post_raw(server, path: str, body: dict, key="sk-acme"):
+    """POST on a raw socket: (status, head, body bytes, closed without a last chunk?)."""
+    data = json.dumps(body).encode()
+    sock = socket.create_connection(server.server_address[:2], timeout=10)
+    sock.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n"
+                 b"Connection: close\r\n\r\n%s" % (path.encode(), key.encode(), len(data), data))
+    out = b""
+    while chunk := sock.recv(65536):
+        out += chunk
+    sock.close()
+    head, _, rest = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head.decode("latin-1"), rest
+
+
+@pytest.mark.parametrize("model, status, outcome", [
+    ("garbage", 502, "upstream_error"),            # not a status line: a 502, no traceback
+    ("short", 502, "upstream_error"),              # a body shorter than its Content-Length
+    ("switch", 502, "upstream_error"),             # 101, asked by nobody
+    ("notmodified", 502, "upstream_error"),        # 304 answers conditional requests only
+    ("negative", 502, "upstream_error"),           # a usage that would mint tokens
+    ("greedy", 502, "upstream_error"),             # 10,000 output tokens; 100 allowed
+])
+def test_an_upstream_that_answers_what_is_not_an_answer_is_a_502_in_openais_shape(raw, model, status, outcome):
+    got, _, body = post_raw(raw, "/v1/chat/completions", {
+        "model": model, "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]})
+    error = json.loads(body)["error"]
+    assert got == status and error["type"] == "upstream_error" and error["code"] == "bad_gateway"
+    assert wait_until(lambda: metric(raw, f'opslab_gateway_requests_total{{tenant="acme",outcome="{outcome}"}}') == 1)
+    assert metric(raw, "opslab_gateway_tokens_total") == 0          # nothing counted from a lie
+    assert wait_until(lambda: raw.gateway.concurrency.in_flight == 0)
+
+
+def test_an_over_limit_answer_is_a_502_never_a_truncated_200(raw, monkeypatch):
+    monkeypatch.setattr(lab, "MAX_UPSTREAM_BYTES", 1000)
+    got, _, body = post_raw(raw, "/v1/chat/completions", {"model": "huge", "messages": [
+        {"role": "user", "content": "hi"}]})
+    assert got == 502 and "over 1,000 bytes" in json.loads(body)["error"]["message"]
+
+
+def test_interim_answers_are_skipped_and_204_has_no_body(raw):
+    got, _, body = post_raw(raw, "/v1/chat/completions", {"model": "interim", "messages": [
+        {"role": "user", "content": "hi"}]})
+    assert got == 200 and json.loads(body)["usage"] == USAGE           # the 103 dropped
+    got, head, body = post_raw(raw, "/v1/chat/completions", {"model": "nocontent", "messages": [
+        {"role": "user", "content": "hi"}]})
+    assert got == 204 and body == b"" and "Content-Type" not in head and "Content-Length" not in head
+
+
+@pytest.mark.parametrize("model, code, outcome", [
+    ("drop", "bad_gateway", "upstream_error"),         # the connection closed mid-stream
+    ("stall", "gateway_timeout", "upstream_timeout"),  # silent past --upstream-timeout (1 s)
+    ("nodone", "bad_gateway", "upstream_error"),       # ended cleanly, but never said [DONE]
+])
+def test_a_stream_cut_by_the_upstream_ends_in_an_error_event_and_an_unfinished_answer(raw, model, code, outcome):
+    got, _, body = post_raw(raw, "/v1/chat/completions", {"model": model, "stream": True, "messages": [
+        {"role": "user", "content": "hi"}]})
+    events = [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: {")]
+    assert got == 200 and events[0]["choices"][0]["delta"]["content"] == "Your "
+    # what the openai client raises an APIError on: an event carrying "error"
+    assert events[-1]["error"]["code"] == code and events[-1]["error"]["type"] == "upstream_error"
+    assert not body.endswith(b"0\r\n\r\n")              # HTTP says it too: no last chunk
+    assert wait_until(lambda: metric(raw, f'opslab_gateway_requests_total{{tenant="acme",outcome="{outcome}"}}') == 1)
+    assert metric(raw, 'opslab_gateway_requests_total{tenant="acme",outcome="ok"}') == 0
+
+
+def test_the_usage_chunk_reaches_only_a_client_that_asked_for_it(raw):
+    asked = {"model": "usage-stream", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    for options, chunks in ((None, 0), ({"include_usage": True}, 1)):
+        _, _, body = post_raw(raw, "/v1/chat/completions", {**asked, "stream_options": options})
+        events = [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: {")]
+        # the standard loop `chunk.choices[0].delta.content` must never meet `choices: []`
+        assert sum(1 for e in events if e["choices"] == []) == chunks
+        assert body.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")
+        assert raw.raw.seen[-1][2]["stream_options"]["include_usage"] is True   # asked upstream
+    assert wait_until(lambda: metric(raw, 'opslab_gateway_tokens_total{tenant="acme",type="output"}') == 6)
+
+
+def test_an_upstream_429_passes_its_later_retry_after_on(raw):
+    got, head, _ = post_raw(raw, "/v1/chat/completions", {"model": "busy", "messages": [
+        {"role": "user", "content": "hi"}]})
+    fields = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+    assert got == 429 and int(fields["Retry-After"]) >= 7 and int(fields["retry-after-ms"]) >= 7000
+
+
+def test_tokens_used_beyond_the_reservation_are_owed_and_the_next_request_waits(raw):
+    # 600 a minute (10 a second); reserved 11 + 512 (no max_tokens: the default); used 11 + 1,100:
+    # 588 owed beyond the reservation, so the bucket is at 600 - 1,111 = -511 (plus the refill of
+    # the moment). The next request (523) waits for (523 + 511) / 10 = 103 s; RateLimit's t, the
+    # next whole token above zero, is (511 + 1) / 10 = 52 s away
+    got, _, body = post_raw(raw, "/v1/chat/completions", {"model": "long", "messages": [
+        {"role": "user", "content": "Where is my order?"}]})
+    assert got == 200 and json.loads(body)["usage"]["completion_tokens"] == 1_100
+    assert wait_until(lambda: raw.gateway.concurrency.in_flight == 0)
+    got, head, body = post_raw(raw, "/v1/chat/completions", {"model": "echo", "messages": [
+        {"role": "user", "content": "Where is my order?"}]})
+    fields = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+    assert got == 429 and json.loads(body)["error"]["code"] == "rate_limit_exceeded"
+    t = int(re.fullmatch(r'"tokens";r=0;t=(\d+)', fields["RateLimit"]).group(1))
+    assert 50 <= t <= 52 and int(fields["Retry-After"]) >= 100
+
+
+def test_n_and_the_larger_max_are_reserved_and_parts_count_by_size():
+    # hand-worked: 3 + (3 + ceil(2 / 4)) = 7 prompt tokens; n = 3 choices of max(1, 300)
+    ask = lab.parse_completion(json.dumps({"model": "m", "n": 3, "max_completion_tokens": 1,
+                                           "max_tokens": 300, "messages": [{"role": "user", "content": "hi"}]}).encode())
+    assert (ask.prompt_tokens, ask.max_tokens, ask.n, ask.reserved) == (7, 300, 3, 7 + 900)
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 60_000}}
+    ask = lab.parse_completion(json.dumps({"model": "m", "max_tokens": 1, "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "what is this?"}, image]}]}).encode())
+    # 3 + 3 + ceil(13 / 4) + ceil(60,065 characters of the part's JSON / 4)
+    assert ask.prompt_tokens == 3 + 3 + 4 + 15_017
+    for bad in ('"x"', "[]", '{"include_usage": "yes"}'):
+        with pytest.raises(ValueError, match="stream_options"):
+            lab.parse_completion(('{"model": "m", "stream": true, "stream_options": %s, "messages": '
+                                  '[{"role": "user", "content": "hi"}]}' % bad).encode())
+
+
+def test_completions_embeddings_and_responses_are_forwarded_with_the_same_keys_and_limits(raw):
+    for path, body, used in (
+            ("/v1/completions", {"model": "m", "prompt": "Say hi", "max_tokens": 5}, 5 + 3),
+            ("/v1/embeddings", {"model": "m", "input": ["a", "b"]}, 4),
+            ("/v1/responses", {"model": "m", "input": "hi", "max_output_tokens": 9}, 6 + 2)):
+        before = metric(raw, 'opslab_gateway_tokens_total{tenant="acme"')
+        got, _, _ = post_raw(raw, path, body)
+        assert got == 200 and raw.raw.seen[-1][:2] == (path, "Bearer sk-upstream-secret")
+        assert wait_until(lambda: metric(raw, 'opslab_gateway_tokens_total{tenant="acme"') == before + used)
+        assert post_raw(raw, path, body, key="sk-nobody")[0] == 401
+    got, _, body = post_raw(raw, "/v1/audio/speech", {"model": "m"})
+    assert got == 404 and json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_upstream_connections_are_kept_alive_and_a_closed_one_is_replaced(raw):
+    for _ in range(5):
+        assert post_raw(raw, "/v1/chat/completions", {"model": "m", "max_tokens": 5, "messages": [
+            {"role": "user", "content": "hi"}]})[0] == 200
+    assert raw.raw.connections == 1                    # five requests, one connection
+    # the upstream closes a connection after answering, without a word: the next request is
+    # sent on a new one, and answered
+    for model in ("forgets", "m", "forgets", "m"):
+        assert post_raw(raw, "/v1/chat/completions", {"model": model, "max_tokens": 5, "messages": [
+            {"role": "user", "content": "hi"}]})[0] == 200
+    assert raw.raw.connections == 3

@@ -37,9 +37,12 @@ from solution import traffic
 from solution.cli import at_most, cannot_write, fail, positive_int, refuse_ignored, run_cli, write_file
 from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
+from solution.redaction import neutralize
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, field_map, in_stretches, joined,
-                                    open_log_file, parse_field_map, parse_time, splittable, usable)
+from solution.tools.logread import (JsonLines, LogReadError, add_reading_flags, check_reading_flags,
+                                    duration_ms, explain, in_stretches, joined, open_log_file,
+                                    parse_time, reading, reason, rfc3339_seconds,
+                                    splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools import slorules
 from solution.tools.gateway import DURATION_BUCKETS
@@ -62,15 +65,43 @@ class LogRead:
     reasons: dict[str, int]
     warnings: list[str]                 # for stderr: how many lines were skipped, why, where
 
-    def measured(self, capacity: int | None) -> tuple:
+    def measured(self, capacity: int | None) -> lab2.Measurements:
         """What lab 2's measure() would make of these requests, for its run()."""
         return self.tally.measured(self.zero, self.duration_s, capacity)
+
+
+# What one request can be: a latency or a time to first token up to a day, a count of tokens up
+# to a trillion, an HTTP status of three digits (RFC 9110, section 15). A log that says 1.7e308 ms
+# has a broken field, not a slow request: the line is counted as bad, never summed.
+MAX_LATENCY_MS = 86_400_000.0
+MAX_TOKENS = 10 ** 12
+# and a start from the Unix epoch to the year 3000: 9999-12-31T23:59:59.999Z is a clock gone wild
+LATEST_START = 32_503_680_000.0
+
+
+def dashboard_of(log: LogRead, source: str, capacity: int | None,
+                 measured: lab2.Measurements | None = None, **knobs) -> lab2.Result:
+    """Lab 2's dashboard of a log, composed of its building blocks: run() on the log's
+    measurements (saturation against `capacity`), scored against the story's incidents on the
+    log's clock when the log is the story's (none otherwise), the log named as its source."""
+    scenario = replace(knobs.pop("scenario", traffic.STORY), incidents=log.incidents,
+                       capacity=capacity)
+    measured = log.measured(capacity) if measured is None else measured
+    result = lab2.run(measured=measured, scenario=scenario, **knobs)
+    return replace(result, source=source, has_truth=log.from_story)
 
 
 def _number(value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError("not a number")
     return float(value)
+
+
+def _in_range(value: float, key: str, most: float) -> float:
+    """A request's number, from 0 to `most`; BadRequest naming the field otherwise."""
+    if not 0 <= value <= most:
+        raise BadRequest(reason(f"{key} out of range", f"0 to {most:,.0f}"))
+    return value
 
 
 MAX_SPAN_DAYS = 7        # one window a minute: a week is 10,080 windows
@@ -81,41 +112,97 @@ class TooManyWindows(LogReadError):
     """The log's requests are spread over more windows than a chart holds."""
 
 
+class BadRequest(ValueError):
+    """A request.completed record without a usable field: its reason, with the fix."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def _field_reason(attrs: dict, key: str, unit: str) -> str:
+    """Why the number at `key` cannot be read, and the --map conversion that would read it."""
+    value = attrs.get(key)
+    fix = f"--map attributes.{key}=<your field>"
+    if key not in attrs:
+        return reason(f"no {key}", f"{fix}{unit}")
+    if isinstance(value, str):
+        try:
+            duration_ms(value)
+            return reason(f"{key} is text", f"{value[:12]!r} is a duration: {fix}:duration")
+        except ValueError:
+            return reason(f"{key} is text", f"{value[:12]!r}: {fix}:number")
+    return reason(f"{key} not a number")
+
+
 def _request(rec: dict) -> tuple:
     """The request of a request.completed record: (start in epoch seconds, latency_ms, ttft_ms,
-    status, priority, input tokens, output tokens); ValueError and the like when a field is
-    missing or unusable."""
+    status, priority, input tokens, output tokens); BadRequest, with the reason and the --map
+    that would fix it, when a field is missing or unusable."""
     attrs = rec.get("attributes")
     if not isinstance(attrs, dict):
-        raise ValueError("no attributes")
-    latency = _number(attrs[F.LATENCY_MS])
-    status = attrs[F.STATUS]
-    if isinstance(status, bool) or not isinstance(status, int) or latency < 0:
-        raise ValueError("bad status or latency")
+        raise BadRequest(reason("no attributes", "--map attributes=* reads the other fields as attributes"))
+    try:
+        latency = _number(attrs[F.LATENCY_MS])
+    except (KeyError, ValueError):
+        raise BadRequest(_field_reason(attrs, F.LATENCY_MS, " (:seconds if in seconds)")) from None
+    status = attrs.get(F.STATUS)
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise BadRequest(_field_reason(attrs, F.STATUS, ""))
+    if latency < 0:
+        raise BadRequest(reason(f"{F.LATENCY_MS} negative"))
+    _in_range(latency, F.LATENCY_MS, MAX_LATENCY_MS)
+    if not 100 <= status <= 599:
+        raise BadRequest(reason(f"{F.STATUS} not an HTTP status", "100 to 599"))
     ttft = attrs.get(F.TTFT_MS)
-    return (parse_time(rec["timestamp"]) - latency / 1000.0, latency, None if ttft is None else _number(ttft),
+    start = parse_time(rec["timestamp"]) - latency / 1000.0
+    if not 0 <= start < LATEST_START:
+        raise BadRequest(reason("start out of range", "from 1970 to the year 3000"))
+    return (start, latency,
+            None if ttft is None else _in_range(_number(ttft), F.TTFT_MS, MAX_LATENCY_MS),
             status, str(attrs.get(F.PRIORITY, "interactive")),
-            int(_number(attrs.get(F.INPUT_TOKENS, 0))), int(_number(attrs.get(F.OUTPUT_TOKENS, 0))))
+            int(_in_range(_number(attrs.get(F.INPUT_TOKENS, 0)), F.INPUT_TOKENS, MAX_TOKENS)),
+            int(_in_range(_number(attrs.get(F.OUTPUT_TOKENS, 0)), F.OUTPUT_TOKENS, MAX_TOKENS)))
+
+
+@dataclass
+class Read:
+    """What one stretch of a log gave: its tally, its bad lines, its request lines without usable
+    fields (by reason), and counts: requests outside the span, requests that bear the story's
+    mark, requests under a millisecond (seconds in a millisecond field?)."""
+    tally: Tally
+    bad: JsonLines
+    fields: JsonLines
+    outside: int = 0
+    marked: int = 0
+    tiny: int = 0
 
 
 def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
-              epoch: float):
+              epoch: float) -> Read:
     """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
     the bad lines; the request lines without usable fields; the requests outside the span. One
     record at a time, summed into its window and let go: a line that does not spell
-    request.completed is no request, and is not even parsed (four lines in five of lab 1's log)."""
-    tally, bad, unusable, outside = Tally(window_s, latency_limit_s), JsonLines(), 0, 0
+    request.completed is no request, and is not even parsed (four lines in five of lab 1's log).
+    A request line is read as every reader reads a line (a time and a body: F.REQUIRED)."""
+    read = Read(tally=Tally(window_s, latency_limit_s), bad=JsonLines(), fields=JsonLines())
+    tally = read.tally
     most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
-    for _, rec in usable(stream, ("body",), bad, naming=F.REQUEST_COMPLETED.encode()):
+    for number, rec in usable(stream, F.REQUIRED, read.bad, naming=F.REQUEST_COMPLETED.encode()):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
         try:
             request = _request(rec)
-            if epoch - 1.0 <= request[0] < epoch:     # the log's milliseconds, rounded: the
-                request = (epoch, *request[1:])       # story's first requests start at its 0:00
-        except (KeyError, TypeError, ValueError, OverflowError):
-            unusable += 1
+        except BadRequest as exc:
+            read.fields.skip(number, exc.why)
             continue
+        except (KeyError, TypeError, ValueError, OverflowError):
+            read.fields.skip(number, "bad request fields")
+            continue
+        read.marked += rec["attributes"].get(F.MODEL) == traffic.MODEL
+        read.tiny += request[1] < 1.0
+        if epoch - 1.0 <= request[0] < epoch:     # the log's milliseconds, rounded: the
+            request = (epoch, *request[1:])       # story's first requests start at its 0:00
         if since <= request[0] < until:
             tally.add(*request)
             if len(tally.slots) > most:
@@ -124,8 +211,8 @@ def _requests(stream, window_s: float, latency_limit_s: float, since: float, unt
                     "(over a week, or a clock gone wild); give --since and --until to pick the "
                     "part to chart")
         else:
-            outside += 1
-    return tally, bad, unusable, outside
+            read.outside += 1
+    return read
 
 
 def _bulk(tally: Tally) -> tuple[float, float]:
@@ -174,19 +261,27 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
             parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
     except TooManyWindows as exc:
         raise LogReadError(f"{path}: {exc}") from None
-    tally = parts[0][0]
-    for part, _, _, _ in parts[1:]:
-        tally.merge(part)
-    lines = joined([bad for _, bad, _, _ in parts])
+    tally = parts[0].tally
+    for part in parts[1:]:
+        tally.merge(part.tally)
+    lines, fields = joined([part.bad for part in parts]), joined([part.fields for part in parts])
     warnings = [lines.summary(path)] if lines.bad else []
     reasons = dict(lines.reasons)
-    unusable, outside = sum(part[2] for part in parts), sum(part[3] for part in parts)
-    if unusable:
-        reasons["bad request fields"] = unusable
-        warnings.append(f"{path}: skipped {unusable} request.completed line(s) without a usable "
-                        "timestamp, latency_ms or http.response.status_code")
+    for why, n in fields.reasons.items():
+        reasons[why] = reasons.get(why, 0) + n
+    outside = sum(part.outside for part in parts)
+    if fields.bad:
+        warnings.append(f"{path}: skipped {fields.bad} request.completed line(s) without a usable "
+                        f"latency_ms or http.response.status_code: "
+                        f"{explain(fields.reasons, fields.first, fields.hints)}")
     if not len(tally) and not outside:
-        raise LogReadError(f"{path}: no usable request.completed lines")
+        both = {**lines.reasons, **fields.reasons}
+        why = explain(both, {**lines.first, **fields.first}, {**lines.hints, **fields.hints})
+        raise LogReadError(f"{path}: no usable request.completed lines" + (f": {why}" if both else ""))
+    marked, requests = sum(part.marked for part in parts), len(tally) + outside
+    if 2 * sum(part.tiny for part in parts) > requests:
+        warnings.append(f"{path}: most latency_ms values are under 1 ms: if they are seconds, read "
+                        "them with --map attributes.latency_ms=<your field>:seconds")
     why = "outside --since/--until"
     if len(tally) and since is None and until is None:
         outside, why = tally.keep(*_bulk(tally)), "far outside the bulk of the log"
@@ -203,12 +298,15 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                            f"{MAX_SPAN_DAYS}; give --since and --until to pick the part to chart")
     grid = tally.grid()
     zero = math.floor(first / grid) * grid
-    from_story = epoch - 1.0 <= first and last < epoch + scenario.duration_s
+    # the story's log is known by its mark (every request names the story's model), never by
+    # its dates alone: a log of your own from the same hours is not scored against its incidents
+    from_story = marked == requests and epoch - 1.0 <= first and last < epoch + scenario.duration_s
     incidents = tuple(_shifted(i, zero - epoch) for i in scenario.incidents
                       if i.end_s > zero - epoch and i.start_s <= last - epoch) if from_story else ()
     clock_zero = datetime.fromtimestamp(zero, timezone.utc).isoformat(timespec="milliseconds")
-    return LogRead(tally, zero, last - zero + 1e-6, from_story, clock_zero.replace("+00:00", "Z"),
-                   incidents, sum(reasons.values()), reasons, warnings)
+    return LogRead(tally=tally, zero=zero, duration_s=last - zero + 1e-6, from_story=from_story,
+                   clock_zero=clock_zero.replace("+00:00", "Z"), incidents=incidents,
+                   bad=sum(reasons.values()), reasons=reasons, warnings=warnings)
 
 
 def _shifted(incident: traffic.Incident, shift_s: float) -> traffic.Incident:
@@ -222,7 +320,9 @@ def exposition(tally: Tally, result: lab2.Result) -> str:
     """The counters and histograms in the Prometheus text format (tools/promtext.py), over the
     span charted: what a Prometheus client would have counted."""
     latency, ttft, codes, tokens = tally.totals()
-    out = [prom.family("opslab_requests_total", "counter",
+    note = tally.label_note()
+    out = [f"# opslab: {note}"] if note else []
+    out += [prom.family("opslab_requests_total", "counter",
                        "Requests answered, by priority and HTTP status code.",
                        [((("priority", p), ("code", s)), n) for (p, s), n in sorted(codes.items())]),
            prom.family("opslab_tokens_total", "counter",
@@ -364,7 +464,8 @@ def rule_sli(args) -> slorules.SLI:
                         common=parsed["--selector"])
 
 
-def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) -> RuleOutputs:
+def rule_outputs(args, sli: slorules.SLI, result: lab2.Result,
+                 measured: lab2.Measurements) -> RuleOutputs:
     """The files --rules, --rules-test and --scrape-config ask for; ValueError if one cannot be."""
     out = RuleOutputs([], None, [])
     if not (args.rules or args.scrape_config):
@@ -383,7 +484,7 @@ def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) 
     if args.rules_test:
         source = "the story" if not args.log else f"{Path(args.log).name}"
         text, out.expected = slorules.rules_test(
-            _relative(args.rules, args.rules_test), sli, measured[1], result.verdicts, slos,
+            _relative(args.rules, args.rules_test), sli, measured.per_minute, result.verdicts, slos,
             args.for_s, source=source)
         out.files.append((args.rules_test, lambda: text))
     if args.scrape_config:
@@ -400,7 +501,7 @@ def rule_outputs(args, sli: slorules.SLI, result: lab2.Result, measured: tuple) 
 def timestamp(text: str) -> float:
     """An argparse type: an RFC 3339 timestamp, as seconds since the Unix epoch."""
     try:
-        return parse_rfc3339(text)
+        return rfc3339_seconds(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an RFC 3339 time with a zone, such as "
                                          "2026-11-02T11:00:00Z") from None
@@ -428,9 +529,7 @@ def main(argv: list[str] | None = None) -> int:
                             help=f"with --from: leave out requests that started {side} TIME, in "
                                  "RFC 3339 (2026-11-02T11:00:00Z); by default, only lines far "
                                  "outside the bulk of the log are left out, and counted")
-    parser.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                        help="with --from: map a field of your log onto one this tool reads, e.g. "
-                             "body=event, attributes=* (see logs.py query --help); repeat")
+    add_reading_flags(parser, "with --from")
     parser.add_argument("--html", metavar="FILE",
                         help="also write a self-contained HTML page with charts (- for standard output)")
     parser.add_argument("--prom", metavar="FILE",
@@ -448,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         ("--seed", not args.log, "makes the story; with --from the requests come from the log"),
         ("--since", bool(args.log), from_log), ("--until", bool(args.log), from_log),
         ("--capacity", bool(args.log), from_log), ("--map", bool(args.log), from_log),
+        ("--tz", bool(args.log), from_log), ("--format", bool(args.log), from_log),
+        ("--max-line", bool(args.log), from_log),
         ("--force", any(getattr(args, o[2:].replace("-", "_")) for o in OUTPUTS),
          "only applies with --html or --prom FILE (or --rules, --rules-test, --scrape-config)"),
         *((flag, bool(args.rules), "only applies with --rules FILE") for flag in RULE_FLAGS),
@@ -462,20 +563,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.rules_test == "-":
             raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         if args.log:
-            with field_map(parse_field_map(args.map)):
+            check_reading_flags(args)
+            with reading(args):
                 log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
                                latency_limit_s=args.latency_limit)
-            scenario = traffic.STORY                        # the story's 10 slots are not yours
+            capacity = traffic.STORY.capacity               # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
-                scenario = settings["scenario"] = dataclasses.replace(scenario, capacity=args.capacity)
+                capacity = args.capacity
             if not args.capacity and not log.from_story:
                 log.warnings.append("saturation left out: how many requests your service serves at "
                                     "once is not in the log; give --capacity N")
-            measured = log.measured(scenario.capacity)
-            result = lab2.run(**settings, composite=composite_alert, min_signals=args.min_signals,
-                              measured=measured,
-                              incidents=log.incidents, has_truth=log.from_story,
-                              source=f"{'standard input' if args.log == '-' else args.log} (0:00 = {log.clock_zero})")
+            measured = log.measured(capacity)
+            name = "standard input" if args.log == "-" else neutralize(args.log)
+            result = dashboard_of(log, f"{name} (0:00 = {log.clock_zero})", capacity, measured,
+                                  **settings, composite=composite_alert,
+                                  min_signals=args.min_signals)
         else:
             requests = traffic.generate(seed=args.seed)
             measured = lab2.measure(requests, window_s=args.window, capacity=traffic.STORY.capacity,
@@ -486,12 +588,11 @@ def main(argv: list[str] | None = None) -> int:
         outputs = rule_outputs(args, sli, result, measured)
     except (LogReadError, ValueError) as exc:
         return fail(str(exc))
+    if args.log and args.prom and (note := log.tally.label_note()):
+        log.warnings.append(note)
     if args.log:
-        for warning in log.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        if log.bad:
-            why = ", ".join(f"{n} {reason}" for reason, n in sorted(log.reasons.items()))
-            print(f"skipped {log.bad} bad line(s): {why}", file=sys.stderr)
+        for warning in log.warnings:                # (a hint may quote the log: shown, not obeyed)
+            print(neutralize(f"warning: {warning}"), file=sys.stderr)
     to_stdout = [o for o in OUTPUTS if getattr(args, o[2:].replace("-", "_")) == "-"]
     if len(to_stdout) > 1:
         return fail(f"{' and '.join(to_stdout)} cannot all go to standard output (-)")
@@ -514,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
                 write_file(path, lambda stream: stream.write(text()), args.force)
             except OSError as exc:
                 return cannot_write(path, exc)
-            print(f"wrote {'standard output' if path == '-' else path}", file=sys.stderr)
+            print(f"wrote {'standard output' if path == '-' else neutralize(path)}", file=sys.stderr)
     for line in [*(f"warning: {w}" for w in outputs.warnings),
                  *(slorules.comparison(outputs.expected) if outputs.expected else [])]:
         print(line, file=sys.stderr)

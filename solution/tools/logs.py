@@ -14,6 +14,7 @@ adds is what a real file needs: every line read or counted as bad with its reaso
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import contextlib
 import functools
@@ -22,6 +23,7 @@ import io
 import itertools
 import json
 import logging
+import math
 import mmap
 import os
 import re
@@ -47,9 +49,12 @@ from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
 from solution.tools import scan
-from solution.tools.logread import (FIELD_MAP, TOO_LONG, JsonLines, LogReadError, bounded_lines,
-                                    field_map, in_stretches, joined, open_log_file,
-                                    parse_field_map, parse_time, records_in, splittable, usable)
+from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, MAX_LINE, TOO_LONG, JsonLines,
+                                    LogReadError, add_reading_flags,
+                                    check_reading_flags,
+                                    bounded_lines, explain, file_shape, in_stretches, joined,
+                                    log_format, open_log_file,
+                                    parse_time, reading, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -80,6 +85,13 @@ def _rows(raw_lines, bad: JsonLines):
     """The table rows of the usable records; the other lines counted in `bad`."""
     for number, record in usable(raw_lines, REQUIRED, bad):
         yield number, json.dumps(record)
+
+
+def _timed_rows(raw_lines, bad: JsonLines):
+    """(line number, instant, record as JSON) of the usable records: lines are put in time order
+    by their instant (a log may write its times in several zones or precisions)."""
+    for number, record in usable(raw_lines, REQUIRED, bad):
+        yield number, parse_time(record["timestamp"]), json.dumps(record)
 
 
 BATCH = 20_000          # records in memory at once when a question streams over a log
@@ -128,6 +140,7 @@ class Question:
             db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))}, w)")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
+            db.execute("CREATE TABLE rows (n, at, line)")
             db.execute("CREATE TABLE part (n, timestamp, line)")
 
     def partial(self, raw_lines) -> dict:
@@ -136,12 +149,22 @@ class Question:
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
         passed = [0]
-        lines = _naming_all(raw_lines, self.needles, passed) if self.needles else raw_lines
+        shape = _shape_of(raw_lines)
+        lines = raw_lines
+        if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
+            lines = _naming_all(raw_lines, self.needles, passed)
+        # lab 1's shape read by scan's pattern: JSON lines from a stream, no --map, no --format
+        fast = self.aggregate and shape == "json" and FORMAT.get() in ("auto", "json") \
+            and hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(self.keys)
+        with log_format(shape):
+            return self._partial(db, raw_lines if fast else lines, bad, passed, fast)
+
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int], fast: bool = False) -> dict:
         if self.aggregate:
             keys = self.keys
-            if hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(keys):
+            if fast:
                 rows = itertools.chain.from_iterable(
-                    scan.fast_rows(raw_lines, keys, bad, passed, self.needles, self._values))
+                    scan.fast_rows(lines, keys, bad, passed, self.needles, self._values))
             else:
                 rows = (self._values(record) for _, record in usable(lines, REQUIRED, bad))
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * (len(keys) + 1))})"
@@ -149,8 +172,8 @@ class Question:
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'sum(w)', *(f'sum({t} * w)' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
-            rows, table, insert = _rows(lines, bad), "log", INSERT
-            step = (f"INSERT INTO part SELECT n, timestamp, line FROM log{self.clause}", self.params)
+            rows, table, insert = _timed_rows(lines, bad), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
+            step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
         seen = matching = 0
         count = "coalesce(sum(w), 0)" if self.aggregate else "count(*)"
         while batch := list(itertools.islice(rows, BATCH)):
@@ -490,27 +513,33 @@ CONDITION = re.compile(r"(.*?)(!=|>=|<=|=|>|<)(.*)", re.S)
 def json_path(key: str) -> str:
     """The SQLite JSON path of a --where/--count-by key: a top-level field (`body`), or an
     attribute, by its own name (`tenant`, `gen_ai.request.model`) or as `attributes.NAME`.
-    Dotted attribute names need the quotes: `$.attributes."error.type"`.
+    Dotted attribute names need the quotes: `$.attributes."error.type"`. `resource.NAME` is an
+    attribute of the record's resource (OTLP's, the OTel SDK's): `resource.service.name`.
 
-    >>> json_path("body"), json_path("error.type")
-    ('$.body', '$.attributes."error.type"')
+    >>> json_path("body"), json_path("error.type"), json_path("resource.service.name")
+    ('$.body', '$.attributes."error.type"', '$.resource."service.name"')
     """
     if not KEY.fullmatch(key):
         raise ValueError(f"invalid key {key!r}: use letters, digits, '_' and '.', "
                          "e.g. body, tenant, error.type")
     if key in TOP_LEVEL:
         return f"$.{key}"
+    if key.startswith("resource.") and len(key) > 9:
+        return f'$.resource."{key.removeprefix("resource.")}"'
     return f'$.attributes."{key.removeprefix("attributes.")}"'
 
 
 def _number(text: str) -> int | float | None:
+    """The number a --where value spells, or None: `nan` and `inf` are no numbers to compare
+    with (a reader refuses them in a line), so they are text here."""
     try:
         return int(text)
     except ValueError:
         try:
-            return float(text)
+            value = float(text)
         except ValueError:
             return None
+        return value if math.isfinite(value) else None
 
 
 def where_clause(conditions: list[str], column=None) -> tuple[str, list]:
@@ -527,6 +556,9 @@ def where_clause(conditions: list[str], column=None) -> tuple[str, list]:
                              "KEY>NUMBER, ...")
         key, op, value = match.groups()
         path, number = json_path(key), _number(value)
+        if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
+            raise ValueError(f"invalid condition {condition!r}: {value} is beyond a 64-bit "
+                             "integer (a line holding such a number is counted as bad)")
         field, bound = (column(key), []) if column else ("json_extract(line, ?)", [path])
         if op == "=":
             sql.append(f"{field} IN (?, ?)")
@@ -555,6 +587,9 @@ def sql_value(record: dict, key: str):
     """
     if key in TOP_LEVEL:
         value = record.get(key)
+    elif key.startswith("resource.") and len(key) > 9:
+        resource = record.get("resource")
+        value = resource.get(key[9:]) if isinstance(resource, dict) else None
     else:
         attributes = record.get("attributes")
         value = attributes.get(key.removeprefix("attributes.")) if isinstance(attributes, dict) else None
@@ -583,6 +618,16 @@ def needles(conditions: list[str]) -> list[bytes]:
                     and _number(value) is None and value not in ("true", "false", "null"):
                 out.append(value.encode())
     return out
+
+
+def _shape_of(lines) -> str:
+    """The shape of a log (logread.file_shape), or "auto" when it is found as it is read. A
+    record a line ("json", "logfmt") lets a line be passed over by its bytes alone."""
+    if FORMAT.get() != "auto":
+        return FORMAT.get()
+    if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
+        return file_shape(lines)
+    return "auto"
 
 
 def _naming_all(lines, wanted: list[bytes], passed: list[int]):
@@ -630,102 +675,213 @@ def _reading_only(action: int, first, second, database, trigger) -> int:
 # ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
 
 def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
-    """The (offset, line) of every line that holds the text <trace_id>" (with its closing quote),
-    found with bytes.find over the raw buffer, never parsing the lines that do not. Most lines
-    of a big log are skipped at the speed of a memory search: that is the whole trick."""
-    needle = f'{trace_id}"'.encode()          # "<id>", and the OTel SDK's "0x<id>"
+    """The (offset, line) of every line that holds the text of the trace id (as written: hex, or
+    base64 when given so), found with bytes.find over the raw buffer, never parsing the lines
+    that do not. Most lines of a big log are skipped at the speed of a memory search: that is
+    the whole trick. (The id's text is searched for alone, not with a quote: inside Docker's or
+    journald's envelope it is followed by an escaped one, in logfmt by a space.) A line longer
+    than --max-line is neither copied out nor searched whole for its start: it stands as
+    TOO_LONG, at the offset of the id it holds (on the same line number)."""
+    needle, limit = trace_id.encode(), MAX_LINE.get()
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
         stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
         reach = min(size, stop + len(needle) - 1)     # a needle that starts before the stop
         hit = buffer.find(needle, at, reach)
         while hit != -1:
-            start = buffer.rfind(b"\n", 0, hit) + 1
-            end = buffer.find(b"\n", hit)
-            at = end = size if end == -1 else end
-            found.append((start, buffer[start:end]))
+            start = buffer.rfind(b"\n", max(0, hit - limit - 1), hit) + 1
+            long = start == 0 and hit > limit
+            end = _line_end(buffer, hit)
+            found.append((hit, TOO_LONG) if long or end - start > limit
+                         else (start, buffer[start:end]))
+            at = end
             hit = buffer.find(needle, end, reach) if end < stop else -1
         at = max(at, stop)
-        if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise"):
-            done = at - at % mmap.PAGESIZE    # searched: the kernel's to drop (they are the
-            if done > dropped:                # file's pages, and no longer counted as ours)
-                buffer.madvise(mmap.MADV_DONTNEED, dropped, done - dropped)
-                dropped = done
+        dropped = _let_go(buffer, dropped, at)
     return found
 
 
+def _line_end(buffer, at: int) -> int:
+    """Where the line through `at` ends (its newline, or the end of the buffer), searched a
+    segment at a time: the pages of a 2 GB line are let go as the search passes them."""
+    size = len(buffer)
+    while at < size:
+        end = buffer.find(b"\n", at, min(size, at + SEGMENT_BYTES))
+        if end != -1:
+            return end
+        _let_go(buffer, at - at % mmap.PAGESIZE, min(size, at + SEGMENT_BYTES))
+        at += SEGMENT_BYTES
+    return size
 
-def trace_records(buffer, trace_id: str) -> tuple[list[dict], JsonLines]:
+
+def _let_go(buffer, start: int, end: int) -> int:
+    """A mapped file's pages from start to end, searched: the kernel's to drop (they are the
+    file's pages, and no longer counted as ours). Returns how far pages are let go."""
+    done = end - end % mmap.PAGESIZE
+    if isinstance(buffer, mmap.mmap) and hasattr(buffer, "madvise") and done > start:
+        buffer.madvise(mmap.MADV_DONTNEED, start, done - start)
+    return max(start, done)
+
+
+def id_texts(trace_id: str) -> list[str]:
+    """The other ways a log may write a trace id: base64, standard and URL-safe (protobuf's JSON
+    mapping of bytes).
+
+    >>> id_texts("5bf92f3577b34da6a3ce929d0e0e4736")
+    ['W/kvNXezTaajzpKdDg5HNg', 'W_kvNXezTaajzpKdDg5HNg']
+    """
+    text = base64.b64encode(bytes.fromhex(trace_id)).decode().rstrip("=")
+    return list(dict.fromkeys([text, text.replace("+", "-").replace("/", "_")]))
+
+
+def trace_records(buffer, trace_id: str, shape: str = "json") -> tuple[list[dict], JsonLines]:
     """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
-    for offset, raw in lines_naming(buffer, trace_id):
-        found, reason = records_in(raw, REQUIRED)
-        for record in (r for r in found if r["trace_id"] == trace_id):
+    hits = lines_naming(buffer, trace_id)
+    if not hits:            # protobuf's JSON mapping writes the id in base64
+        hits = sorted({hit for text in id_texts(trace_id) for hit in lines_naming(buffer, text)})
+    for offset, raw in hits:
+        if raw is TOO_LONG:
+            bad.skip(_line_number(buffer, offset), "too long")
+            continue
+        found, reason = records_in(raw, REQUIRED, shape)
+        for record in (r for r in found if r.get("trace_id") == trace_id):
             try:
                 record["_at"] = parse_time(record["timestamp"])
                 records.append(record)
             except ValueError:
                 reason = "bad timestamp"
         if reason:                      # rare: only now count the lines before it
-            bad.skip(buffer[:offset].count(b"\n") + 1, reason)
+            bad.skip(_line_number(buffer, offset), reason)
     records.sort(key=lambda rec: rec["_at"])
     return records, bad
+
+
+def _line_number(buffer, offset: int) -> int:
+    """The number of the line at `offset`, counted a few megabytes at a time (a mapped file is
+    never copied whole, and its pages are let go behind the count)."""
+    lines, step = 1, 4 << 20
+    for at in range(0, offset, step):
+        lines += buffer[at:min(offset, at + step)].count(b"\n")
+        _let_go(buffer, at, min(offset, at + step))
+    return lines
 
 
 CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory, whatever the log
 SEGMENT_BYTES = 64 << 20    # and searches a mapped file this much at a time
 
 
-def _chunks(stream):
+def _chunks(stream, needle: bytes):
     """A stream's bytes in chunks of whole lines (a file, a pipe, a gzip alike), the last partial
-    line of each carried into the next: memory for two chunks, never the whole log."""
-    rest = b""
+    line of each carried into the next: memory for two chunks, never the whole log. A line
+    longer than --max-line is read away a block at a time and stands as TOO_LONG when it names
+    the trace (`needle`), as LONG_LINE when it does not."""
+    rest, limit = b"", MAX_LINE.get()
     while block := stream.read(CHUNK_BYTES):
         block = rest + block
         cut = block.rfind(b"\n") + 1
         rest = block[cut:]
         if cut:
             yield block[:cut]
+        if len(rest) > limit:
+            named, rest = _read_away(stream, rest, needle)
+            yield TOO_LONG if named else LONG_LINE
     if rest:
         yield rest
 
 
-def _pieces(stream):
+LONG_LINE = b"<a line longer than MAX_LINE_BYTES, not naming the trace>"
+
+
+def _read_away(stream, head: bytes, needle: bytes) -> tuple[bool, bytes]:
+    """Read the rest of a line that began with `head`: (did it hold `needle`, what follows it)."""
+    named, keep = needle in head, len(needle) - 1
+    tail = head[-keep:]
+    while block := stream.read(CHUNK_BYTES):
+        cut = block.find(b"\n")
+        piece = block if cut == -1 else block[:cut]
+        named = named or needle in tail + piece[:keep] or needle in piece
+        if cut != -1:
+            return named, block[cut + 1:]
+        tail = piece[-keep:]
+    return named, b""
+
+
+def _pieces(stream, needle: bytes):
     """A plain file memory-mapped whole (the search runs over the page cache: no copy, and
     lines_naming hands the pages it has searched back to the kernel, so that a 1.2 GB log costs
     the 64 MB searched at a time, not 1.2 GB of resident memory), anything else (a pipe, a gzip)
     in chunks of whole lines."""
     try:
-        if not isinstance(stream, io.BufferedReader):   # a gzip, one OTLP request re-cut
+        if not isinstance(getattr(stream, "raw", None), io.FileIO):   # a gzip, a request re-cut
             raise ValueError("not a plain file")
         mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):                       # and a pipe, an empty file
-        yield from _chunks(stream)
+        yield from _chunks(stream, needle)
         return
     with mapped:
         yield mapped
+
+
+def _lines_of(buffer):
+    """A buffer's lines (a map or bytes), found with find, a line longer than --max-line as
+    TOO_LONG: never copied out whole."""
+    at, size, limit = 0, len(buffer), MAX_LINE.get()
+    while at < size:
+        end = buffer.find(b"\n", at)
+        end = size if end == -1 else end + 1
+        yield buffer[at:end] if end - at <= limit + 1 else TOO_LONG
+        at = end
 
 
 def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
     LogReadError if the file cannot be read, or if the trace is not in it because no line of it
     is usable."""
-    records, parts, usable_seen = [], [], False
+    records, parts, usable_seen, scan = [], [], False, JsonLines()
     with open_log_file(path) as stream:
-        for chunk in _pieces(stream):
-            found, bad = trace_records(chunk, trace_id)
+        shape = file_shape(stream)
+        if shape in ("cri", "pretty"):      # a record over several lines: read them all
+            return _whole_trace(stream, trace_id, path)
+        for chunk in _pieces(stream, trace_id.encode()):
+            if chunk is TOO_LONG or chunk is LONG_LINE:         # one line, read away
+                parts.append(JsonLines(lines=1))
+                if chunk is TOO_LONG:
+                    parts[-1].skip(1, "too long")
+                continue
+            found, bad = trace_records(chunk, trace_id, shape)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
-            lines = iter((chunk if isinstance(chunk, mmap.mmap) else io.BytesIO(chunk)).readline, b"")
-            usable_seen = usable_seen or any(records_in(line, REQUIRED)[0] for line in lines if line.strip())
+            if not usable_seen:                         # (the first usable line ends the scan)
+                with log_format(shape):
+                    usable_seen = next(usable(_lines_of(chunk), REQUIRED, scan), None) is not None
     if not records and not usable_seen:
-        raise LogReadError(f"{path}: no usable line" + ("" if parts else " (the file is empty)"))
+        why = f" ({scan.summary(path)})" if scan.bad else ("" if parts else " (the file is empty)")
+        raise LogReadError(f"{path}: no usable line{why}")
     records.sort(key=lambda rec: rec["_at"])
     return records, joined(parts)
+
+
+def _whole_trace(stream, trace_id: str, path: str) -> tuple[list[dict], JsonLines]:
+    """read_trace on a log whose records span lines (CRI's partial lines, pretty-printed JSON):
+    every record read, those of the trace kept."""
+    bad, records, seen = JsonLines(), [], False
+    for _, record in usable(stream, REQUIRED, bad):
+        seen = True
+        if record.get("trace_id") == trace_id:
+            record["_at"] = parse_time(record["timestamp"])
+            records.append(record)
+    if not seen:
+        raise LogReadError(f"{path}: no usable line" + (f" ({bad.summary(path)})" if bad.bad else ""))
+    records.sort(key=lambda rec: rec["_at"])
+    return records, bad
+
+
+_FIRST_SECOND, _PAST_LAST_SECOND = -62_135_596_800.0, 253_402_300_800.0    # 0001-01-01, 10000-01-01
 
 
 def describe_record(record: dict, label: str, full_time: bool = False) -> str:
@@ -733,9 +889,9 @@ def describe_record(record: dict, label: str, full_time: bool = False) -> str:
     trace id), attributes. Control characters from the file are shown, never obeyed."""
     attrs = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
     pairs = " ".join(f"{k}={json.dumps(v)}" for k, v in attrs.items())
-    at = record.get("_at")
-    stamp = str(record["timestamp"]) if not isinstance(at, float) else \
-        datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
+    at, stamp = record.get("_at"), str(record["timestamp"])
+    if isinstance(at, float) and _FIRST_SECOND <= at < _PAST_LAST_SECOND:   # in UTC's years 1-9999
+        stamp = datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
     stamp = stamp if full_time else stamp[11:23]
     return neutralize(f"{stamp}  {str(record.get('severity_text', '')):<5}  "
                       f"{str(record['body']):<20} {label:<10} {pairs}")
@@ -803,7 +959,8 @@ def _cmd_write(args) -> int:
         return cannot_write(args.out, exc)
     until = traffic.clock(min(end, traffic.STORY.duration_s))
     print(f"wrote {written.lines_kept:,} lines ({len(window):,} requests, "
-          f"{traffic.clock(start)}-{until}) to {'standard output' if args.out == '-' else args.out}",
+          f"{traffic.clock(start)}-{until}) to "
+          f"{'standard output' if args.out == '-' else neutralize(args.out)}",
           file=sys.stderr)
     if args.sample < 1:
         print(f"tail sampling at {args.sample * 100:g} %: kept {written.lines_kept:,} of "
@@ -825,6 +982,9 @@ def _cmd_story(args) -> int:
         records, bad = read_trace(args.file, trace_id)
     except LogReadError as exc:
         return fail(str(exc))
+    if not records and bad.bad:         # the trace's lines are there, and every one refused
+        return fail(f"trace {trace_id}: no usable line of it in {args.file}: "
+                    f"{explain(bad.reasons, bad.first, bad.hints)}")
     _report_bad(args.file, bad)
     if not records:
         return fail(f"trace {trace_id} is not in {args.file}")
@@ -833,7 +993,7 @@ def _cmd_story(args) -> int:
             record.pop("_at")
             print(json.dumps(record))
         return 0
-    rows = waterfall(records)
+    rows = waterfall([{**record, "span_id": record.get("span_id") or "-"} for record in records])
     names = {row.span_id: row.name for row in rows}
     failed = any(row.failed for row in rows)
     print(f"trace {trace_id}: {len(records)} records, {len(rows)} spans, "
@@ -841,7 +1001,7 @@ def _cmd_story(args) -> int:
     print("\n".join(draw_waterfall(rows)))
     print("\nrecords in time order:")
     for record in records:
-        print("  " + describe_record(record, names.get(record["span_id"], "?")))
+        print("  " + describe_record(record, names.get(record.get("span_id") or "-", "?")))
     return 0
 
 
@@ -878,7 +1038,7 @@ def _cmd_query(args) -> int:
         for (line,) in rows:
             record = json.loads(line)
             print(json.dumps(record) if args.json
-                  else describe_record(record, str(record["trace_id"]), full_time=True))
+                  else describe_record(record, str(record.get("trace_id", "-")), full_time=True))
         if not args.json:
             shown = f", first {len(rows)} shown" if len(rows) < total else ""
             print(f"{total:,} matching line(s){shown}")
@@ -922,14 +1082,12 @@ def main(argv: list[str] | None = None) -> int:
     story = commands.add_parser("story", help="one request's records as a waterfall of spans",
                                 description="Every record of one trace, in time order, drawn "
                                             "as a waterfall of its spans; the failing span marked.")
-    story.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    story.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     story.add_argument("trace_id", metavar="TRACE_ID", help="32 hexadecimal characters")
     story.add_argument("--json", action="store_true", help="print the records as JSON lines")
-    story.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                       help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(story)
 
     ask = commands.add_parser("query", help="ask a JSON-lines log with SQLite",
                               description="Query a JSON-lines log. KEY is a top-level field "
@@ -940,7 +1098,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "body, trace_id, span_id, parent_span_id, attributes, "
                                           "line), e.g. "
                                           "json_extract(attributes, '$.\"error.type\"').")
-    ask.add_argument("file", metavar="FILE", help="a JSON-lines log (this lab's, the OTel SDK's, or OTLP/JSON export requests a line), "
+    ask.add_argument("file", metavar="FILE", help="a log: JSON lines (this lab's, OTLP/JSON, the OTel SDK's, Docker's, journald's, "
+                            "Google Cloud's), CRI lines or logfmt (see --format), "
                             "gzip'd or not; - for standard input")
     ask.add_argument("--where", action="append", default=[], metavar="KEY=VALUE",
                      help="keep lines where KEY=VALUE (also !=, >, >=, <, <=); repeat to AND")
@@ -955,10 +1114,7 @@ def main(argv: list[str] | None = None) -> int:
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")
-    ask.add_argument("--map", action="append", default=[], metavar="NAME=PATH",
-                     help="map a field of your log onto one this tool reads, e.g. body=event, "
-                            "severity_text=level, attributes.tenant=extra.tenant, attributes=* "
-                            "(every other top-level field); repeat")
+    add_reading_flags(ask)
     ask.add_argument("--json", action="store_true",
                      help="print JSON lines: the matching records, or one object per row")
 
@@ -971,10 +1127,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "write":
         return _cmd_write(args)
     try:
-        pairs = parse_field_map(args.map)
-    except ValueError as exc:
+        check_reading_flags(args)
+    except ValueError as exc:                   # a --map or --tz that cannot be
         return fail(str(exc))
-    with field_map(pairs):
+    with reading(args):
         return _cmd_story(args) if args.command == "story" else _cmd_query(args)
 
 

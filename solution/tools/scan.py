@@ -177,10 +177,10 @@ def _slowly(raw: bytes, number: int, bad: logread.JsonLines, passed: list[int],
 
 
 def _blocks(stream) -> Iterator[bytes]:
-    """A binary stream as blocks of whole lines, none longer than logread.MAX_LINE_BYTES: a longer
-    line is read away in pieces and stands as logread.TOO_LONG, as in logread.bounded_lines. A
+    """A binary stream as blocks of whole lines, none longer than --max-line (logread.MAX_LINE):
+    a longer line is read away in pieces and stands as logread.TOO_LONG, as in logread.bounded_lines. A
     long read shows its progress on a terminal."""
-    limit = logread.MAX_LINE_BYTES
+    limit = logread.MAX_LINE.get()
     size = max(4096, min(BLOCK_BYTES, limit // 2))
     longest = re.compile(rb"^[^\n]{%d}" % (limit + 1), re.M)
     progress, count, rest = logread.Progress(stream), 0, b""

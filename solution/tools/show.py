@@ -2,8 +2,9 @@
 
 For each lab, `labN_findings(result)` -> [(story seconds or None, what it found, <= 60 characters)],
 `labN_charts(result)` -> [inline SVG] and `labN_tables(result)` -> [HTML tables]: the lab's
-screen as a page, its terminal tables as tables. FINDINGS, CHARTS and TABLES map lab numbers to
-them; `story_tables` says what the story is, `show_card` and `breach_card` the finding to post.
+screen as a page, its terminal tables as tables. FINDINGS, CHARTS and TABLES map the number of
+every lab in solution/labs.py to them; `story_tables` says what the story is, `show_card` and
+`breach_card` the finding to post.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from solution import lab4_limits as lab4
 from solution import lab5_flywheel as lab5
 from solution import logschema as F
 from solution import traffic
+from solution.labs import LABS
 from solution.numeric import parse_rfc3339, percent
-from solution.paging import caught
+from solution.paging import caught, describe_spell
 from solution.terminal import squeeze
 from solution.spans import draw_waterfall
 from solution.tools.page import clock_ticks, html_table, svg_chart, svg_timeline
@@ -310,7 +312,7 @@ def lab4_findings(result: lab4.Result) -> list[tuple[float | None, str]]:
     for e in result.episodes:
         if e.refused >= lab4.NOTABLE:
             until = f" to {traffic.clock(e.end_s)}"
-            out.append((e.start_s, f"refused {lab4.describe_spell(e, 60 - 8 - len(until))}{until}"))
+            out.append((e.start_s, f"refused {describe_spell(e, lab4.STATUS, 60 - 8 - len(until))}{until}"))
     start, end = result.window
     out.append((None, f"others kept {percent(result.others_success)} success "
                       f"{lab4.clock_span(start, end)} ({percent(result.others_success_without)} unlimited)"))
@@ -365,7 +367,7 @@ def lab4_tables(result: lab4.Result) -> list[str]:
 def lab5_findings(result: lab5.Result) -> list[tuple[float | None, str]]:
     """What the flywheel made of the story's incidents: not moments on its clock, so no times."""
     run_ = result.flywheel or result.without
-    first = [p for p in run_.postmortems if p.title.startswith("week 1:")]
+    first = [p for p in run_.postmortems if p.incident.week == 1]
     futures = [i for p in first for i in p.action_items if i.type != "repair"]
     picked = sum(i.live_from is not None for i in futures)
     found = [(None, f"{len(first)} incidents -> {len(first)} postmortems -> {picked} guards, "
@@ -438,6 +440,11 @@ def timeline_chart(found: dict[int, list[tuple[float | None, str]]], duration_s:
                          + [("", f"lab {n}", text) for n, text in notes]))
 
 
-FINDINGS = {1: lab1_findings, 2: lab2_findings, 3: lab3_findings, 4: lab4_findings, 5: lab5_findings}
-CHARTS = {1: lab1_charts, 2: lab2_charts, 3: lab3_charts, 4: lab4_charts, 5: lab5_charts}
-TABLES = {1: lab1_tables, 2: lab2_tables, 3: lab3_tables, 4: lab4_tables, 5: lab5_tables}
+def per_lab(kind: str) -> dict:
+    """{lab number: its labN_<kind> function above}, for every lab solution/labs.py lists."""
+    return {lab.number: globals()[f"lab{lab.number}_{kind}"] for lab in LABS}
+
+
+FINDINGS = per_lab("findings")
+CHARTS = per_lab("charts")
+TABLES = per_lab("tables")

@@ -35,8 +35,7 @@ from array import array
 
 from solution import lab2_dashboard as lab2
 from solution import traffic
-from solution.numeric import DEFAULT_BUCKETS, histogram_quantile, nearest_rank
-from solution.slo import hours_text
+from solution.numeric import DEFAULT_BUCKETS, nearest_rank
 
 EXACT = 512                 # values a window keeps exactly, per kind; past that, the sketch
 SPAN_EXACT = 1 << 20        # values the whole span keeps exactly
@@ -44,6 +43,14 @@ ALPHA = 0.005               # the sketch's relative accuracy
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
 _LOG_GAMMA = math.log(GAMMA)
 _ZERO = -(1 << 62)          # the bucket of 0 (and of values too small to take a logarithm of)
+# Prometheus' label values are series, and each series costs memory in every scraper: a log with
+# 200,000 distinct priorities would write 7 million. The priorities a tally tells apart as it
+# reads are the story's two and the first MAX_PRIORITIES others; the exposition shows the
+# PROM_PRIORITIES most frequent, the rest summed under priority="other", and says so.
+MAX_PRIORITIES = 100
+PROM_PRIORITIES = 20
+KNOWN_PRIORITIES = ("interactive", "batch")
+OTHER = "other"
 
 
 def _bucket(x: float) -> int:
@@ -218,6 +225,8 @@ class Tally:
         self.slots: dict[int, Slot] = {}                  # window k on the grid -> its sums
         self.minutes: dict[int, list[int]] = {}           # minute m -> 5xx, all, slow, served
         self.series: dict[int, Series] = {}               # stretch c of `coarse` s -> its series
+        self.priorities: dict[str, int] = {}              # priority -> requests, bounded
+        self.folded = False                               # did priorities past the bound come
 
     def __eq__(self, other) -> bool:
         mine = (self.window_s, self.limit_ms, self.minutes, self.series)
@@ -233,6 +242,10 @@ class Tally:
             priority: str, tokens_in: int, tokens_out: int) -> None:
         """One request, `start` in seconds on the grid's clock: as lab 2's golden_signals,
         busy_seconds and per_minute count it, and as a Prometheus client would."""
+        if priority not in self.priorities and priority not in KNOWN_PRIORITIES \
+                and len(self.priorities) >= MAX_PRIORITIES:
+            priority, self.folded = OTHER, True
+        self.priorities[priority] = self.priorities.get(priority, 0) + 1
         w = self.window_s
         k = math.floor(start / w)
         slot = self.slots.get(k)
@@ -289,6 +302,9 @@ class Tally:
                 else:
                     mine[key] = part
         _add(self.minutes, other.minutes)
+        for priority, n in other.priorities.items():
+            self.priorities[priority] = self.priorities.get(priority, 0) + n
+        self.folded = self.folded or other.folded
 
     # ── the span ────────────────────────────────────────────────────────────────────────────────
 
@@ -334,9 +350,10 @@ class Tally:
 
     # ── what lab 2's measure() makes of a list of requests ───────────────────────────────────────
 
-    def measured(self, zero: float, duration_s: float, capacity: int | None) -> tuple:
-        """(windows, per-minute counts, span latency, p99 check) over [zero, zero + duration_s),
-        in lab 2's own types, on the chart's clock."""
+    def measured(self, zero: float, duration_s: float, capacity: int | None) -> lab2.Measurements:
+        """What lab 2's measure() makes of a list of requests, over [zero, zero + duration_s), on
+        the chart's clock: its windows (lab 2's window_of), per-minute counts, span latency and
+        p99 check (lab 2's p99_check, on the histogram's bucket counts)."""
         w = self.window_s
         k0, n = round(zero / w), max(1, math.ceil(duration_s / w))
         windows, span_ok, span_bad = [], Values(SPAN_EXACT), Values(SPAN_EXACT)
@@ -355,36 +372,61 @@ class Tally:
         counts = tuple(list(column) for column in zip(*per_minute))      # 5xx, all, slow, served
         span = tuple(tuple(None if v.rank(q) is None else v.rank(q) / 1000 for q in (50, 95, 99))
                      for v in (span_ok, span_bad))             # seconds, as lab 2 divides them
-        return windows, counts, span, self._p99_check(windows, k0, span_ok)
+        measured = [j for j, window in enumerate(windows) if window.p99_s is not None]
+        check = []
+        if measured:
+            last = measured[-1]
+            check = lab2.p99_check(windows, w, last, span_ok.rank(99) / 1000,
+                                   self._le([k0 + last]), self._le(range(k0, k0 + n)))
+        return lab2.Measurements(windows=windows, per_minute=counts, latency=span,
+                                 p99_check=check)
 
-    def _p99_check(self, windows: list, k0: int, span_ok: Values) -> list[tuple]:
-        """lab 2's p99_check: the p99 of interactive successes, and Prometheus' estimate from the
-        histogram, in the last window that has one and over the whole span."""
-        last = next((j for j in range(len(windows) - 1, -1, -1) if windows[j].p99_s is not None), None)
-        if last is None:
-            return []
-
-        def counts(keys) -> list[int]:          # interactive successes per le, cumulative
-            total = [0] * len(DEFAULT_BUCKETS)
-            for k in keys:
-                le = self.slots.get(k, EMPTY).le
-                total = [a + b for a, b in zip(total, le)] if le else total
-            return cumulative(total)
-        rows = ((f"last window {traffic.clock(windows[last].start_s)}", windows[last].p99_s,
-                 counts([k0 + last])),
-                (f"all {hours_text(len(windows) * self.window_s / 3600)}", span_ok.rank(99) / 1000,
-                 counts(range(k0, k0 + len(windows)))))
-        return [(label, exact, histogram_quantile(0.99, DEFAULT_BUCKETS, c)) for label, exact, c in rows]
+    def _le(self, keys) -> list[int]:
+        """The cumulative bucket counts (Prometheus' le) of the interactive successes of these
+        windows."""
+        total = [0] * len(DEFAULT_BUCKETS)
+        for k in keys:
+            le = self.slots.get(k, EMPTY).le
+            if le:
+                total = [a + b for a, b in zip(total, le)]
+        return cumulative(total)
 
     def totals(self) -> tuple[dict, dict, dict, tuple[int, int]]:
         """Over the span kept: the Prometheus histograms (latency by priority and outcome, TTFT by
         priority, each as cumulative counts per le and the sum in seconds), requests by priority
-        and status, and the input and output tokens."""
+        and status, and the input and output tokens; priorities past the most frequent
+        PROM_PRIORITIES summed as "other" (label_note says when)."""
         total = Series()
         for series in self.series.values():
             total.merge(series)
-        finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in d.items()}   # noqa: E731
-        return finish(total.latency), finish(total.first_token), total.codes, tuple(total.tokens)
+        shown = self._shown()
+
+        def fold(d: dict) -> dict:
+            out: dict = {}
+            for key, value in d.items():
+                priority = key if isinstance(key, str) else key[0]
+                priority = priority if priority in shown else OTHER
+                key = priority if isinstance(key, str) else (priority, *key[1:])
+                out[key] = value if key not in out else (
+                    out[key] + value if isinstance(value, int) else [a + b for a, b in zip(out[key], value)])
+            return out
+
+        finish = lambda d: {k: (cumulative(s[:-1]), s[-1] / 1e6) for k, s in fold(d).items()}   # noqa: E731
+        return finish(total.latency), finish(total.first_token), fold(total.codes), tuple(total.tokens)
+
+    def _shown(self) -> set[str]:
+        ranked = sorted(set(self.priorities) - {OTHER}, key=lambda p: (-self.priorities[p], p))
+        return {*KNOWN_PRIORITIES, *ranked[:PROM_PRIORITIES]}
+
+    def label_note(self) -> str | None:
+        """What the exposition summed under priority="other", or None when nothing."""
+        distinct = set(self.priorities) - {OTHER}
+        if not distinct - self._shown() and not self.folded:
+            return None
+        more = "more than " if self.folded else ""
+        return (f"{more}{len(distinct)} priority values: the "
+                f"{PROM_PRIORITIES} most frequent are labelled, the rest summed as "
+                f'priority="{OTHER}" (each label value is a series a scraper must hold)')
 
 
 def cumulative(counts) -> list[int]:

@@ -1,5 +1,6 @@
 """Lab 1's tool (solution/tools/logs.py): write, query and story on real files, bad lines and all."""
 
+import contextlib
 import gzip
 import io
 import json
@@ -96,7 +97,7 @@ def test_a_quoted_sql_value_matches_nothing_and_an_invalid_key_is_refused(burst_
         status, _, err = cli(capsys, "query", str(burst_file), "--count-by", key)
         assert status == 2 and "invalid key" in err
     status, _, err = cli(capsys, "query", str(burst_file), "--sql", "DELETE FROM log")
-    assert status == 2 and "readonly" in err
+    assert status == 2 and "read-only" in err
 
 
 def test_tokens_by_tenant_are_summed_per_group(tmp_path, capsys):
@@ -390,6 +391,8 @@ def test_streaming_in_small_batches_answers_as_the_whole_table_does(burst_file, 
     with burst_file.open("rb") as stream:
         got_header, got_rows, matching, bad = lab.stream_query(stream, where, count_by, sums, limit)
     assert (got_header, bad.bad) == (header, 0)
+    if header == ["line"]:          # the same records (the table rebuilds a line from its columns)
+        got_rows, rows = ([(json.loads(line),) for line, in r] for r in (got_rows, rows))
     assert [tuple(pytest.approx(v) if isinstance(v, float) else v for v in row) for row in got_rows] == rows
     assert matching == db.execute("SELECT count(*) FROM log" + clause, params).fetchone()[0]
 
@@ -731,6 +734,147 @@ def test_the_index_goes_where_asked_never_over_a_stranger_and_falls_back_to_memo
     with pytest.raises(SystemExit):
         lab.main(["query", str(burst_file), "--db", str(elsewhere), "--count-by", "body"])
     assert "--db only applies with --sql" in capsys.readouterr().err
+
+
+def test_sql_can_read_and_nothing_else(burst_file, tmp_path, capsys):
+    # ATTACH would create a file, VACUUM INTO write a copy of the log anywhere: both refused, as
+    # are writes, settings and extensions; reading, json_each, recursion and PRAGMA table_info pass
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(burst_file.read_bytes())
+    for sql in (f"ATTACH DATABASE '{tmp_path / 'x.db'}' AS x", f"VACUUM INTO '{tmp_path / 'copy.db'}'",
+                "SELECT load_extension('/tmp/evil.so')", "DELETE FROM log", "DROP TABLE log",
+                "CREATE TABLE t (x)", "PRAGMA query_only = OFF", "PRAGMA writable_schema = ON",
+                "INSERT INTO log (n) VALUES (1)", "BEGIN", "UPDATE sqlite_master SET name = 'x'"):
+        status, _, err = cli(capsys, "query", str(log), "--sql", sql)
+        assert status == 2 and ("read-only" in err or "error: SQL:" in err), sql
+        assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.jsonl", "app.jsonl.opslab.sqlite"]
+    for sql in ("SELECT count(*) FROM log", "PRAGMA table_info(log)",
+                "SELECT count(*) FROM log, json_each(log.attributes)",
+                "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3) SELECT * FROM c"):
+        assert cli(capsys, "query", str(log), "--sql", sql)[0] == 0, sql
+    db, _ = lab.open_log(str(log))                   # standard input's table, in memory: the same
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        lab.run_sql(db, f"ATTACH DATABASE '{tmp_path / 'y.db'}' AS y")
+    assert not (tmp_path / "y.db").exists()
+
+
+def test_an_index_is_trusted_only_for_the_content_it_was_built_from(burst_file, tmp_path, capsys):
+    # the log rewritten to the same size and modification time (ERROR lines hidden), or another
+    # log's index planted beside it: the fingerprint of the content differs, and it is rebuilt
+    log = tmp_path / "app.jsonl"
+    text = burst_file.read_text()
+    log.write_text(text)
+    sql = "SELECT count(*) FROM log WHERE severity_text = 'ERROR'"
+    errors = text.count('"severity_text": "ERROR"')
+    assert errors > 50 and cli(capsys, "query", str(log), "--sql", sql)[1].split()[-1] == str(errors)
+    before = log.stat()
+    log.write_text(text.replace('"severity_text": "ERROR"', '"severity_text": "EPROR"'))
+    os.utime(log, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert log.stat().st_size == before.st_size and log.stat().st_mtime_ns == before.st_mtime_ns
+    status, out, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert status == 0 and out.split()[-1] == "0" and "changed since" in err
+    # an index built for another log, copied beside this one
+    other = tmp_path / "other.jsonl"
+    other.write_text(text.replace("ERROR", "INFO!"))
+    assert cli(capsys, "query", str(other), "--sql", sql)[0] == 0
+    log.write_text(text)
+    os.replace(f"{other}.opslab.sqlite", f"{log}.opslab.sqlite")
+    status, out, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert status == 0 and out.split()[-1] == str(errors) and "rebuilding" in err
+    # one that others could have written is not trusted either
+    os.chmod(f"{log}.opslab.sqlite", 0o666)
+    status, out, err = cli(capsys, "query", str(log), "--sql", sql)
+    assert status == 0 and "not built by you" in err and out.split()[-1] == str(errors)
+
+
+@pytest.mark.parametrize("meta", [
+    [("version", None)], [("version", "opslab-index-2"), ("bad", "{not json")],
+    [("version", "opslab-index-2"), ("bad", '{"bad": "many", "bad_lines": {}, "reasons": []}')],
+    [("version", "opslab-index-2"), ("bad", "[1, 2]")], [("version", 7)],
+    [("version", "opslab-index-2"), ("fingerprint", "0" * 32), ("map", "[]"), ("bad", "{}")],
+    [(None, None)], [("version", "opslab-index-1" + "x" * 10_000)],
+])
+def test_crafted_index_metadata_is_rebuilt_or_refused_never_a_traceback(burst_file, tmp_path, capsys, meta):
+    index = tmp_path / "crafted.sqlite"
+    with contextlib.closing(sqlite3.connect(index)) as db:
+        db.execute("CREATE TABLE opslab_index (key, value)")
+        db.executemany("INSERT INTO opslab_index VALUES (?, ?)", meta)
+        db.execute("CREATE TABLE log (n, body)")
+        db.execute("INSERT INTO log VALUES (1, 'planted')")
+        db.commit()
+    status, out, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT count(*) AS n FROM log",
+                           "--db", str(index))
+    assert "Traceback" not in err
+    if status == 0:             # recognised as an opslab index, but not of this log: rebuilt
+        assert "4762" in out.replace(",", "") and "rebuilding" in err
+    else:                       # not recognisably one: left alone
+        assert status == 2 and "not an opslab index" in err
+
+
+def test_the_index_is_built_in_a_private_folder_and_a_killed_builds_leftovers_are_removed(
+        burst_file, tmp_path, capsys, monkeypatch):
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(burst_file.read_bytes())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    leftovers = [tmp_path / f".app.jsonl.opslab.sqlite.build-{dead}-k3x9", tmp_path / f"app.jsonl.opslab.sqlite.{dead}.tmp"]
+    leftovers[0].mkdir()
+    (leftovers[0] / "index.sqlite").write_bytes(b"half")
+    leftovers[1].write_bytes(b"half")
+    alive = tmp_path / f".app.jsonl.opslab.sqlite.build-{os.getppid()}-q2w8"     # a build still running
+    alive.mkdir()
+    seen = []
+    real = lab._fill_index
+
+    def fill(db, path, work):
+        seen.append((work, os.stat(work).st_mode & 0o777, set(os.listdir(tmp_path))))
+        return real(db, path, work)
+    monkeypatch.setattr(lab, "_fill_index", fill)
+    assert cli(capsys, "query", str(log), "--sql", "SELECT 1")[0] == 0
+    [(work, mode, during)] = seen
+    assert Path(work).parent == tmp_path and mode == 0o700
+    assert not any(p.exists() for p in leftovers) and alive.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted([".app.jsonl.opslab.sqlite.build-" + alive.name.split("-", 1)[1],
+                                                   "app.jsonl", "app.jsonl.opslab.sqlite"])
+    names = {Path(w).name for w, _, _ in seen}
+    assert all(n.startswith(f".app.jsonl.opslab.sqlite.build-{os.getpid()}-") and len(n) > 40 for n in names)
+
+
+def test_an_index_built_a_stretch_a_process_holds_what_one_pass_holds(burst_file, tmp_path, monkeypatch):
+    from solution.tools import logread
+    lines = burst_file.read_bytes().splitlines(keepends=True)
+    salted = b"".join([b"{not json\n", *lines[:2000], b"[1]\n", *lines[2000:], b"\xff\n"])
+    (tmp_path / "one.jsonl").write_bytes(salted)
+    (tmp_path / "split.jsonl").write_bytes(salted)
+    one, one_bad, _ = lab.open_index(str(tmp_path / "one.jsonl"))
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)              # every file is big enough to split
+    split, split_bad, _ = lab.open_index(str(tmp_path / "split.jsonl"))
+    everything = "SELECT n, timestamp, body, trace_id, attributes, raw, line FROM log ORDER BY rowid"
+    assert split.execute(everything).fetchall() == one.execute(everything).fetchall()
+    assert (split_bad.bad, split_bad.reasons, split_bad.bad_lines) == \
+        (3, {"not JSON": 1, "not an object": 1, "not UTF-8": 1}, [1, 2002, len(lines) + 3])
+    assert (one_bad.bad, one_bad.bad_lines) == (3, split_bad.bad_lines)
+    assert sorted(os.listdir(tmp_path)) == ["one.jsonl", "one.jsonl.opslab.sqlite", "split.jsonl",
+                                            "split.jsonl.opslab.sqlite"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_or_a_link_at_the_index_place_is_refused_and_a_fifo_log_does_not_hang(
+        burst_file, tmp_path, capsys):
+    fifo = tmp_path / "index.fifo"
+    os.mkfifo(fifo)
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT 1", "--db", str(fifo))
+    assert status == 2 and "not a regular file" in err
+    link = tmp_path / "index.link"
+    target = tmp_path / "elsewhere.sqlite"
+    link.symlink_to(target)
+    status, _, err = cli(capsys, "query", str(burst_file), "--sql", "SELECT 1", "--db", str(link))
+    assert status == 2 and "symbolic link" in err and not target.exists()
+    log = tmp_path / "log.fifo"
+    os.mkfifo(log)
+    status, _, err = cli(capsys, "query", str(log), "--sql", "SELECT 1")
+    assert status == 2 and "no usable line" in err
 
 
 # ── progress on long work ───────────────────────────────────────────────────────────────────────

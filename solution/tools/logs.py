@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import contextlib
+import functools
+import hashlib
 import io
 import itertools
 import json
@@ -24,9 +27,11 @@ import math
 import mmap
 import os
 import re
+import shutil
 import sqlite3
 import stat
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,6 +48,7 @@ from solution.numeric import trace_fraction
 from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
+from solution.tools import scan
 from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, MAX_LINE, TOO_LONG, JsonLines,
                                     LogReadError, add_reading_flags,
                                     check_reading_flags,
@@ -54,16 +60,6 @@ TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
 
 # ── query: SQLite over the usable lines ─────────────────────────────────────────────────────────
-
-def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
-    """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
-    record (tools/logread.records_in decides), the rest counted by reason. `log` has the top-level
-    fields as columns, `attributes` as JSON text, `line` the record as read (logread.usable) and
-    `n` its line number (the records of one OTLP/JSON line share it)."""
-    db, bad = _empty_log(), JsonLines()
-    db.executemany(INSERT, _rows(raw_lines, bad))
-    return db, bad
-
 
 INSERT = "INSERT INTO log (n, line) VALUES (?, ?)"
 # the top-level fields are columns computed from the line when a query reads them (virtual
@@ -122,9 +118,26 @@ class Question:
         self.clause, self.params = where_clause(self.where, column.get if self.aggregate else None)
         self.needles = needles(self.where)
 
+    def _values(self, record: dict) -> list:
+        """A record's row: the SQL values of the question's keys."""
+        return [sql_value(record, key) for key in self.keys]
+
+    def _weighed(self, batch: list) -> list[tuple]:
+        """The batch's rows, each distinct one once with the number of times it came (w): SQLite
+        then counts and sums a few rows instead of thousands. Unless a value summed is text or a
+        whole float (SQLite sums those to a float, and 1 and 1.0 would count as one row): then
+        each row as it came, with w = 1."""
+        counted = collections.Counter(map(tuple, batch))
+        at = [self.keys.index(key) for key in self.sums]
+        for row in counted:
+            for i in at:
+                if isinstance(row[i], str) or (isinstance(row[i], float) and row[i].is_integer()):
+                    return [(*row, 1) for row in batch]
+        return [(*row, n) for row, n in counted.items()]
+
     def _tables(self, db: sqlite3.Connection) -> None:
         if self.aggregate:
-            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))})")
+            db.execute(f"CREATE TABLE q ({', '.join(f'k{i}' for i in range(len(self.keys)))}, w)")
             db.execute(f"CREATE TABLE part ({', '.join([*self.groups, 'lines', *self.totals])})")
         else:
             db.execute("CREATE TABLE rows (n, at, line)")
@@ -140,25 +153,33 @@ class Question:
         lines = raw_lines
         if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
             lines = _naming_all(raw_lines, self.needles, passed)
+        # lab 1's shape read by scan's pattern: JSON lines from a stream, no --map, no --format
+        fast = self.aggregate and shape == "json" and FORMAT.get() in ("auto", "json") \
+            and hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(self.keys)
         with log_format(shape):
-            return self._partial(db, lines, bad, passed)
+            return self._partial(db, raw_lines if fast else lines, bad, passed, fast)
 
-    def _partial(self, db, lines, bad: JsonLines, passed: list[int]) -> dict:
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int], fast: bool = False) -> dict:
         if self.aggregate:
             keys = self.keys
-            rows = ([sql_value(record, key) for key in keys] for _, record in usable(lines, REQUIRED, bad))
-            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * len(keys))})"
+            if fast:
+                rows = itertools.chain.from_iterable(
+                    scan.fast_rows(lines, keys, bad, passed, self.needles, self._values))
+            else:
+                rows = (self._values(record) for _, record in usable(lines, REQUIRED, bad))
+            table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * (len(keys) + 1))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
-            step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'count(*)', *(f'sum({t})' for t in self.totals)])} "
+            step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'sum(w)', *(f'sum({t} * w)' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
             rows, table, insert = _timed_rows(lines, bad), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
             step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
         seen = matching = 0
+        count = "coalesce(sum(w), 0)" if self.aggregate else "count(*)"
         while batch := list(itertools.islice(rows, BATCH)):
             seen += len(batch)
-            db.executemany(insert, batch)
-            matching += db.execute(f"SELECT count(*) FROM {table}{self.clause}", self.params).fetchone()[0]
+            db.executemany(insert, self._weighed(batch) if self.aggregate else batch)
+            matching += db.execute(f"SELECT {count} FROM {table}{self.clause}", self.params).fetchone()[0]
             db.execute(*step)
             db.execute(f"DELETE FROM {table}")
             if not self.aggregate and self.limit:       # keep only the first `limit` in time order
@@ -226,8 +247,18 @@ def _has_rows(db: sqlite3.Connection, path: str, bad: JsonLines) -> None:
 
 # ── --sql over an index on disk, built once and reused while the log is unchanged ──────────────
 
-INDEX_VERSION = "opslab-index-1"
+INDEX_VERSION = "opslab-index-2"
 INDEXED = ("trace_id", "body", "timestamp", "severity_number")     # what people filter and sort on
+# the index's table: the top-level fields as columns (their SQL values, as json_extract gives
+# them; `attributes` as compact JSON text), stored once; `line` is the record rebuilt from them
+# when a query asks for it (a virtual column), or kept whole (`raw`) for a record the columns
+# cannot rebuild (a field missing, a key of its own, a boolean or an object at the top level)
+STORED = ", ".join(TOP_LEVEL)
+REBUILT = ", ".join(f"'{key}', {'json(attributes)' if key == 'attributes' else key}" for key in TOP_LEVEL)
+INDEX_TABLE = (f"CREATE TABLE log (n INTEGER, {STORED}, raw TEXT, "
+               f"line AS (coalesce(raw, json_object({REBUILT}))) VIRTUAL)")
+INDEX_INSERT = f"INSERT INTO log (n, {STORED}, raw) VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})"
+SAMPLES, SAMPLE_BYTES = 62, 4096        # the fingerprint: head, tail and 62 blocks between
 
 
 def index_path(log: str) -> str:
@@ -235,12 +266,49 @@ def index_path(log: str) -> str:
     return f"{log}.opslab.sqlite"
 
 
+def _index_rows(raw_lines, bad: JsonLines):
+    """The index's rows for the usable records of these lines; the other lines counted in `bad`."""
+    for number, record in usable(raw_lines, REQUIRED, bad):
+        plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
+            and isinstance(record["attributes"], dict) \
+            and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
+        yield (number, *(sql_value(record, key) for key in TOP_LEVEL),
+               None if plain else json.dumps(record, ensure_ascii=False))
+
+
+def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
+    """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
+    record (tools/logread.records_in decides), the rest counted by reason: the index's table
+    (INDEX_TABLE), with `n` the line number (the records of one OTLP/JSON line share it)."""
+    db, bad = _functions(sqlite3.connect(":memory:")), JsonLines()
+    db.execute(INDEX_TABLE)
+    db.executemany(INDEX_INSERT, _index_rows(raw_lines, bad))
+    return db, bad
+
+
+def fingerprint(path: str, stat_: os.stat_result) -> str:
+    """What the index remembers of its log: size, modification time and a hash of the content's
+    head, tail and blocks spread between (a log rewritten to the same size and time, or another
+    log's index copied beside this one, does not match), read in well under a second."""
+    digest = hashlib.blake2b(f"{stat_.st_size}:{stat_.st_mtime_ns}".encode(), digest_size=16)
+    size = stat_.st_size
+    offsets = sorted({0, max(0, size - 16 * SAMPLE_BYTES),
+                      *(size * k // (SAMPLES + 1) for k in range(1, SAMPLES + 1))})
+    with open(path, "rb") as stream:
+        for offset in offsets:
+            stream.seek(offset)
+            digest.update(stream.read(16 * SAMPLE_BYTES if offset in (0, offsets[-1]) else SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
 def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connection, JsonLines, str | None]:
     """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
-    columns people ask about indexed: built on first use, reused while the log keeps its size
-    and modification time (and the same --map), rebuilt when it changed. Returns (read-only
-    connection, the bad lines met when it was built, a note for stderr or None). Standard input
-    has no file to sit beside, and a place that cannot be written is read into memory instead."""
+    columns people ask about indexed: built on first use, reused while the log keeps its
+    fingerprint (and the same --map), rebuilt when it changed. Returns (read-only connection,
+    the bad lines met when it was built, a note for stderr or None). Standard input and a pipe
+    have no file to index, and a place that cannot be written is read into memory instead.
+    A file at the index's place that is not this tool's index (a stranger's database, a link,
+    a FIFO) is refused, never opened for writing nor overwritten."""
     if path == "-":
         return (*open_log(path), None)
     target = db_path or index_path(path)
@@ -252,71 +320,190 @@ def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connectio
         raise
     if not stat.S_ISREG(stat_.st_mode):                 # a pipe, <(...): nothing to reuse
         return (*open_log(path), None)
-    source = {"version": INDEX_VERSION, "size": str(stat_.st_size), "mtime_ns": str(stat_.st_mtime_ns),
-              "map": json.dumps(FIELD_MAP.get())}
+    try:
+        source = {"version": INDEX_VERSION, "fingerprint": fingerprint(path, stat_),
+                  "map": json.dumps(FIELD_MAP.get())}
+    except OSError as exc:
+        raise LogReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     note = None
-    if os.path.exists(target):
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise LogReadError(f"{target}: cannot read ({exc.strerror or exc})") from None
+    if found is not None:
+        if stat.S_ISLNK(found.st_mode) or not stat.S_ISREG(found.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(found.st_mode) else "not a regular file"
+            raise LogReadError(f"{target} is {what}, not an opslab index: give --db PATH")
         meta = _index_meta(target)
         if meta is None:
             raise LogReadError(f"{target} exists and is not an opslab index: give --db PATH")
-        if all(meta.get(k) == v for k, v in source.items()):
-            return _read_only(target), _bad_from(meta), None
-        note = f"{path} changed since {target} was built: rebuilding it"
-    temporary = f"{target}.{os.getpid()}.tmp"
+        bad = _bad_from(meta)
+        if _ours(found) and bad is not None and all(meta.get(k) == v for k, v in source.items()):
+            return _read_only(target), bad, None
+        note = f"{path} changed since {target} was built: rebuilding it" if _ours(found) \
+            else f"{target} was not built by you: rebuilding it"
     try:
-        bad = _build_index(path, temporary, source)
-        os.replace(temporary, target)
-    except (OSError, sqlite3.OperationalError) as exc:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
+        bad = _build_index(path, target, source)
+    except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         db, bad = open_log(path)
         return db, bad, f"cannot write an index at {target} ({reason}): read into memory; --db PATH puts it elsewhere"
     return _read_only(target), bad, note or f"indexed {path} into {target} (reused while the log is unchanged)"
 
 
-def _build_index(path: str, temporary: str, source: dict) -> JsonLines:
-    db = _empty_log(temporary)
+def _ours(found: os.stat_result) -> bool:
+    """Written by this user and by nobody else (an index another user could have planted or
+    altered is not trusted)."""
+    owner = not hasattr(os, "getuid") or found.st_uid == os.getuid()
+    return owner and not found.st_mode & 0o022
+
+
+def _build_index(path: str, target: str, source: dict) -> JsonLines:
+    """Build the index in a private folder beside the target (made exclusively, with an
+    unpredictable name, readable by this user alone: nothing there can be a planted link), a
+    stretch of the log a process as query reads it, then rename it into place whole. Leftovers
+    of a run that was killed are removed first."""
+    folder = os.path.dirname(os.path.abspath(target))
+    prefix = f".{os.path.basename(target)}.build-"
+    _clean_leftovers(folder, prefix, os.path.basename(target))
+    work = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=folder)
     try:
-        db.execute("PRAGMA journal_mode = OFF")           # a new file, renamed into place when whole
-        db.execute("PRAGMA synchronous = OFF")
-        bad = JsonLines()
-        with open_log_file(path) as stream:
-            db.executemany(INSERT, _rows(stream, bad))
-        _has_rows(db, path, bad)
-        for column in INDEXED:
-            db.execute(f"CREATE INDEX log_{column} ON log({column})")
-        db.execute("CREATE TABLE opslab_index (key TEXT PRIMARY KEY, value TEXT)")
-        meta = {**source, "bad": json.dumps({"bad": bad.bad, "bad_lines": bad.bad_lines, "reasons": bad.reasons})}
-        db.executemany("INSERT INTO opslab_index VALUES (?, ?)", meta.items())
-        db.commit()
-    except BaseException:
-        db.close()
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
-    db.close()
+        built = os.path.join(work, "index.sqlite")
+        db = _functions(sqlite3.connect(built))
+        try:
+            db.execute("PRAGMA journal_mode = OFF")       # a new file, renamed into place when whole
+            db.execute("PRAGMA synchronous = OFF")
+            db.execute(INDEX_TABLE)
+            bad = _fill_index(db, path, work)
+            if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
+                why = f" ({bad.summary(path)})" if bad.bad else ""
+                raise LogReadError(f"{path}: no usable line{why}")
+            for column in INDEXED:
+                db.execute(f"CREATE INDEX log_{column} ON log({column})")
+            db.execute("CREATE TABLE opslab_index (key TEXT PRIMARY KEY, value TEXT)")
+            saved = {"bad": bad.bad, "bad_lines": bad.bad_lines, "reasons": bad.reasons}
+            db.executemany("INSERT INTO opslab_index VALUES (?, ?)",
+                           {**source, "bad": json.dumps(saved)}.items())
+            db.commit()
+        finally:
+            db.close()
+        os.chmod(built, 0o644)
+        os.replace(built, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return bad
 
 
+def _fill_index(db: sqlite3.Connection, path: str, work: str) -> JsonLines:
+    """The rows of the log into `log`: a big plain file a stretch a process (each writes its
+    own small database, copied in whole), anything else in this process."""
+    with open_log_file(path) as stream:
+        if not splittable(path, stream):
+            bad = JsonLines()
+            db.executemany(INDEX_INSERT, _index_rows(stream, bad))
+            return bad
+    parts, offset = in_stretches(path, functools.partial(_index_part, work)), 0
+    for part, bad in parts:
+        db.execute("ATTACH DATABASE ? AS part", (part,))
+        db.execute(f"INSERT INTO log (n, {STORED}, raw) SELECT n + ?, {STORED}, raw FROM part.log",
+                   (offset,))
+        db.commit()
+        db.execute("DETACH DATABASE part")
+        os.remove(part)
+        offset += bad.lines
+    return joined([bad for _, bad in parts])
+
+
+def _index_part(work: str, stream) -> tuple[str, JsonLines]:
+    """One process's stretch of the log, as rows of a database of its own in `work`."""
+    handle, part = tempfile.mkstemp(suffix=".sqlite", dir=work)
+    os.close(handle)
+    db, bad = sqlite3.connect(part), JsonLines()
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.execute(INDEX_TABLE)
+        db.executemany(INDEX_INSERT, _index_rows(stream, bad))
+        db.commit()
+    finally:
+        db.close()
+    return part, bad
+
+
+def _clean_leftovers(folder: str, prefix: str, name: str) -> None:
+    """Remove what a killed build left in `folder`: its private folder (named with its process
+    id), or an older version's `NAME.PID.tmp` file, when that process is gone. Only this user's
+    own folders and files, never through a link."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.startswith(prefix):
+            pid = entry[len(prefix):].split("-", 1)[0]
+        elif entry.startswith(f"{name}.") and entry.endswith(".tmp"):
+            pid = entry[len(name) + 1:-4]
+        else:
+            continue
+        where = os.path.join(folder, entry)
+        try:
+            found = os.lstat(where)
+        except OSError:
+            continue
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)) \
+                or (hasattr(os, "getuid") and found.st_uid != os.getuid()):
+            continue
+        if stat.S_ISDIR(found.st_mode) and entry.startswith(prefix):
+            shutil.rmtree(where, ignore_errors=True)
+        elif stat.S_ISREG(found.st_mode):
+            with contextlib.suppress(OSError):
+                os.remove(where)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True                                   # someone else's: leave it
+    return True
+
+
 def _index_meta(target: str) -> dict | None:
-    """An index's own record of what it was built from; None if the file is no opslab index."""
+    """An index's own record of what it was built from; None if the file is no opslab index.
+    Whatever the file holds, the answer is a dict of text or None, never an exception."""
     try:
         with contextlib.closing(_read_only(target)) as db:
-            meta = dict(db.execute("SELECT key, value FROM opslab_index").fetchall())
-    except sqlite3.Error:
+            rows = db.execute("SELECT key, value FROM opslab_index LIMIT 100").fetchall()
+    except (sqlite3.Error, OSError, ValueError):
         return None
+    meta = {key: value for key, value in rows if isinstance(key, str) and isinstance(value, str)}
     return meta if meta.get("version", "").startswith("opslab-index") else None
 
 
 def _read_only(target: str) -> sqlite3.Connection:
-    return _functions(sqlite3.connect(Path(target).resolve().as_uri() + "?mode=ro", uri=True))
+    """The index opened for reading only: the file cannot be written through this connection,
+    and a link at its place is not followed."""
+    uri = Path(target).resolve().as_uri() + "?mode=ro&nofollow=1"
+    return _functions(sqlite3.connect(uri, uri=True))
 
 
-def _bad_from(meta: dict) -> JsonLines:
-    saved = json.loads(meta.get("bad", "{}"))
-    return JsonLines(bad=saved.get("bad", 0), bad_lines=saved.get("bad_lines", []),
-                     reasons=saved.get("reasons", {}))
+def _bad_from(meta: dict) -> JsonLines | None:
+    """The bad lines the index's build met, as it saved them; None if what is saved is not that
+    (a damaged or crafted index, to be rebuilt)."""
+    try:
+        saved = json.loads(meta.get("bad", "{}"))
+        bad = JsonLines(bad=saved.get("bad", 0), bad_lines=saved.get("bad_lines", []),
+                        reasons=saved.get("reasons", {}))
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        return None
+    good = isinstance(bad.bad, int) and isinstance(bad.bad_lines, list) and isinstance(bad.reasons, dict) \
+        and all(isinstance(n, int) for n in bad.bad_lines) \
+        and all(isinstance(k, str) and isinstance(v, int) for k, v in bad.reasons.items())
+    return bad if good else None
 
 
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
@@ -455,11 +642,33 @@ def _naming_all(lines, wanted: list[bytes], passed: list[int]):
 
 
 def run_sql(db: sqlite3.Connection, sql: str) -> tuple[list[str], list[tuple]]:
-    """(header, rows) of the user's own SELECT on the read-only table `log`."""
+    """(header, rows) of the user's own SELECT on the table `log`, on a connection that can
+    read and nothing else: `query_only`, and an authorizer that refuses every action but reading
+    (no ATTACH, so no VACUUM INTO either; no write, no PRAGMA that sets, no load_extension)."""
     db.execute("PRAGMA query_only = ON")
+    db.set_authorizer(_reading_only)
     cursor = db.execute(sql)
     return [d[0] for d in cursor.description or ()], cursor.fetchall()
 
+
+# PRAGMAs that only tell (a query may ask what the table holds)
+READ_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+                          "function_list", "collation_list", "pragma_list", "compile_options"})
+
+
+def _reading_only(action: int, first, second, database, trigger) -> int:
+    """SQLite's authorizer for --sql: reading, functions (but load_extension) and recursive
+    queries pass; everything else is refused ("not authorized")."""
+    if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_RECURSIVE):
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_FUNCTION and str(second).lower() != "load_extension":
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA and str(first).lower() in READ_PRAGMAS:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_UPDATE and first == "sqlite_master" and trigger is None \
+            and second in ("type", "name", "tbl_name", "rootpage", "sql"):
+        return sqlite3.SQLITE_OK       # asked when json_each is first used; query_only still holds
+    return sqlite3.SQLITE_DENY
 
 
 
@@ -821,6 +1030,8 @@ def _cmd_query(args) -> int:
     except LogReadError as exc:
         return fail(str(exc))
     except sqlite3.Error as exc:
+        if "not authorized" in str(exc):
+            return fail("SQL: not authorized: --sql is read-only (SELECT, and PRAGMAs that only tell)")
         return fail(f"SQL: {exc}")
     _report_bad(args.file, bad)
     if header == ["line"]:
@@ -896,9 +1107,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="count the matching lines per value of KEY (repeat for several keys)")
     ask.add_argument("--sum", action="append", default=[], metavar="KEY",
                      help="also sum the numbers of KEY per group, e.g. gen_ai.usage.input_tokens")
-    ask.add_argument("--sql", metavar="SELECT", help="your own read-only SQL on the table log; "
-                     "the first --sql on a log indexes it into FILE.opslab.sqlite beside it, and "
-                     "the next ones reuse that while the log is unchanged")
+    ask.add_argument("--sql", metavar="SELECT", help="your own SQL on the table log, on a "
+                     "connection that can only read (no ATTACH, writes or extensions); the first "
+                     "--sql on a log indexes it into FILE.opslab.sqlite beside it, and the next "
+                     "ones reuse that while the log's content is unchanged")
     ask.add_argument("--db", metavar="PATH", help="with --sql: keep the index here instead")
     ask.add_argument("--limit", type=non_negative_int, default=20,
                      help="lines to print without --count-by (default 20; 0 = all)")

@@ -504,9 +504,9 @@ def test_every_log_shape_answers_as_the_native_log_does(shape, capsys, tmp_path)
     assert status == 0 and f"trace {FAILED_TRACE}: 3 records" in out and "failed here" in out
     assert out.count("vector_store_unavailable") == 2
     from solution.tools import dashboard
-    from solution.tools.logread import field_map, parse_field_map
-    with field_map(parse_field_map(MAPS[shape])):
-        assert dashboard.read_log(other).tally == dashboard.read_log(native).tally
+    from solution.tools.logread import Reading, parse_field_map
+    mapped = Reading(fields=parse_field_map(MAPS[shape]))
+    assert dashboard.read_log(other, reading=mapped).tally == dashboard.read_log(native, reading=mapped).tally
     # the dashboard itself, figure for figure (each file under the same name: the report names it)
     for name, source in (("a", other), ("b", native)):
         (tmp_path / name).mkdir()
@@ -576,9 +576,9 @@ def test_a_line_without_ids_is_read_by_every_tool(tmp_path, capsys):
     status, out, err = cli(capsys, "query", str(path), "--count-by", "body", *maps)
     assert status == 0 and err == "" and len(out.splitlines()) == 2 + 3
     from solution.tools import dashboard
-    from solution.tools.logread import field_map, parse_field_map
-    with field_map(parse_field_map(maps[1::2])):
-        assert len(dashboard.read_log(str(path)).tally) == 1
+    from solution.tools.logread import Reading, parse_field_map
+    mapped = Reading(fields=parse_field_map(maps[1::2]))
+    assert len(dashboard.read_log(str(path), reading=mapped).tally) == 1
 
 
 # times as programs write them: (text, seconds since the epoch worked by hand from
@@ -827,9 +827,9 @@ def test_the_index_is_built_in_a_private_folder_and_a_killed_builds_leftovers_ar
     seen = []
     real = lab._fill_index
 
-    def fill(db, path, work):
+    def fill(db, path, work, *reading):
         seen.append((work, os.stat(work).st_mode & 0o777, set(os.listdir(tmp_path))))
-        return real(db, path, work)
+        return real(db, path, work, *reading)
     monkeypatch.setattr(lab, "_fill_index", fill)
     assert cli(capsys, "query", str(log), "--sql", "SELECT 1")[0] == 0
     [(work, mode, during)] = seen

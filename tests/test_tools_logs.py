@@ -998,3 +998,56 @@ def test_story_names_why_a_traces_lines_were_refused(tmp_path, capsys):
     assert status == 2 and "no usable line of it" in err and "2 time without a zone (first at line 1" in err
     status, out, _ = cli(capsys, "story", str(path), trace, *maps, "--tz", "UTC")
     assert status == 0 and f"trace {trace}: 2 records" in out
+
+
+def test_two_reads_with_different_settings_in_one_process_do_not_see_each_others():
+    """A command's --map, --tz and --max-line travel as one Reading, a parameter: two reads in
+    one process, interleaved or in two threads, each read by its own settings alone."""
+    import threading
+    from datetime import timezone
+    from solution.tools.logread import JsonLines, Reading, parse_field_map, parse_zone, usable
+    # a foreign log: the body under "event", the time written without a zone
+    lines = [json.dumps({"time": f"2026-11-02 09:00:0{i}", "event": f"e{i}"}).encode() + b"\n"
+             for i in range(6)]
+    fields = parse_field_map(["body=event", "timestamp=time"])
+    paris = Reading(fields=fields, zone=parse_zone("+01:00"))     # an hour ahead of UTC
+    utc = Reading(fields=fields, zone=timezone.utc)
+    # by hand: 09:00:0i read at +01:00 is 08:00:0i UTC; read as UTC, 09:00:0i
+    expected = {paris: [f"2026-11-02T08:00:0{i}.000000Z" for i in range(6)],
+                utc: [f"2026-11-02T09:00:0{i}.000000Z" for i in range(6)], Reading(): []}
+
+    def read(reading):
+        bad = JsonLines()
+        return [r["timestamp"] for _, r in usable(lines, ("timestamp", "body"), bad,
+                                                  reading=reading)], bad
+
+    # interleaved in one thread: a record from each reader in turn
+    readers = {reading: usable(lines, ("timestamp", "body"), JsonLines(), reading=reading)
+               for reading in (paris, utc)}
+    got = {reading: [] for reading in readers}
+    for _ in lines:
+        for reading, records in readers.items():
+            got[reading].append(next(records)[1]["timestamp"])
+    assert got == {paris: expected[paris], utc: expected[utc]}
+    # without the map, every line lacks its fields, whatever the others read meanwhile
+    plain, bad = read(Reading())
+    assert plain == [] and bad.reasons == {"missing fields (body, timestamp)": 6}
+    # in three threads at once, started together, many times over
+    start, seen = threading.Barrier(3), {}
+
+    def worker(reading):
+        start.wait()
+        seen[reading] = [read(reading)[0] for _ in range(200)]
+    threads = [threading.Thread(target=worker, args=(reading,)) for reading in expected]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {reading: set(map(tuple, runs)) for reading, runs in seen.items()} == \
+        {reading: {tuple(timestamps)} for reading, timestamps in expected.items()}
+    # a whole query, with and without the map, side by side in one process
+    ask = (["body=e3"], ["body"], [], 20, "the log")
+    mapped = lab.stream_query(io.BytesIO(b"".join(lines)), *ask, reading=utc)
+    unmapped = lab.stream_query(io.BytesIO(b"".join(lines)), ["body=e3"], ["body"], [])
+    assert mapped[1] == [("e3", 1)] and mapped[3].bad == 0
+    assert unmapped[1] == [] and unmapped[3].reasons == {"missing fields (body, timestamp)": 1}

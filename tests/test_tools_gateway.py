@@ -281,6 +281,9 @@ def test_beyond_the_connection_cap_idle_connections_make_room_and_busy_ones_turn
         # two connections each in the middle of a request head: nobody idle, a newcomer gets 503
         for sock in (*idle, third):
             sock.close()
+        deadline = time.monotonic() + 10               # their threads see the close and go
+        while time.monotonic() < deadline and server.open_connections:
+            time.sleep(0.02)
         busy = [socket.create_connection(server.server_address, timeout=30) for _ in range(2)]
         for sock in busy:
             sock.sendall(b"POST /v1/chat HTTP/1.1\r\n")

@@ -715,6 +715,21 @@ def test_sql_builds_an_index_beside_the_log_reuses_it_and_rebuilds_when_the_log_
     assert not list(tmp_path.glob("*.tmp"))                    # built aside, renamed into place
 
 
+def test_an_index_built_under_one_zone_is_rebuilt_under_another(tmp_path, capsys):
+    # two lines whose times name no zone: --tz decides what they mean, and the index must follow
+    log = tmp_path / "local.jsonl"
+    log.write_text('{"timestamp": "2026-03-01T10:00:00", "body": "a"}\n'
+                   '{"timestamp": "2026-03-01T10:30:00", "body": "b"}\n', encoding="utf-8")
+    sql = "SELECT timestamp FROM log ORDER BY timestamp LIMIT 1"
+    status, paris, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "+01:00")
+    assert status == 0 and "09:00:00" in paris                  # 10:00 at +01:00 is 09:00 UTC
+    status, utc, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "UTC")
+    assert status == 0 and "10:00:00" in utc and "09:00:00" not in utc
+    assert "other --map/--tz/--format/--max-line settings" in err
+    status, again, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "UTC")
+    assert (status, again, err) == (0, utc, "")                 # the same settings: reused
+
+
 def test_the_index_goes_where_asked_never_over_a_stranger_and_falls_back_to_memory(
         burst_file, tmp_path, capsys):
     elsewhere = tmp_path / "cache" / "idx.sqlite"

@@ -309,7 +309,8 @@ def open_index(path: str, db_path: str | None = None,
                reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines, str | None]:
     """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
     columns people ask about indexed: built on first use, reused while the log keeps its
-    fingerprint (and the same --map), rebuilt when it changed. Returns (read-only connection,
+    fingerprint and is read with the same settings (--map, --tz, --format,
+    --max-line), rebuilt when either changed. Returns (read-only connection,
     the bad lines met when it was built, a note for stderr or None). Standard input and a pipe
     have no file to index, and a place that cannot be written is read into memory instead.
     A file at the index's place that is not this tool's index (a stranger's database, a link,
@@ -327,7 +328,8 @@ def open_index(path: str, db_path: str | None = None,
         return (*open_log(path, reading), None)
     try:
         source = {"version": INDEX_VERSION, "fingerprint": fingerprint(path, stat_),
-                  "map": json.dumps(reading.fields)}
+                  "reading": json.dumps([reading.fields, str(reading.zone), reading.format,
+                                         reading.max_line])}
     except OSError as exc:
         raise LogReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     note = None
@@ -349,6 +351,9 @@ def open_index(path: str, db_path: str | None = None,
             return _read_only(target), bad, None
         note = f"{path} changed since {target} was built: rebuilding it" if _ours(found) \
             else f"{target} was not built by you: rebuilding it"
+        if _ours(found) and meta.get("fingerprint") == source["fingerprint"]:
+            note = (f"{target} was built with other --map/--tz/--format/--max-line settings: "
+                    "rebuilding it")
     try:
         bad = _build_index(path, target, source, reading)
     except (OSError, sqlite3.Error) as exc:

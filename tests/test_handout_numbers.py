@@ -140,14 +140,9 @@ def lab1(story) -> dict[str, str]:
     }
 
 
-def lab2(story) -> dict[str, str]:
-    interactive = [r for r in story if r.priority == "interactive"]
-    ok = [r.latency_ms / 1000 for r in interactive if r.status < 500]
-    bad = [r.latency_ms / 1000 for r in interactive if r.status >= 500]
-    last = [r.latency_ms / 1000 for r in interactive if r.status < 500 and r.ts >= 359 * 60]
-    good = sum(r.status < 500 for r in story) / len(story)
-    burn = (1 - good) / (1 - traffic.STORY.slo_availability)
-    minutes = 360
+def per_minute(story, minutes: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Counted here, a minute at a time: 5xx, all requests, slow interactive successes (over the
+    story's 6 s), interactive successes."""
     errors, total, slow, served = ([0] * minutes for _ in range(4))
     for r in story:
         m = int(r.ts // 60)
@@ -156,6 +151,18 @@ def lab2(story) -> dict[str, str]:
         if r.status < 500 and r.priority == "interactive":
             served[m] += 1
             slow[m] += r.latency_ms > traffic.SLOW_MS
+    return errors, total, slow, served
+
+
+def lab2(story) -> dict[str, str]:
+    interactive = [r for r in story if r.priority == "interactive"]
+    ok = [r.latency_ms / 1000 for r in interactive if r.status < 500]
+    bad = [r.latency_ms / 1000 for r in interactive if r.status >= 500]
+    last = [r.latency_ms / 1000 for r in interactive if r.status < 500 and r.ts >= 359 * 60]
+    good = sum(r.status < 500 for r in story) / len(story)
+    burn = (1 - good) / (1 - traffic.STORY.slo_availability)
+    minutes = 360
+    errors, total, slow, served = per_minute(story, minutes)
     # SRE Workbook, table 5-8: 2 % of a 30-day budget in 1 h is a burn of 0.02 x 720 = 14.4
     availability, peak_a = burn_rule(errors, total, 0.005, 60, 5, 0.02 * 720)
     latency, peak_l = burn_rule(slow, served, 0.01, 60, 5, 0.02 * 720)
@@ -549,14 +556,7 @@ def story_week(story):
     requests that failed beyond the baseline in the minutes no shorter incident shares; the
     week's spend, the story's failed share x its 360 minutes plus the baseline for the rest."""
     minutes = 360
-    errors, total, slow, served = ([0] * minutes for _ in range(4))
-    for r in story:
-        m = int(r.ts // 60)
-        total[m] += 1
-        errors[m] += r.status >= 500
-        if r.status < 500 and r.priority == "interactive":
-            served[m] += 1
-            slow[m] += r.latency_ms > traffic.SLOW_MS
+    errors, total, slow, served = per_minute(story, minutes)
     runs = []                                  # (start s, fired s, end s, signal)
     for signal, bad, events, budget in (("errors", errors, total, 0.005), ("latency", slow, served, 0.01)):
         for rule in ((60, 5, 0.02 * 720), (360, 30, 0.05 * 120)):

@@ -262,11 +262,11 @@ def test_epoch_timestamps_in_any_unit_read_as_rfc_3339_does_and_a_zoneless_one_i
     log = lab.read_log(str(epoch))
     assert len(log.tally) == 1 and log.reasons == {"time without a zone": 1}
     assert "1 time without a zone (first at line 1; give --tz UTC" in log.warnings[0]
-    from solution.tools.logread import parse_zone, time_zone
-    with time_zone(parse_zone("UTC")):                          # --tz UTC: read, as UTC
-        assert lab.read_log(str(epoch)).tally == lab.read_log(str(rfc)).tally
-    with time_zone(parse_zone("+01:00")):                       # an hour ahead: an hour earlier
-        assert lab.read_log(str(epoch)).tally.first() == lab.read_log(str(rfc)).tally.first() - 3600
+    from solution.tools.logread import Reading, parse_zone
+    utc, ahead = Reading(zone=parse_zone("UTC")), Reading(zone=parse_zone("+01:00"))
+    # --tz UTC: read, as UTC; an hour ahead: an hour earlier
+    assert lab.read_log(str(epoch), reading=utc).tally == lab.read_log(str(rfc)).tally
+    assert lab.read_log(str(epoch), reading=ahead).tally.first() == lab.read_log(str(rfc)).tally.first() - 3600
 
 
 # ── the page, as a practitioner reads it ────────────────────────────────────────────────────────

@@ -187,9 +187,9 @@ def test_a_line_too_long_is_skipped_and_counted_on_every_reading_path(long_lines
         out = subprocess.run([sys.executable, "solution/tools/logs.py", *argv, "--max-line", "1000"],
                              cwd=ROOT, input=long_lines.read_bytes(), capture_output=True, timeout=60)
         assert out.returncode == 0 and b" too long" in out.stderr, out.stderr
-    with logread.line_limit(1000):
-        header, rows, total, bad = lab.parallel_query(str(long_lines), [], ["body"], [], 20,
-                                                      str(long_lines), workers=3)
+    header, rows, total, bad = lab.parallel_query(str(long_lines), [], ["body"], [], 20,
+                                                  str(long_lines), workers=3,
+                                                  reading=logread.Reading(max_line=1000))
     assert bad.reasons == {"too long": 4} and total == 4
 
 

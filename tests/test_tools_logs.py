@@ -504,9 +504,9 @@ def test_every_log_shape_answers_as_the_native_log_does(shape, capsys, tmp_path)
     assert status == 0 and f"trace {FAILED_TRACE}: 3 records" in out and "failed here" in out
     assert out.count("vector_store_unavailable") == 2
     from solution.tools import dashboard
-    from solution.tools.logread import field_map, parse_field_map
-    with field_map(parse_field_map(MAPS[shape])):
-        assert dashboard.read_log(other).tally == dashboard.read_log(native).tally
+    from solution.tools.logread import Reading, parse_field_map
+    mapped = Reading(fields=parse_field_map(MAPS[shape]))
+    assert dashboard.read_log(other, reading=mapped).tally == dashboard.read_log(native, reading=mapped).tally
     # the dashboard itself, figure for figure (each file under the same name: the report names it)
     for name, source in (("a", other), ("b", native)):
         (tmp_path / name).mkdir()
@@ -576,9 +576,9 @@ def test_a_line_without_ids_is_read_by_every_tool(tmp_path, capsys):
     status, out, err = cli(capsys, "query", str(path), "--count-by", "body", *maps)
     assert status == 0 and err == "" and len(out.splitlines()) == 2 + 3
     from solution.tools import dashboard
-    from solution.tools.logread import field_map, parse_field_map
-    with field_map(parse_field_map(maps[1::2])):
-        assert len(dashboard.read_log(str(path)).tally) == 1
+    from solution.tools.logread import Reading, parse_field_map
+    mapped = Reading(fields=parse_field_map(maps[1::2]))
+    assert len(dashboard.read_log(str(path), reading=mapped).tally) == 1
 
 
 # times as programs write them: (text, seconds since the epoch worked by hand from
@@ -715,6 +715,21 @@ def test_sql_builds_an_index_beside_the_log_reuses_it_and_rebuilds_when_the_log_
     assert not list(tmp_path.glob("*.tmp"))                    # built aside, renamed into place
 
 
+def test_an_index_built_under_one_zone_is_rebuilt_under_another(tmp_path, capsys):
+    # two lines whose times name no zone: --tz decides what they mean, and the index must follow
+    log = tmp_path / "local.jsonl"
+    log.write_text('{"timestamp": "2026-03-01T10:00:00", "body": "a"}\n'
+                   '{"timestamp": "2026-03-01T10:30:00", "body": "b"}\n', encoding="utf-8")
+    sql = "SELECT timestamp FROM log ORDER BY timestamp LIMIT 1"
+    status, paris, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "+01:00")
+    assert status == 0 and "09:00:00" in paris                  # 10:00 at +01:00 is 09:00 UTC
+    status, utc, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "UTC")
+    assert status == 0 and "10:00:00" in utc and "09:00:00" not in utc
+    assert "other --map/--tz/--format/--max-line settings" in err
+    status, again, err = cli(capsys, "query", str(log), "--sql", sql, "--tz", "UTC")
+    assert (status, again, err) == (0, utc, "")                 # the same settings: reused
+
+
 def test_the_index_goes_where_asked_never_over_a_stranger_and_falls_back_to_memory(
         burst_file, tmp_path, capsys):
     elsewhere = tmp_path / "cache" / "idx.sqlite"
@@ -827,9 +842,9 @@ def test_the_index_is_built_in_a_private_folder_and_a_killed_builds_leftovers_ar
     seen = []
     real = lab._fill_index
 
-    def fill(db, path, work):
+    def fill(db, path, work, *reading):
         seen.append((work, os.stat(work).st_mode & 0o777, set(os.listdir(tmp_path))))
-        return real(db, path, work)
+        return real(db, path, work, *reading)
     monkeypatch.setattr(lab, "_fill_index", fill)
     assert cli(capsys, "query", str(log), "--sql", "SELECT 1")[0] == 0
     [(work, mode, during)] = seen
@@ -998,3 +1013,56 @@ def test_story_names_why_a_traces_lines_were_refused(tmp_path, capsys):
     assert status == 2 and "no usable line of it" in err and "2 time without a zone (first at line 1" in err
     status, out, _ = cli(capsys, "story", str(path), trace, *maps, "--tz", "UTC")
     assert status == 0 and f"trace {trace}: 2 records" in out
+
+
+def test_two_reads_with_different_settings_in_one_process_do_not_see_each_others():
+    """A command's --map, --tz and --max-line travel as one Reading, a parameter: two reads in
+    one process, interleaved or in two threads, each read by its own settings alone."""
+    import threading
+    from datetime import timezone
+    from solution.tools.logread import JsonLines, Reading, parse_field_map, parse_zone, usable
+    # a foreign log: the body under "event", the time written without a zone
+    lines = [json.dumps({"time": f"2026-11-02 09:00:0{i}", "event": f"e{i}"}).encode() + b"\n"
+             for i in range(6)]
+    fields = parse_field_map(["body=event", "timestamp=time"])
+    paris = Reading(fields=fields, zone=parse_zone("+01:00"))     # an hour ahead of UTC
+    utc = Reading(fields=fields, zone=timezone.utc)
+    # by hand: 09:00:0i read at +01:00 is 08:00:0i UTC; read as UTC, 09:00:0i
+    expected = {paris: [f"2026-11-02T08:00:0{i}.000000Z" for i in range(6)],
+                utc: [f"2026-11-02T09:00:0{i}.000000Z" for i in range(6)], Reading(): []}
+
+    def read(reading):
+        bad = JsonLines()
+        return [r["timestamp"] for _, r in usable(lines, ("timestamp", "body"), bad,
+                                                  reading=reading)], bad
+
+    # interleaved in one thread: a record from each reader in turn
+    readers = {reading: usable(lines, ("timestamp", "body"), JsonLines(), reading=reading)
+               for reading in (paris, utc)}
+    got = {reading: [] for reading in readers}
+    for _ in lines:
+        for reading, records in readers.items():
+            got[reading].append(next(records)[1]["timestamp"])
+    assert got == {paris: expected[paris], utc: expected[utc]}
+    # without the map, every line lacks its fields, whatever the others read meanwhile
+    plain, bad = read(Reading())
+    assert plain == [] and bad.reasons == {"missing fields (body, timestamp)": 6}
+    # in three threads at once, started together, many times over
+    start, seen = threading.Barrier(3), {}
+
+    def worker(reading):
+        start.wait()
+        seen[reading] = [read(reading)[0] for _ in range(200)]
+    threads = [threading.Thread(target=worker, args=(reading,)) for reading in expected]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {reading: set(map(tuple, runs)) for reading, runs in seen.items()} == \
+        {reading: {tuple(timestamps)} for reading, timestamps in expected.items()}
+    # a whole query, with and without the map, side by side in one process
+    ask = (["body=e3"], ["body"], [], 20, "the log")
+    mapped = lab.stream_query(io.BytesIO(b"".join(lines)), *ask, reading=utc)
+    unmapped = lab.stream_query(io.BytesIO(b"".join(lines)), ["body=e3"], ["body"], [])
+    assert mapped[1] == [("e3", 1)] and mapped[3].bad == 0
+    assert unmapped[1] == [] and unmapped[3].reasons == {"missing fields (body, timestamp)": 1}

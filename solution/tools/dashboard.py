@@ -39,9 +39,9 @@ from solution.extend import composite_alert
 from solution.numeric import DEFAULT_BUCKETS, parse_rfc3339
 from solution.redaction import neutralize
 from solution.terminal import use_color
-from solution.tools.logread import (JsonLines, LogReadError, add_reading_flags, check_reading_flags,
+from solution.tools.logread import (JsonLines, LogReadError, Reading, add_reading_flags,
                                     duration_ms, explain, in_stretches, joined, open_log_file,
-                                    parse_time, reading, reason, rfc3339_seconds,
+                                    parse_time, reading_from, reason, rfc3339_seconds,
                                     splittable, usable)
 from solution.tools import promtext as prom
 from solution.tools import slorules
@@ -179,16 +179,18 @@ class Read:
 
 
 def _requests(stream, window_s: float, latency_limit_s: float, since: float, until: float,
-              epoch: float) -> Read:
+              epoch: float, reading: Reading = Reading()) -> Read:
     """The tally of a stream's requests (tools/tally.py), those that started in [since, until);
     the bad lines; the request lines without usable fields; the requests outside the span. One
     record at a time, summed into its window and let go: a line that does not spell
     request.completed is no request, and is not even parsed (four lines in five of lab 1's log).
-    A request line is read as every reader reads a line (a time and a body: F.REQUIRED)."""
+    A request line is read as every reader reads a line (a time and a body: F.REQUIRED), with
+    the command's --map, --tz, --format and --max-line (`reading`)."""
     read = Read(tally=Tally(window_s, latency_limit_s), bad=JsonLines(), fields=JsonLines())
     tally = read.tally
     most = int(MAX_SPAN_DAYS * 86_400 // window_s) + STRAY_WINDOWS   # a week, and stray lines
-    for number, rec in usable(stream, F.REQUIRED, read.bad, naming=F.REQUEST_COMPLETED.encode()):
+    for number, rec in usable(stream, F.REQUIRED, read.bad, naming=F.REQUEST_COMPLETED.encode(),
+                              reading=reading):
         if rec.get("body") != F.REQUEST_COMPLETED:
             continue
         try:
@@ -237,7 +239,8 @@ def _bulk(tally: Tally) -> tuple[float, float]:
 
 def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float | None = None,
              until: float | None = None, window_s: float = 60.0,
-             latency_limit_s: float = traffic.SLOW_MS / 1000) -> LogRead:
+             latency_limit_s: float = traffic.SLOW_MS / 1000,
+             reading: Reading = Reading()) -> LogRead:
     """The requests of a lab-1 JSON-lines log (its `request.completed` lines), summed by window
     as they are read: memory for the windows, whatever the number of lines. Other events are
     ignored (they are not requests, and a line that does not name request.completed is not even
@@ -254,11 +257,12 @@ def read_log(path: str, scenario: traffic.Scenario = traffic.STORY, since: float
                          "(windows are cut on a grid as the log is read)")
     epoch = parse_rfc3339(scenario.epoch)
     work = partial(_requests, window_s=window_s, latency_limit_s=latency_limit_s, epoch=epoch,
+                   reading=reading,
                    since=-math.inf if since is None else since,
                    until=math.inf if until is None else until)
     try:
         with open_log_file(path) as stream:            # a big plain file: a stretch a process
-            parts = in_stretches(path, work) if splittable(path, stream) else [work(stream)]
+            parts = in_stretches(path, work) if splittable(path, stream, reading) else [work(stream)]
     except TooManyWindows as exc:
         raise LogReadError(f"{path}: {exc}") from None
     tally = parts[0].tally
@@ -581,10 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.rules_test == "-":
             raise ValueError("--rules-test needs a file (promtool finds the rules beside it)")
         if args.log:
-            check_reading_flags(args)
-            with reading(args):
-                log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
-                               latency_limit_s=args.latency_limit)
+            log = read_log(args.log, since=args.since, until=args.until, window_s=args.window,
+                           latency_limit_s=args.latency_limit, reading=reading_from(args))
             capacity = traffic.STORY.capacity               # the story's 10 slots are not yours
             if args.capacity or not log.from_story:
                 capacity = args.capacity

@@ -46,7 +46,6 @@ import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone, tzinfo
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -57,9 +56,20 @@ from solution.cli import positive_int
 MAX_LISTED = 5          # bad line numbers remembered, to say where the first ones are
 MAX_LINE_BYTES = 1 << 20    # a longer line is read away in pieces and counted, never held whole
 TOO_LONG = b"<a line longer than MAX_LINE_BYTES>"
-# --max-line: the longest line a reader holds, for a whole command (set by line_limit())
-MAX_LINE: ContextVar[int] = ContextVar("MAX_LINE", default=MAX_LINE_BYTES)
 BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a command reads its logs, handed to every reader as a parameter (a default Reading()
+    reads this tool's own log): the field map (--map, parse_field_map), the zone of times written
+    without one (--tz; None: refuse them), the shape of the lines (--format) and the longest line
+    held (--max-line). Frozen: two reads in one process, or in two threads, never share one's
+    settings with the other; it travels whole to the processes that read a stretch each."""
+    fields: tuple[tuple[str, str], ...] = ()
+    zone: tzinfo | None = None
+    format: str = "auto"
+    max_line: int = MAX_LINE_BYTES
 
 
 @dataclass
@@ -331,8 +341,7 @@ def hex_id(value, size: int):
 # (`"logging.googleapis.com/trace"`, `httpRequest."x.y"`); `attributes=*`: every top-level field
 # not mapped elsewhere becomes an attribute; `*=PATH:json`: the record is the JSON object in the
 # text at PATH (over the other fields). CONVERSION (CONVERSIONS) turns the value into what the
-# tool reads. Set for a whole command by `field_map()`; every reader applies it through records_in.
-FIELD_MAP: ContextVar[tuple[tuple[str, str], ...]] = ContextVar("FIELD_MAP", default=())
+# tool reads. A command's map is its Reading's `fields`; every reader applies it through records_in.
 TARGETS = ("timestamp", "severity_text", "severity_number", "body", "trace_id", "span_id",
            "parent_span_id", "attributes")
 # OpenTelemetry's severity numbers for the level names loggers write (logs data model, "Mapping
@@ -406,26 +415,6 @@ def _source(source: str) -> tuple[tuple[str, ...], str | None]:
     return tuple(parts), conversion
 
 
-@contextmanager
-def line_limit(limit: int):
-    """Read with this bound on a line's length (--max-line) for the length of the block."""
-    token = MAX_LINE.set(limit)
-    try:
-        yield
-    finally:
-        MAX_LINE.reset(token)
-
-
-@contextmanager
-def field_map(pairs: Iterable[tuple[str, str]]):
-    """Read with this field map for the length of the block."""
-    token = FIELD_MAP.set(tuple(pairs))
-    try:
-        yield
-    finally:
-        FIELD_MAP.reset(token)
-
-
 def _lookup(record: dict, path: str):
     """record[path], or the dotted path into nested objects (a quoted part may hold dots);
     KeyError if it is not there."""
@@ -497,8 +486,7 @@ def convert(value, conversion: str | None):
     if conversion == "number":
         return _as_number(value)
     if conversion == "utc":
-        with time_zone(timezone.utc):
-            return rfc3339(parse_time(value))
+        return rfc3339(parse_time(value, timezone.utc))
     number = _as_number(value)                          # syslog
     if number not in SYSLOG_SEVERITY:
         raise ConversionError(f"{value!r} is not a syslog priority 0-7")
@@ -645,13 +633,13 @@ def _is_google(record: dict) -> bool:
     return ("severity" in record and "message" in record) or any(k in record for k in _GCP_KEYS)
 
 
-def _normal(record: dict) -> dict:
+def _normal(record: dict, reading: Reading = Reading()) -> dict:
     """A JSON-lines record in this tool's shape: an envelope (Docker, CRI, journald) opened, the
     field map applied (--map), Google Cloud's names read, and the OTel SDK's habits undone: ids
     written `0x...` (its console exporter), all zeros outside a span, an event's name standing
     in for an absent body, the resource's attributes flattened; a level name alone gives its
     OpenTelemetry severity number. ConversionError if a --map conversion fails."""
-    envelope, named = record.pop(ENVELOPE, None) or {}, FORMAT.get()
+    envelope, named = record.pop(ENVELOPE, None) or {}, reading.format
     if envelope:
         pass
     elif named == "docker" and isinstance(record.get("log"), str):      # --format says so
@@ -660,7 +648,7 @@ def _normal(record: dict) -> dict:
         record, envelope = _journald(record)
     elif "log" in record or "MESSAGE" in record or "__REALTIME_TIMESTAMP" in record:
         record, envelope = _envelope(record)
-    if pairs := FIELD_MAP.get():
+    if pairs := reading.fields:
         record = _mapped_fields(record, pairs)
     if named == "gcp" or _is_google(record):
         record = _google(record)
@@ -718,7 +706,7 @@ def _hint_missing(record: dict, missing: list[str]) -> str:
 _RFC3339_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 
 
-def _checked_time(record: dict) -> str | None:
+def _checked_time(record: dict, zone: tzinfo | None = None) -> str | None:
     """Check a record's timestamp, and write it as RFC 3339 UTC when it was not (a number, a
     time in a zone, journald's µs): every reader then reads the same instant. The reason, if
     it is no time."""
@@ -726,7 +714,7 @@ def _checked_time(record: dict) -> str | None:
     if isinstance(value, str) and _RFC3339_Z.fullmatch(value):
         return None                                     # this tool's own: read as it is
     try:
-        record["timestamp"] = rfc3339(parse_time(value))
+        record["timestamp"] = rfc3339(parse_time(value, zone))
     except NoZone:
         return reason("time without a zone", "give --tz UTC, or the zone the log's clock was in")
     except (ValueError, OverflowError):
@@ -734,8 +722,8 @@ def _checked_time(record: dict) -> str | None:
     return None
 
 
-def records_in(raw: bytes | str, required: Iterable[str] = (),
-               shape: str = "json") -> tuple[list[dict], str | None]:
+def records_in(raw: bytes | str, required: Iterable[str] = (), shape: str = "json",
+               reading: Reading = Reading()) -> tuple[list[dict], str | None]:
     """The records one line holds, or ([], reason): a line of this tool's JSON lines (or the OTel
     SDK's, Docker's, journald's, Google Cloud's), one record; an OTLP/JSON export request, all of
     its log records; a CRI or logfmt line (`shape`), one record. A missing field is named in the
@@ -755,7 +743,7 @@ def records_in(raw: bytes | str, required: Iterable[str] = (),
             return [], "not an OTLP logs export"
     else:
         try:
-            records = [_normal(record)]
+            records = [_normal(record, reading)]
         except ConversionError as exc:
             return [], reason("cannot convert", str(exc))
     for rec in records:
@@ -766,7 +754,7 @@ def records_in(raw: bytes | str, required: Iterable[str] = (),
         if not isinstance(rec.get("trace_id", ""), str) or not isinstance(rec.get("span_id", ""), str) \
                 or not isinstance(rec.get("parent_span_id"), (str, type(None))):
             return [], "ids not text"
-        if "timestamp" in required and (why := _checked_time(rec)):
+        if "timestamp" in required and (why := _checked_time(rec, reading.zone)):
             return [], why
     return records, None
 
@@ -875,7 +863,7 @@ def _open(path: str):
         raise
 
 
-def parse_time(value) -> float:
+def parse_time(value, zone: tzinfo | None = None) -> float:
     """A log's timestamp as seconds since the Unix epoch: RFC 3339 text with a zone (any number of
     fraction digits, `T` or a space, `Z` or an offset; a time without a zone is read in the zone
     `--tz` gave, else refused: whose clock?), or a number of seconds, milliseconds, microseconds
@@ -910,7 +898,7 @@ def parse_time(value) -> float:
                 _SECONDS.clear()
             base = _SECONDS[text[:19]] = rfc3339_seconds(text[:19] + "Z")
         return round(base + (float(text[19:-1]) if len(text) > 20 else 0.0), 6)
-    return rfc3339_seconds(text)
+    return rfc3339_seconds(text, zone)
 
 
 _SECONDS: dict[str, float] = {}
@@ -921,17 +909,15 @@ _EPOCH_TEXT = re.compile(r"[0-9]{1,25}(\.[0-9]{1,9})?")
 # Python 3.10 (whose fromisoformat takes 3 or 6 fraction digits and no Z) reads what 3.13 does
 _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?"
                    r"(?:(?P<z>[Zz]| ?UTC| ?GMT)|(?P<sign>[+-])(?P<oh>\d\d)(?::?(?P<om>\d\d))?)?")
-# the zone of a time written without one, set by --tz for a whole command (None: refuse it)
-TIME_ZONE: ContextVar[tzinfo | None] = ContextVar("TIME_ZONE", default=None)
 
 
 class NoZone(ValueError):
     """A time without a zone, and no --tz to say whose clock it was."""
 
 
-def rfc3339_seconds(text: str) -> float:
+def rfc3339_seconds(text: str, zone: tzinfo | None = None) -> float:
     """RFC 3339 text as seconds since the epoch (the doctests of parse_time show it); NoZone for
-    a time without a zone when TIME_ZONE is not set, ValueError for text that is no time.
+    a time without a zone when no `zone` (--tz) is given, ValueError for text that is no time.
 
     >>> rfc3339_seconds("2026-11-02 09:00:03,5 UTC"), rfc3339_seconds("2026-11-02T09:00:03.1-0130")
     (1793610003.5, 1793615403.1)
@@ -949,7 +935,6 @@ def rfc3339_seconds(text: str) -> float:
         offset = int(match.group("oh")) * 3600 + int(match.group("om") or 0) * 60
         offset = -offset if match.group("sign") == "-" else offset
     else:
-        zone = TIME_ZONE.get()
         if zone is None:
             raise NoZone(f"timestamp {text[:40]!r} is written without a time zone")
         local = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=zone)
@@ -977,16 +962,6 @@ def parse_zone(text: str) -> tzinfo:
     except (ImportError, ValueError, OSError, KeyError):     # ZoneInfoNotFoundError is a KeyError
         raise ValueError(f"--tz {text}: give UTC, an offset such as +02:00, or a zone name "
                          "such as Europe/Paris") from None
-
-
-@contextmanager
-def time_zone(zone: tzinfo | None):
-    """Read zone-less times in this zone for the length of the block."""
-    token = TIME_ZONE.set(zone)
-    try:
-        yield
-    finally:
-        TIME_ZONE.reset(token)
 
 
 def rfc3339(seconds: float) -> str:
@@ -1110,10 +1085,10 @@ def _one_request(stream, path: str) -> io.BytesIO | None:
 
 
 def bounded_lines(stream, limit: int | None = None) -> Iterator[bytes]:
-    """A binary stream's lines, none held longer than `limit` bytes (by default --max-line's): a
-    longer one is read away in pieces and stands as TOO_LONG (a log of one endless line cannot
-    fill the memory). A long read shows its progress on a terminal (Progress)."""
-    limit = limit or MAX_LINE.get()
+    """A binary stream's lines, none held longer than `limit` bytes (a Reading's max_line; by
+    default MAX_LINE_BYTES): a longer one is read away in pieces and stands as TOO_LONG (a log
+    of one endless line cannot fill the memory). A long read shows its progress on a terminal (Progress)."""
+    limit = limit or MAX_LINE_BYTES
     progress, count = Progress(stream), 0
     try:
         while line := stream.readline(limit + 1):
@@ -1169,18 +1144,7 @@ class Progress:
 # Google Cloud's structured logs (each record is known by its fields); "pretty" is JSON objects
 # written over several lines each (the OTel SDK's console exporter by default)
 FORMATS = ("auto", "json", "pretty", "docker", "cri", "journald", "logfmt", "gcp")
-FORMAT: ContextVar[str] = ContextVar("FORMAT", default="auto")
 LINE_SHAPES = {"journald": "json", "gcp": "json"}    # JSON, each record known by its fields
-
-
-@contextmanager
-def log_format(name: str):
-    """Read with this --format for the length of the block."""
-    token = FORMAT.set(name)
-    try:
-        yield
-    finally:
-        FORMAT.reset(token)
 
 
 def detect_shape(first: bytes) -> str:
@@ -1205,10 +1169,10 @@ def detect_shape(first: bytes) -> str:
     return "json"
 
 
-def file_shape(stream) -> str:
+def file_shape(stream, reading: Reading = Reading()) -> str:
     """The shape of an open log, from --format or its first line that is not blank (peeked,
     never consumed): "json", "pretty", "cri" or "logfmt"."""
-    named = LINE_SHAPES.get(FORMAT.get(), FORMAT.get())
+    named = LINE_SHAPES.get(reading.format, reading.format)
     if named != "auto":
         return named
     head = stream.getvalue()[:1 << 16] if isinstance(stream, io.BytesIO) else stream.peek(1 << 16)[:1 << 16]
@@ -1237,27 +1201,18 @@ def add_reading_flags(parser, scope: str = "") -> None:
                              f"long, never held whole (default {MAX_LINE_BYTES:,}: 1 MiB)")
 
 
-def check_reading_flags(args) -> None:
-    """ValueError with the reason for a --map or --tz that cannot be."""
-    parse_field_map(args.map)
-    if args.tz:
-        parse_zone(args.tz)
-
-
-@contextmanager
-def reading(args):
-    """Read with the --map, --tz, --format and --max-line of a command line; ValueError for a
+def reading_from(args) -> Reading:
+    """The Reading of a command line's --map, --tz, --format and --max-line; ValueError for a
     bad one."""
-    pairs = parse_field_map(args.map)
+    fields = parse_field_map(args.map)
     zone = parse_zone(args.tz) if args.tz else None
-    with field_map(pairs), time_zone(zone), log_format(args.log_format), \
-            line_limit(args.max_line):
-        yield
+    return Reading(fields=fields, zone=zone, format=args.log_format, max_line=args.max_line)
 
 
-def _shaped(numbered: Iterator[tuple[int, bytes]]) -> tuple[str, Iterator[tuple[int, bytes]]]:
+def _shaped(numbered: Iterator[tuple[int, bytes]],
+            named: str = "auto") -> tuple[str, Iterator[tuple[int, bytes]]]:
     """(the shape, the lines as records: partial CRI lines joined, pretty JSON objects gathered)."""
-    shape = LINE_SHAPES.get(FORMAT.get(), FORMAT.get())
+    shape = LINE_SHAPES.get(named, named)
     head = []
     if shape == "auto":
         shape = "json"
@@ -1331,8 +1286,8 @@ def join_objects(numbered: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, b
         yield first, b" ".join(p.strip() for p in parts)
 
 
-def usable(lines: Iterable[bytes | str], required: Iterable[str],
-           bad: JsonLines, naming: bytes | None = None) -> Iterator[tuple[int, dict]]:
+def usable(lines: Iterable[bytes | str], required: Iterable[str], bad: JsonLines,
+           naming: bytes | None = None, reading: Reading = Reading()) -> Iterator[tuple[int, dict]]:
     """(line number, record) for every usable record; every other line is counted in `bad` with
     its reason. Blank lines are neither. A stream is read through bounded_lines; a byte-order
     mark before the first line is not part of it. The log's shape (--format, or its first line)
@@ -1343,12 +1298,13 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
     as in Python's json, JavaScript's JSON.parse and jq (SQLite's json_extract would take the
     first: query stores the record as read).
     `naming`: only lines whose bytes hold it are read at all (a search is far cheaper than a
-    parse): the others cannot be what the reader wants, and are neither read nor counted."""
+    parse): the others cannot be what the reader wants, and are neither read nor counted.
+    `reading`: the command's --map, --tz, --format and --max-line."""
     required = tuple(required)
-    source = bounded_lines(lines) if hasattr(lines, "readline") else lines
-    shape = _known_shape(lines)
+    source = bounded_lines(lines, reading.max_line) if hasattr(lines, "readline") else lines
+    shape = _known_shape(lines, reading)
     if shape in (None, "cri", "pretty", "docker"):    # found from the lines, or joined
-        yield from _usable_joined(source, required, bad, naming)
+        yield from _usable_joined(source, required, bad, naming, reading)
         return
     number = 0
     for number, raw in enumerate(source, 1):          # a record a line: the fast path
@@ -1360,7 +1316,7 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
         if naming is not None and naming not in raw:
             continue
         if raw.strip():
-            records, why = records_in(raw, required, shape)
+            records, why = records_in(raw, required, shape, reading)
             if why:
                 if why == "not JSON" and shape == "json":
                     why = _not_json(raw)
@@ -1370,21 +1326,22 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str],
     bad.lines = number
 
 
-def _known_shape(lines) -> str | None:
+def _known_shape(lines, reading: Reading) -> str | None:
     """The shape of these lines when it is known before reading them: named by --format, or
     peeked at in a stream, or the first of a list; None when it must be found as they are read."""
-    named = LINE_SHAPES.get(FORMAT.get(), FORMAT.get())
+    named = LINE_SHAPES.get(reading.format, reading.format)
     if named != "auto":
         return named
     if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
-        return file_shape(lines)
+        return file_shape(lines, reading)
     if isinstance(lines, (list, tuple)):
         first = next((line for line in lines if line is not TOO_LONG and line.strip()), b"")
         return detect_shape(first.encode("utf-8", "surrogatepass") if isinstance(first, str) else first)
     return None
 
 
-def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None):
+def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None,
+                   reading: Reading):
     """usable() on lines whose shape is found from them, or whose records span lines."""
     last = [0]
 
@@ -1397,7 +1354,7 @@ def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None
                 raw = raw.removeprefix(BOM.encode())
             yield number, raw
 
-    shape, logical = _shaped(numbered())
+    shape, logical = _shaped(numbered(), reading.format)
     for number, raw in logical:
         if raw is TOO_LONG:
             bad.skip(number, "too long")
@@ -1405,7 +1362,7 @@ def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None
         if naming is not None and naming not in raw:
             continue
         if raw.strip():
-            records, why = records_in(raw, required, shape)
+            records, why = records_in(raw, required, shape, reading)
             if why:
                 if why == "not JSON" and shape == "json":
                     why = _not_json(raw)
@@ -1428,19 +1385,20 @@ def _not_json(raw: bytes) -> str:
 SPLIT_BYTES = 64 << 20          # a plain file this big is split between processes, one a core
 
 
-def splittable(path: str, stream) -> bool:
+def splittable(path: str, stream, reading: Reading = Reading()) -> bool:
     """Is this log worth splitting between processes, and can it be (a big, plain file: not
     gzip'd, not a pipe, not one OTLP request re-cut), on a machine with more than one core?"""
     return (path != "-" and (os.cpu_count() or 1) > 1
             and isinstance(getattr(stream, "raw", None), io.FileIO)     # not a gzip
             and os.path.isfile(path) and os.path.getsize(path) >= SPLIT_BYTES
-            and file_shape(stream) in ("json", "logfmt", "docker"))     # a record a line
+            and file_shape(stream, reading) in ("json", "logfmt", "docker"))     # a record a line
 
 
 def in_stretches(path: str, work, workers: int | None = None) -> list:
     """work(stream) on each stretch of a file, split at line ends, one process a stretch (JSON
-    parsing is the cost, and a process uses one core), with the same --map; the results in file
-    order. `work` must be a module-level function (it travels to the other processes)."""
+    parsing is the cost, and a process uses one core); the results in file order. `work` must be
+    a module-level function, or a partial of one (it travels to the other processes): the
+    command's Reading goes with it as one of its arguments, so every stretch is read alike."""
     size = os.path.getsize(path)
     workers = workers or min(8, os.cpu_count() or 1)
     cuts = [0]
@@ -1452,15 +1410,13 @@ def in_stretches(path: str, work, workers: int | None = None) -> list:
     # not fork: a process with threads (a test runner, a server) can deadlock its forked copies
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    jobs = [(work, path, a, b, (FIELD_MAP.get(), TIME_ZONE.get(), FORMAT.get(), MAX_LINE.get()))
-            for a, b in zip(cuts, cuts[1:])]
+    jobs = [(work, path, a, b) for a, b in zip(cuts, cuts[1:])]
     try:
         with ProcessPoolExecutor(len(jobs), mp_context=context) as pool:
             return list(pool.map(_stretch, jobs))
     except (BrokenProcessPool, OSError) as exc:        # a process killed (out of memory?), or none
         print(f"note: reading {path} in one process ({exc.__class__.__name__})", file=sys.stderr)
-        return [_stretch((work, path, 0, size,
-                          (FIELD_MAP.get(), TIME_ZONE.get(), FORMAT.get(), MAX_LINE.get())))]
+        return [_stretch((work, path, 0, size))]
 
 
 def _after_line_end(stream) -> int:
@@ -1475,11 +1431,10 @@ def _after_line_end(stream) -> int:
 
 def _stretch(job):
     """One process's share: `work` on the lines between two byte offsets."""
-    work, path, start, end, (pairs, zone, shape, limit) = job
+    work, path, start, end = job
     delay, Progress.DELAY_S = Progress.DELAY_S, math.inf   # many processes: no progress lines
     try:
-        with open(path, "rb") as stream, field_map(pairs), time_zone(zone), log_format(shape), \
-                line_limit(limit):
+        with open(path, "rb") as stream:
             stream.seek(start)
             return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
     finally:

@@ -17,6 +17,7 @@ import argparse
 import base64
 import collections
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import io
@@ -49,12 +50,10 @@ from solution.redaction import neutralize
 from solution.spans import draw_waterfall, waterfall
 from solution.terminal import table
 from solution.tools import scan
-from solution.tools.logread import (FIELD_MAP, FORMAT, LINE_SHAPES, MAX_LINE, TOO_LONG, JsonLines,
-                                    LogReadError, add_reading_flags,
-                                    check_reading_flags,
-                                    bounded_lines, explain, file_shape, in_stretches, joined,
-                                    log_format, open_log_file,
-                                    parse_time, reading, records_in, splittable, usable)
+from solution.tools.logread import (MAX_LINE_BYTES, TOO_LONG, JsonLines, LogReadError, Reading,
+                                    add_reading_flags, bounded_lines, explain, file_shape,
+                                    in_stretches, joined, open_log_file, parse_time, reading_from,
+                                    records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -81,16 +80,16 @@ def _functions(db: sqlite3.Connection) -> sqlite3.Connection:
     return db
 
 
-def _rows(raw_lines, bad: JsonLines):
+def _rows(raw_lines, bad: JsonLines, reading: Reading = Reading()):
     """The table rows of the usable records; the other lines counted in `bad`."""
-    for number, record in usable(raw_lines, REQUIRED, bad):
+    for number, record in usable(raw_lines, REQUIRED, bad, reading=reading):
         yield number, json.dumps(record)
 
 
-def _timed_rows(raw_lines, bad: JsonLines):
+def _timed_rows(raw_lines, bad: JsonLines, reading: Reading):
     """(line number, instant, record as JSON) of the usable records: lines are put in time order
     by their instant (a log may write its times in several zones or precisions)."""
-    for number, record in usable(raw_lines, REQUIRED, bad):
+    for number, record in usable(raw_lines, REQUIRED, bad, reading=reading):
         yield number, parse_time(record["timestamp"]), json.dumps(record)
 
 
@@ -143,36 +142,38 @@ class Question:
             db.execute("CREATE TABLE rows (n, at, line)")
             db.execute("CREATE TABLE part (n, timestamp, line)")
 
-    def partial(self, raw_lines) -> dict:
+    def partial(self, raw_lines, reading: Reading = Reading()) -> dict:
         """The answer over these lines, before combining: the part rows, the matching count, the
         lines read and passed over, the bad ones, and how many lines there were."""
         db, bad = _empty_log(), JsonLines()
         self._tables(db)
         passed = [0]
-        shape = _shape_of(raw_lines)
+        shape = _shape_of(raw_lines, reading)
         lines = raw_lines
         if self.needles and shape in ("json", "logfmt"):    # (a record over lines: read them all)
-            lines = _naming_all(raw_lines, self.needles, passed)
+            lines = _naming_all(raw_lines, self.needles, passed, reading.max_line)
         # lab 1's shape read by scan's pattern: JSON lines from a stream, no --map, no --format
-        fast = self.aggregate and shape == "json" and FORMAT.get() in ("auto", "json") \
-            and hasattr(raw_lines, "read") and not FIELD_MAP.get() and scan.supported(self.keys)
-        with log_format(shape):
-            return self._partial(db, raw_lines if fast else lines, bad, passed, fast)
+        fast = self.aggregate and shape == "json" and reading.format in ("auto", "json") \
+            and hasattr(raw_lines, "read") and not reading.fields and scan.supported(self.keys)
+        reading = dataclasses.replace(reading, format=shape)
+        return self._partial(db, raw_lines if fast else lines, bad, passed, fast, reading)
 
-    def _partial(self, db, lines, bad: JsonLines, passed: list[int], fast: bool = False) -> dict:
+    def _partial(self, db, lines, bad: JsonLines, passed: list[int], fast: bool,
+                 reading: Reading) -> dict:
         if self.aggregate:
             keys = self.keys
             if fast:
                 rows = itertools.chain.from_iterable(
-                    scan.fast_rows(lines, keys, bad, passed, self.needles, self._values))
+                    scan.fast_rows(lines, keys, bad, passed, self.needles, self._values, reading))
             else:
-                rows = (self._values(record) for _, record in usable(lines, REQUIRED, bad))
+                rows = (self._values(record)
+                        for _, record in usable(lines, REQUIRED, bad, reading=reading))
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * (len(keys) + 1))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'sum(w)', *(f'sum({t} * w)' for t in self.totals)])} "
                     f"FROM q{self.clause}{group}", self.params)
         else:
-            rows, table, insert = _timed_rows(lines, bad), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
+            rows, table, insert = _timed_rows(lines, bad, reading), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
             step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
         seen = matching = 0
         count = "coalesce(sum(w), 0)" if self.aggregate else "count(*)"
@@ -214,27 +215,30 @@ class Question:
 
 
 def stream_query(raw_lines, where: list[str] = (), count_by: list[str] = (), sums: list[str] = (),
-                 limit: int = 20, name: str = "the log") -> tuple[list[str], list[tuple], int, JsonLines]:
+                 limit: int = 20, name: str = "the log",
+                 reading: Reading = Reading()) -> tuple[list[str], list[tuple], int, JsonLines]:
     """The answer to --where, --count-by and --sum: the lines and sums per value of the count-by
     keys (the busiest first), or else the matching lines in time order (the first `limit`).
     In one pass over the lines, with memory bounded by a batch and the answer, never the whole
     log: each batch of lines is loaded, asked the same SQL, and dropped; the partial answers are
     then combined (counts and sums add up). Returns (header, rows, matching lines, bad lines)."""
     question = Question(where, count_by, sums, limit)
-    return question.combine([question.partial(raw_lines)], name)
+    return question.combine([question.partial(raw_lines, reading)], name)
 
 
-def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None):
+def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: int | None = None,
+                   reading: Reading = Reading()):
     """stream_query on a big, plain file, a stretch a process (logread.in_stretches), the partial
     answers combined as stream_query combines its batches."""
     question = Question(where, count_by, sums, limit)
-    return question.combine(in_stretches(path, question.partial, workers), name)
+    work = functools.partial(question.partial, reading=reading)
+    return question.combine(in_stretches(path, work, workers), name)
 
 
-def open_log(path: str) -> tuple[sqlite3.Connection, JsonLines]:
+def open_log(path: str, reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines]:
     """load_log on a file; LogReadError if it is missing or holds no usable line."""
     with open_log_file(path) as stream:
-        db, bad = load_log(stream)
+        db, bad = load_log(stream, reading)
     _has_rows(db, path, bad)
     return db, bad
 
@@ -266,9 +270,9 @@ def index_path(log: str) -> str:
     return f"{log}.opslab.sqlite"
 
 
-def _index_rows(raw_lines, bad: JsonLines):
+def _index_rows(raw_lines, bad: JsonLines, reading: Reading):
     """The index's rows for the usable records of these lines; the other lines counted in `bad`."""
-    for number, record in usable(raw_lines, REQUIRED, bad):
+    for number, record in usable(raw_lines, REQUIRED, bad, reading=reading):
         plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
             and isinstance(record["attributes"], dict) \
             and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
@@ -276,13 +280,13 @@ def _index_rows(raw_lines, bad: JsonLines):
                None if plain else json.dumps(record, ensure_ascii=False))
 
 
-def load_log(raw_lines) -> tuple[sqlite3.Connection, JsonLines]:
+def load_log(raw_lines, reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines]:
     """Load JSON lines (bytes or str) into an in-memory SQLite table `log`, one row per usable
     record (tools/logread.records_in decides), the rest counted by reason: the index's table
     (INDEX_TABLE), with `n` the line number (the records of one OTLP/JSON line share it)."""
     db, bad = _functions(sqlite3.connect(":memory:")), JsonLines()
     db.execute(INDEX_TABLE)
-    db.executemany(INDEX_INSERT, _index_rows(raw_lines, bad))
+    db.executemany(INDEX_INSERT, _index_rows(raw_lines, bad, reading))
     return db, bad
 
 
@@ -301,16 +305,18 @@ def fingerprint(path: str, stat_: os.stat_result) -> str:
     return digest.hexdigest()
 
 
-def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connection, JsonLines, str | None]:
+def open_index(path: str, db_path: str | None = None,
+               reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines, str | None]:
     """The log as the table `log` in an SQLite file (db_path, or beside the log), with the
     columns people ask about indexed: built on first use, reused while the log keeps its
-    fingerprint (and the same --map), rebuilt when it changed. Returns (read-only connection,
+    fingerprint and is read with the same settings (--map, --tz, --format,
+    --max-line), rebuilt when either changed. Returns (read-only connection,
     the bad lines met when it was built, a note for stderr or None). Standard input and a pipe
     have no file to index, and a place that cannot be written is read into memory instead.
     A file at the index's place that is not this tool's index (a stranger's database, a link,
     a FIFO) is refused, never opened for writing nor overwritten."""
     if path == "-":
-        return (*open_log(path), None)
+        return (*open_log(path, reading), None)
     target = db_path or index_path(path)
     try:
         stat_ = os.stat(path)
@@ -319,10 +325,11 @@ def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connectio
             pass
         raise
     if not stat.S_ISREG(stat_.st_mode):                 # a pipe, <(...): nothing to reuse
-        return (*open_log(path), None)
+        return (*open_log(path, reading), None)
     try:
         source = {"version": INDEX_VERSION, "fingerprint": fingerprint(path, stat_),
-                  "map": json.dumps(FIELD_MAP.get())}
+                  "reading": json.dumps([reading.fields, str(reading.zone), reading.format,
+                                         reading.max_line])}
     except OSError as exc:
         raise LogReadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     note = None
@@ -344,11 +351,14 @@ def open_index(path: str, db_path: str | None = None) -> tuple[sqlite3.Connectio
             return _read_only(target), bad, None
         note = f"{path} changed since {target} was built: rebuilding it" if _ours(found) \
             else f"{target} was not built by you: rebuilding it"
+        if _ours(found) and meta.get("fingerprint") == source["fingerprint"]:
+            note = (f"{target} was built with other --map/--tz/--format/--max-line settings: "
+                    "rebuilding it")
     try:
-        bad = _build_index(path, target, source)
+        bad = _build_index(path, target, source, reading)
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        db, bad = open_log(path)
+        db, bad = open_log(path, reading)
         return db, bad, f"cannot write an index at {target} ({reason}): read into memory; --db PATH puts it elsewhere"
     return _read_only(target), bad, note or f"indexed {path} into {target} (reused while the log is unchanged)"
 
@@ -360,7 +370,7 @@ def _ours(found: os.stat_result) -> bool:
     return owner and not found.st_mode & 0o022
 
 
-def _build_index(path: str, target: str, source: dict) -> JsonLines:
+def _build_index(path: str, target: str, source: dict, reading: Reading) -> JsonLines:
     """Build the index in a private folder beside the target (made exclusively, with an
     unpredictable name, readable by this user alone: nothing there can be a planted link), a
     stretch of the log a process as query reads it, then rename it into place whole. Leftovers
@@ -376,7 +386,7 @@ def _build_index(path: str, target: str, source: dict) -> JsonLines:
             db.execute("PRAGMA journal_mode = OFF")       # a new file, renamed into place when whole
             db.execute("PRAGMA synchronous = OFF")
             db.execute(INDEX_TABLE)
-            bad = _fill_index(db, path, work)
+            bad = _fill_index(db, path, work, reading)
             if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
                 why = f" ({bad.summary(path)})" if bad.bad else ""
                 raise LogReadError(f"{path}: no usable line{why}")
@@ -396,15 +406,15 @@ def _build_index(path: str, target: str, source: dict) -> JsonLines:
     return bad
 
 
-def _fill_index(db: sqlite3.Connection, path: str, work: str) -> JsonLines:
+def _fill_index(db: sqlite3.Connection, path: str, work: str, reading: Reading) -> JsonLines:
     """The rows of the log into `log`: a big plain file a stretch a process (each writes its
     own small database, copied in whole), anything else in this process."""
     with open_log_file(path) as stream:
-        if not splittable(path, stream):
+        if not splittable(path, stream, reading):
             bad = JsonLines()
-            db.executemany(INDEX_INSERT, _index_rows(stream, bad))
+            db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
             return bad
-    parts, offset = in_stretches(path, functools.partial(_index_part, work)), 0
+    parts, offset = in_stretches(path, functools.partial(_index_part, work, reading=reading)), 0
     for part, bad in parts:
         db.execute("ATTACH DATABASE ? AS part", (part,))
         db.execute(f"INSERT INTO log (n, {STORED}, raw) SELECT n + ?, {STORED}, raw FROM part.log",
@@ -416,7 +426,7 @@ def _fill_index(db: sqlite3.Connection, path: str, work: str) -> JsonLines:
     return joined([bad for _, bad in parts])
 
 
-def _index_part(work: str, stream) -> tuple[str, JsonLines]:
+def _index_part(work: str, stream, reading: Reading) -> tuple[str, JsonLines]:
     """One process's stretch of the log, as rows of a database of its own in `work`."""
     handle, part = tempfile.mkstemp(suffix=".sqlite", dir=work)
     os.close(handle)
@@ -425,7 +435,7 @@ def _index_part(work: str, stream) -> tuple[str, JsonLines]:
         db.execute("PRAGMA journal_mode = OFF")
         db.execute("PRAGMA synchronous = OFF")
         db.execute(INDEX_TABLE)
-        db.executemany(INDEX_INSERT, _index_rows(stream, bad))
+        db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
         db.commit()
     finally:
         db.close()
@@ -620,20 +630,20 @@ def needles(conditions: list[str]) -> list[bytes]:
     return out
 
 
-def _shape_of(lines) -> str:
+def _shape_of(lines, reading: Reading) -> str:
     """The shape of a log (logread.file_shape), or "auto" when it is found as it is read. A
     record a line ("json", "logfmt") lets a line be passed over by its bytes alone."""
-    if FORMAT.get() != "auto":
-        return FORMAT.get()
+    if reading.format != "auto":
+        return reading.format
     if hasattr(lines, "peek") or isinstance(lines, io.BytesIO):
-        return file_shape(lines)
+        return file_shape(lines, reading)
     return "auto"
 
 
-def _naming_all(lines, wanted: list[bytes], passed: list[int]):
+def _naming_all(lines, wanted: list[bytes], passed: list[int], limit: int):
     """The lines (from a stream or a list) that hold every one of `wanted`, the others blank (so
     that line numbers stay), counted in passed[0]; a line too long to hold stays, to be counted."""
-    for line in bounded_lines(lines) if hasattr(lines, "readline") else lines:
+    for line in bounded_lines(lines, limit) if hasattr(lines, "readline") else lines:
         if line is TOO_LONG or all(w in line for w in wanted):
             yield line
         else:
@@ -674,7 +684,7 @@ def _reading_only(action: int, first, second, database, trigger) -> int:
 
 # ── story: one trace, found by its id in the raw bytes ──────────────────────────────────────────
 
-def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
+def lines_naming(buffer, trace_id: str, limit: int = MAX_LINE_BYTES) -> list[tuple[int, bytes]]:
     """The (offset, line) of every line that holds the text of the trace id (as written: hex, or
     base64 when given so), found with bytes.find over the raw buffer, never parsing the lines
     that do not. Most lines of a big log are skipped at the speed of a memory search: that is
@@ -682,7 +692,7 @@ def lines_naming(buffer, trace_id: str) -> list[tuple[int, bytes]]:
     journald's envelope it is followed by an escaped one, in logfmt by a space.) A line longer
     than --max-line is neither copied out nor searched whole for its start: it stands as
     TOO_LONG, at the offset of the id it holds (on the same line number)."""
-    needle, limit = trace_id.encode(), MAX_LINE.get()
+    needle = trace_id.encode()
     found, at, size, dropped = [], 0, len(buffer), 0
     while at < size:                          # a segment at a time, so that a mapped file's
         stop = min(size, at + SEGMENT_BYTES)  # pages can be let go behind the search
@@ -734,19 +744,21 @@ def id_texts(trace_id: str) -> list[str]:
     return list(dict.fromkeys([text, text.replace("+", "-").replace("/", "_")]))
 
 
-def trace_records(buffer, trace_id: str, shape: str = "json") -> tuple[list[dict], JsonLines]:
+def trace_records(buffer, trace_id: str, shape: str = "json",
+                  reading: Reading = Reading()) -> tuple[list[dict], JsonLines]:
     """Every usable record of one trace (in a chunk of the log's bytes), in time order (file order
     among equal times), each with its time in seconds added as `_at`; and the bad lines among
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
-    hits = lines_naming(buffer, trace_id)
+    hits = lines_naming(buffer, trace_id, reading.max_line)
     if not hits:            # protobuf's JSON mapping writes the id in base64
-        hits = sorted({hit for text in id_texts(trace_id) for hit in lines_naming(buffer, text)})
+        hits = sorted({hit for text in id_texts(trace_id)
+                       for hit in lines_naming(buffer, text, reading.max_line)})
     for offset, raw in hits:
         if raw is TOO_LONG:
             bad.skip(_line_number(buffer, offset), "too long")
             continue
-        found, reason = records_in(raw, REQUIRED, shape)
+        found, reason = records_in(raw, REQUIRED, shape, reading)
         for record in (r for r in found if r.get("trace_id") == trace_id):
             try:
                 record["_at"] = parse_time(record["timestamp"])
@@ -773,12 +785,12 @@ CHUNK_BYTES = 16 << 20      # story reads a log this much at a time: its memory,
 SEGMENT_BYTES = 64 << 20    # and searches a mapped file this much at a time
 
 
-def _chunks(stream, needle: bytes):
+def _chunks(stream, needle: bytes, limit: int):
     """A stream's bytes in chunks of whole lines (a file, a pipe, a gzip alike), the last partial
     line of each carried into the next: memory for two chunks, never the whole log. A line
     longer than --max-line is read away a block at a time and stands as TOO_LONG when it names
     the trace (`needle`), as LONG_LINE when it does not."""
-    rest, limit = b"", MAX_LINE.get()
+    rest = b""
     while block := stream.read(CHUNK_BYTES):
         block = rest + block
         cut = block.rfind(b"\n") + 1
@@ -809,7 +821,7 @@ def _read_away(stream, head: bytes, needle: bytes) -> tuple[bool, bytes]:
     return named, b""
 
 
-def _pieces(stream, needle: bytes):
+def _pieces(stream, needle: bytes, limit: int):
     """A plain file memory-mapped whole (the search runs over the page cache: no copy, and
     lines_naming hands the pages it has searched back to the kernel, so that a 1.2 GB log costs
     the 64 MB searched at a time, not 1.2 GB of resident memory), anything else (a pipe, a gzip)
@@ -819,16 +831,16 @@ def _pieces(stream, needle: bytes):
             raise ValueError("not a plain file")
         mapped = mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):                       # and a pipe, an empty file
-        yield from _chunks(stream, needle)
+        yield from _chunks(stream, needle, limit)
         return
     with mapped:
         yield mapped
 
 
-def _lines_of(buffer):
+def _lines_of(buffer, limit: int):
     """A buffer's lines (a map or bytes), found with find, a line longer than --max-line as
     TOO_LONG: never copied out whole."""
-    at, size, limit = 0, len(buffer), MAX_LINE.get()
+    at, size = 0, len(buffer)
     while at < size:
         end = buffer.find(b"\n", at)
         end = size if end == -1 else end + 1
@@ -836,29 +848,31 @@ def _lines_of(buffer):
         at = end
 
 
-def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
+def read_trace(path: str, trace_id: str,
+               reading: Reading = Reading()) -> tuple[list[dict], JsonLines]:
     """trace_records on a file (`-`, a pipe or a gzip too): memory-mapped, or a chunk at a time.
     LogReadError if the file cannot be read, or if the trace is not in it because no line of it
     is usable."""
     records, parts, usable_seen, scan = [], [], False, JsonLines()
     with open_log_file(path) as stream:
-        shape = file_shape(stream)
+        shape = file_shape(stream, reading)
         if shape in ("cri", "pretty"):      # a record over several lines: read them all
-            return _whole_trace(stream, trace_id, path)
-        for chunk in _pieces(stream, trace_id.encode()):
+            return _whole_trace(stream, trace_id, path, reading)
+        for chunk in _pieces(stream, trace_id.encode(), reading.max_line):
             if chunk is TOO_LONG or chunk is LONG_LINE:         # one line, read away
                 parts.append(JsonLines(lines=1))
                 if chunk is TOO_LONG:
                     parts[-1].skip(1, "too long")
                 continue
-            found, bad = trace_records(chunk, trace_id, shape)
+            found, bad = trace_records(chunk, trace_id, shape, reading)
             if isinstance(chunk, bytes):                # (a map is the whole file: nothing after it)
                 bad.lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
             records += found
             parts.append(bad)
             if not usable_seen:                         # (the first usable line ends the scan)
-                with log_format(shape):
-                    usable_seen = next(usable(_lines_of(chunk), REQUIRED, scan), None) is not None
+                lines = _lines_of(chunk, reading.max_line)
+                shaped = dataclasses.replace(reading, format=shape)
+                usable_seen = next(usable(lines, REQUIRED, scan, reading=shaped), None) is not None
     if not records and not usable_seen:
         why = f" ({scan.summary(path)})" if scan.bad else ("" if parts else " (the file is empty)")
         raise LogReadError(f"{path}: no usable line{why}")
@@ -866,11 +880,11 @@ def read_trace(path: str, trace_id: str) -> tuple[list[dict], JsonLines]:
     return records, joined(parts)
 
 
-def _whole_trace(stream, trace_id: str, path: str) -> tuple[list[dict], JsonLines]:
+def _whole_trace(stream, trace_id: str, path: str, reading: Reading) -> tuple[list[dict], JsonLines]:
     """read_trace on a log whose records span lines (CRI's partial lines, pretty-printed JSON):
     every record read, those of the trace kept."""
     bad, records, seen = JsonLines(), [], False
-    for _, record in usable(stream, REQUIRED, bad):
+    for _, record in usable(stream, REQUIRED, bad, reading=reading):
         seen = True
         if record.get("trace_id") == trace_id:
             record["_at"] = parse_time(record["timestamp"])
@@ -974,12 +988,12 @@ def _report_bad(path: str, bad: JsonLines) -> None:
         print(neutralize(bad.summary(path)), file=sys.stderr)
 
 
-def _cmd_story(args) -> int:
+def _cmd_story(args, reading: Reading) -> int:
     trace_id = args.trace_id.lower()
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         return fail(f"{args.trace_id!r} is not a trace id: expected 32 hexadecimal characters")
     try:
-        records, bad = read_trace(args.file, trace_id)
+        records, bad = read_trace(args.file, trace_id, reading)
     except LogReadError as exc:
         return fail(str(exc))
     if not records and bad.bad:         # the trace's lines are there, and every one refused
@@ -1005,7 +1019,7 @@ def _cmd_story(args) -> int:
     return 0
 
 
-def _cmd_query(args) -> int:
+def _cmd_query(args, reading: Reading) -> int:
     if args.sql and (args.where or args.count_by or args.sum):
         return fail("--sql stands alone: put the conditions in its WHERE clause")
     try:
@@ -1016,17 +1030,17 @@ def _cmd_query(args) -> int:
         return fail(str(exc))
     try:
         if args.sql:
-            db, bad, note = open_index(args.file, args.db)
+            db, bad, note = open_index(args.file, args.db, reading)
             if note:
                 print(neutralize(note), file=sys.stderr)
             header, rows = run_sql(db, args.sql)
         else:
             with open_log_file(args.file) as stream:
                 ask = (args.where, args.count_by, args.sum, args.limit, args.file)
-                if splittable(args.file, stream):
-                    header, rows, total, bad = parallel_query(args.file, *ask)
+                if splittable(args.file, stream, reading):
+                    header, rows, total, bad = parallel_query(args.file, *ask, reading=reading)
                 else:
-                    header, rows, total, bad = stream_query(stream, *ask)
+                    header, rows, total, bad = stream_query(stream, *ask, reading=reading)
     except LogReadError as exc:
         return fail(str(exc))
     except sqlite3.Error as exc:
@@ -1127,11 +1141,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "write":
         return _cmd_write(args)
     try:
-        check_reading_flags(args)
+        reading = reading_from(args)
     except ValueError as exc:                   # a --map or --tz that cannot be
         return fail(str(exc))
-    with reading(args):
-        return _cmd_story(args) if args.command == "story" else _cmd_query(args)
+    return _cmd_story(args, reading) if args.command == "story" else _cmd_query(args, reading)
 
 
 if __name__ == "__main__":

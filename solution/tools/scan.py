@@ -90,11 +90,13 @@ def supported(keys: list[str]) -> bool:
 
 
 def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int],
-              needles: list[bytes], slow: Callable[[dict], list]) -> Iterator[list[tuple]]:
+              needles: list[bytes], slow: Callable[[dict], list],
+              reading: logread.Reading = logread.Reading()) -> Iterator[list[tuple]]:
     """The rows (the keys' SQL values) of the usable records of a binary stream, a list at a
     time, as logs.Question reads them: bad lines counted in `bad` by reason and line number, lines
     without the --where needles counted in passed[0] when they would have been parsed, as
-    logread.usable and logs._naming_all count them. `slow(record)` gives a parsed record's row.
+    logread.usable and logs._naming_all count them. `slow(record)` gives a parsed record's row;
+    `reading` the command's --tz and --max-line (the fast path is taken without --map).
     The rows of a block come in no particular order (they are counted and summed)."""
     top = [key for key in keys if key in TOP_LEVEL]
     named = [key.removeprefix("attributes.") for key in keys if key not in TOP_LEVEL]
@@ -105,7 +107,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                for name in named}
     values, number, shaped = _Values(), 0, None
     wanted = [needle.decode("utf-8", "surrogateescape") for needle in needles]
-    for block in _blocks(stream):
+    for block in _blocks(stream, reading.max_line):
         if block is logread.TOO_LONG:
             number += 1
             bad.skip(number, "too long")
@@ -115,7 +117,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
         if shaped is False:                           # line by line, as before
             for raw in block.splitlines(keepends=True):
                 number += 1
-                yield list(_slowly(raw, number, bad, passed, needles, slow))
+                yield list(_slowly(raw, number, bad, passed, needles, slow, reading))
             continue
         text = block.decode("utf-8", "surrogateescape")     # (a bad byte: no line of the shape)
         kept = None
@@ -157,30 +159,30 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                     raw = read[i]
                 place = number + (kept[i] if kept is not None else i) + 1
                 raw = raw.encode("utf-8", "surrogateescape")
-                yield list(_slowly(raw, place, bad, passed, needles, slow))
+                yield list(_slowly(raw, place, bad, passed, needles, slow, reading))
         number += len(found) if kept is None else len(lines)
     bad.lines = number
 
 
 def _slowly(raw: bytes, number: int, bad: logread.JsonLines, passed: list[int],
-            needles: list[bytes], slow: Callable[[dict], list]) -> Iterator[tuple]:
+            needles: list[bytes], slow: Callable[[dict], list],
+            reading: logread.Reading) -> Iterator[tuple]:
     """One line the whole way: the --where needles, blank lines, logread's rule."""
     if needles and not all(needle in raw for needle in needles):
         passed[0] += bool(raw.strip())
         return
     if raw.strip():
-        records, reason = logread.records_in(raw, REQUIRED)
+        records, reason = logread.records_in(raw, REQUIRED, "json", reading)
         if reason:
             bad.skip(number, reason)
         for record in records:
             yield tuple(slow(record))
 
 
-def _blocks(stream) -> Iterator[bytes]:
-    """A binary stream as blocks of whole lines, none longer than --max-line (logread.MAX_LINE):
+def _blocks(stream, limit: int) -> Iterator[bytes]:
+    """A binary stream as blocks of whole lines, none longer than `limit` (--max-line):
     a longer line is read away in pieces and stands as logread.TOO_LONG, as in logread.bounded_lines. A
     long read shows its progress on a terminal."""
-    limit = logread.MAX_LINE.get()
     size = max(4096, min(BLOCK_BYTES, limit // 2))
     longest = re.compile(rb"^[^\n]{%d}" % (limit + 1), re.M)
     progress, count, rest = logread.Progress(stream), 0, b""

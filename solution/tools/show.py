@@ -24,7 +24,6 @@ from solution import traffic
 from solution.labs import LABS
 from solution.numeric import parse_rfc3339, percent
 from solution.paging import caught, describe_spell
-from solution.terminal import squeeze
 from solution.spans import draw_waterfall
 from solution.tools.page import clock_ticks, html_table, svg_chart, svg_timeline
 

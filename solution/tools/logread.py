@@ -1308,22 +1308,28 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str], bad: JsonLines
         return
     number = 0
     for number, raw in enumerate(source, 1):          # a record a line: the fast path
-        if raw is TOO_LONG:
-            bad.skip(number, "too long")
-            continue
-        if number == 1:
+        if number == 1 and raw is not TOO_LONG:
             raw = raw.removeprefix(BOM.encode() if isinstance(raw, bytes) else BOM)
-        if naming is not None and naming not in raw:
-            continue
-        if raw.strip():
-            records, why = records_in(raw, required, shape, reading)
-            if why:
-                if why == "not JSON" and shape == "json":
-                    why = _not_json(raw)
-                bad.skip(number, why)
-            for record in records:                 # an OTLP request: one line, many records
-                yield number, record
+        for record in _line_records(number, raw, required, shape, bad, naming, reading):
+            yield number, record
     bad.lines = number
+
+
+def _line_records(number: int, raw, required: tuple, shape: str, bad: JsonLines,
+                  naming: bytes | None, reading: Reading) -> list[dict]:
+    """The records of one line (an OTLP request: many); none for a blank line, a line without
+    `naming`, or a bad one, which is counted in `bad` with its reason."""
+    if raw is TOO_LONG:
+        bad.skip(number, "too long")
+        return []
+    if (naming is not None and naming not in raw) or not raw.strip():
+        return []
+    records, why = records_in(raw, required, shape, reading)
+    if why:
+        if why == "not JSON" and shape == "json":
+            why = _not_json(raw)
+        bad.skip(number, why)
+    return records
 
 
 def _known_shape(lines, reading: Reading) -> str | None:
@@ -1356,19 +1362,8 @@ def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None
 
     shape, logical = _shaped(numbered(), reading.format)
     for number, raw in logical:
-        if raw is TOO_LONG:
-            bad.skip(number, "too long")
-            continue
-        if naming is not None and naming not in raw:
-            continue
-        if raw.strip():
-            records, why = records_in(raw, required, shape, reading)
-            if why:
-                if why == "not JSON" and shape == "json":
-                    why = _not_json(raw)
-                bad.skip(number, why)
-            for record in records:                 # an OTLP request: one line, many records
-                yield number, record
+        for record in _line_records(number, raw, required, shape, bad, naming, reading):
+            yield number, record
     bad.lines = last[0]
 
 

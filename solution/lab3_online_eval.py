@@ -355,9 +355,13 @@ def report(result: Result) -> str:
     if not result.slices:
         return "\n".join(lines + wrap(text + "; no slice: insufficient data.", 79))
     top, drop = result.slices[0], sum(s.points_lost for s in result.slices)
+    lost, whole = round(100 * top.points_lost, 1), round(100 * drop, 1)
+    others = ""
+    if lost > whole:                            # the other topics rose: one slice is more than all
+        others = f" (the other topics gained {lost - whole:.1f})"
     lines += wrap(f"{text}; the slice is topic {top.topic}: {percent(top.share, 0)} of answers, "
-                  f"{percent(top.pass_rate)} pass, {100 * top.points_lost:.1f} of the "
-                  f"{100 * drop:.1f}-point drop.", 79)
+                  f"{percent(top.pass_rate)} pass, {lost:.1f} of the {whole:.1f}-point drop"
+                  f"{others}.", 79)
     if result.regression:
         checks = " / ".join(sorted({case.check for case in result.regression}))
         lines += wrap(f'Add to the golden set (lab 5), each to pass "{checks}":', 79)

@@ -525,14 +525,16 @@ def spells(firing: Sequence[bool | None]) -> str:
 
 def comparison(expected: Expected) -> list[str]:
     """Each rule on each SLO: where lab 2 fires, and where Prometheus (the test) fires."""
-    lines = [f"{'SLO':<13} {'rule':<15} {'lab 2':<27} Prometheus (promtool test)"]
+    rows = []
     for (slo_name, rule), (lab, prom) in expected.tracks.items():
         judged = sum(f is not None for f in lab)
         said = spells(lab) if judged else "not enough history"
         if judged and judged < len(lab):
             said += f" (judged {judged} min)"
-        lines.append(f"{slo_name:<13} {rule:<15} {said:<27} {spells(prom)}")
-    return lines
+        rows.append((slo_name, rule, said, spells(prom)))
+    wide = max([len("lab 2"), *(len(said) for _, _, said, _ in rows)])   # lab 2's column fits
+    return [f"{'SLO':<13} {'rule':<15} {'lab 2':<{wide}} Prometheus (promtool test)",
+            *(f"{slo:<13} {rule:<15} {said:<{wide}} {prom}" for slo, rule, said, prom in rows)]
 
 
 def increase(first: float, last: float, sampled_s: float, to_start_s: float, to_end_s: float,

@@ -259,8 +259,9 @@ INDEXED = ("trace_id", "body", "timestamp", "severity_number")     # what people
 # cannot rebuild (a field missing, a key of its own, a boolean or an object at the top level)
 STORED = ", ".join(TOP_LEVEL)
 REBUILT = ", ".join(f"'{key}', {'json(attributes)' if key == 'attributes' else key}" for key in TOP_LEVEL)
-INDEX_TABLE = (f"CREATE TABLE log (n INTEGER, {STORED}, raw TEXT, "
-               f"line AS (coalesce(raw, json_object({REBUILT}))) VIRTUAL)")
+ROWS_TABLE = f"CREATE TABLE log (n INTEGER, {STORED}, raw TEXT)"
+LINE = f"line AS (coalesce(raw, json_object({REBUILT}))) VIRTUAL"
+INDEX_TABLE = f"{ROWS_TABLE[:-1]}, {LINE})"
 INDEX_INSERT = f"INSERT INTO log (n, {STORED}, raw) VALUES ({', '.join('?' * (len(TOP_LEVEL) + 2))})"
 SAMPLES, SAMPLE_BYTES = 62, 4096        # the fingerprint: head, tail and 62 blocks between
 
@@ -273,11 +274,32 @@ def index_path(log: str) -> str:
 def _index_rows(raw_lines, bad: JsonLines, reading: Reading):
     """The index's rows for the usable records of these lines; the other lines counted in `bad`."""
     for number, record in usable(raw_lines, REQUIRED, bad, reading=reading):
-        plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
-            and isinstance(record["attributes"], dict) \
-            and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
-        yield (number, *(sql_value(record, key) for key in TOP_LEVEL),
-               None if plain else json.dumps(record, ensure_ascii=False))
+        yield _index_row(number, record)
+
+
+def _index_row(number: int, record: dict) -> tuple:
+    """A record's row in the index: its line number, the top-level fields' SQL values, and the
+    record whole (`raw`) when the columns cannot rebuild it."""
+    plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
+        and isinstance(record["attributes"], dict) \
+        and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
+    return (number, *(sql_value(record, key) for key in TOP_LEVEL),
+            None if plain else json.dumps(record, ensure_ascii=False))
+
+
+# a row read by scan.index_rows: the attributes' text as written, made compact as it is stored
+FAST_INSERT = f"INSERT INTO log (n, {STORED}) VALUES ({'?, ' * len(TOP_LEVEL)}json(?))"
+
+
+def _insert_rows(db: sqlite3.Connection, stream, bad: JsonLines, reading: Reading) -> None:
+    """The index's rows of a binary stream into `log`: JSON lines without --map by
+    scan.index_rows (each line's fields by their text where the full parse would keep it as
+    written), anything else by the full parse."""
+    if reading.format not in ("auto", "json") or reading.fields or file_shape(stream, reading) != "json":
+        db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
+        return
+    for fast, rows in scan.index_rows(stream, bad, _index_row, reading):
+        db.executemany(FAST_INSERT if fast else INDEX_INSERT, rows)
 
 
 def load_log(raw_lines, reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines]:
@@ -383,10 +405,10 @@ def _build_index(path: str, target: str, source: dict, reading: Reading) -> Json
         built = os.path.join(work, "index.sqlite")
         db = _functions(sqlite3.connect(built))
         try:
-            db.execute("PRAGMA journal_mode = OFF")       # a new file, renamed into place when whole
-            db.execute("PRAGMA synchronous = OFF")
-            db.execute(INDEX_TABLE)
-            bad = _fill_index(db, path, work, reading)
+            _build_pragmas(db)
+            db.execute(ROWS_TABLE)                      # (`line` added when the rows are in:
+            bad = _fill_index(db, path, work, reading)  # a row is stored faster without it)
+            db.execute(f"ALTER TABLE log ADD COLUMN {LINE}")
             if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
                 why = f" ({bad.summary(path)})" if bad.bad else ""
                 raise LogReadError(f"{path}: no usable line{why}")
@@ -408,19 +430,25 @@ def _build_index(path: str, target: str, source: dict, reading: Reading) -> Json
 
 def _fill_index(db: sqlite3.Connection, path: str, work: str, reading: Reading) -> JsonLines:
     """The rows of the log into `log`: a big plain file a stretch a process (each writes its
-    own small database, copied in whole), anything else in this process."""
+    own database in `work`: the first stretch's becomes the index's file as it is, page by page,
+    the others' rows are appended after it in order), anything else in this process."""
     with open_log_file(path) as stream:
         if not splittable(path, stream, reading):
             bad = JsonLines()
-            db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
+            _insert_rows(db, stream, bad, reading)
             return bad
-    parts, offset = in_stretches(path, functools.partial(_index_part, work, reading=reading)), 0
-    for part, bad in parts:
-        db.execute("ATTACH DATABASE ? AS part", (part,))
-        db.execute(f"INSERT INTO log (n, {STORED}, raw) SELECT n + ?, {STORED}, raw FROM part.log",
-                   (offset,))
-        db.commit()
-        db.execute("DETACH DATABASE part")
+    parts = in_stretches(path, functools.partial(_index_part, work, reading=reading))
+    offset = 0
+    for k, (part, bad) in enumerate(parts):
+        if k == 0:
+            with contextlib.closing(sqlite3.connect(part)) as first:
+                first.backup(db)
+        else:
+            db.execute("ATTACH DATABASE ? AS part", (part,))
+            db.execute(f"INSERT INTO log (n, {STORED}, raw) SELECT n + ?, {STORED}, raw "
+                       "FROM part.log ORDER BY rowid", (offset,))
+            db.commit()
+            db.execute("DETACH DATABASE part")
         os.remove(part)
         offset += bad.lines
     return joined([bad for _, bad in parts])
@@ -432,14 +460,23 @@ def _index_part(work: str, stream, reading: Reading) -> tuple[str, JsonLines]:
     os.close(handle)
     db, bad = sqlite3.connect(part), JsonLines()
     try:
-        db.execute("PRAGMA journal_mode = OFF")
-        db.execute("PRAGMA synchronous = OFF")
-        db.execute(INDEX_TABLE)
-        db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
+        _build_pragmas(db)
+        db.execute(ROWS_TABLE)
+        _insert_rows(db, stream, bad, reading)
         db.commit()
     finally:
         db.close()
     return part, bad
+
+
+def _build_pragmas(db: sqlite3.Connection) -> None:
+    """A new file, renamed into place when whole: no journal, no waiting for the disk."""
+    db.execute(f"PRAGMA page_size = {PAGE_BYTES}")
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+
+
+PAGE_BYTES = 4096
 
 
 def _clean_leftovers(folder: str, prefix: str, name: str) -> None:

@@ -24,6 +24,8 @@ as before.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from operator import methodcaller
@@ -219,3 +221,128 @@ def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
         yield logread.TOO_LONG
     if start < len(block):
         yield block[start:]
+
+
+# ── the index's fast path (logs._fill_index): every field of a line, and its attributes' text ─
+#
+# The index keeps a record's top-level fields as columns and its attributes as compact JSON text
+# (logs.INDEX_TABLE), as the full parse and json.dumps would give them. A line of lab 1's shape
+# whose values that parse keeps exactly as they are written gives its columns by its text alone:
+# a time as this tool writes it (logread._checked_time reads it as it is), ids in lowercase hex
+# that are not all zeros (logread.hex_id keeps them), a severity number, a body that is there, no
+# boolean at the top level (the index keeps such a record whole), and plain attributes: strings
+# without escapes, true, false, null, and numbers Python writes back the same (an integer, not
+# -0; a decimal of at most 15 digits, no trailing zero, at or above 0.0001: repr() writes the
+# shortest text that reads back, and such a text is already the shortest), one level deep, each
+# key named once (Python's parse keeps the last value of a key given twice, SQLite's json
+# functions the first). Their text then only loses its spaces as it is stored (SQLite's json()).
+# Every other line is read by logread's rule, exactly as before.
+_STAMP = r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z)"'
+_ID32, _ID16 = r'"((?!0{32})[0-9a-f]{32})"', r'"((?!0{16})[0-9a-f]{16})"'
+_TOP = rf"{_TEXT}|{_NUMBER}"
+_ROW = re.compile(
+    rf'^\{{"timestamp": {_STAMP}, "severity_text": ({_TOP}|null), "severity_number": ({_TOP}), '
+    rf'"body": ("[^"\\\x00-\x1f\udc80-\udcff]+"|{_NUMBER}), "trace_id": {_ID32}, '
+    rf'"span_id": {_ID16}, "parent_span_id": (?:null|{_ID16}), "attributes": (\{{[^\n]*\}})'
+    r'\}[ \t\r]*$|^([^\n]*)$', re.M)
+# the attributes, checked in two steps: every plain value is taken out, a NUL put in its place
+# (no line that is JSON holds one); what is left must then be keys alone, `{"a": NUL, "b": NUL}`,
+# each named once: the text was an object of plain values, one level deep, and nothing else
+_PLAIN_NUMBER = (r"(?:(?:0|-?[1-9][0-9]{0,17})(?=[,}])"
+                 r"|-?(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*)\.(?:0|[0-9]*[1-9]))")
+_ATTRIBUTE_VALUE = re.compile(rf'": (?:{_TEXT}|{_PLAIN_NUMBER}|true|false|null)')
+_KEYS = re.compile(r'\{(?:"[^"\\\x00-\x1f\udc80-\udcff]*": \x00(?:, (?=")|(?=\})))*\}')
+
+
+def _plain_keys(left: str) -> bool:
+    """Is this what is left of an object of plain values, each key named once?"""
+    if not _KEYS.fullmatch(left):
+        return False
+    names = left[2:-5].split('": \x00, "') if left != "{}" else []
+    return len(set(names)) == len(names)
+
+
+class _Plain(dict):
+    """What is left of attributes -> were they plain?, each distinct text looked at once."""
+
+    def __missing__(self, left: str) -> bool:
+        if len(self) > 10_000:
+            self.clear()
+        plain = self[left] = _plain_keys(left)
+        return plain
+
+
+class _Cells(dict):
+    """A top-level field's text -> its SQL value (the empty capture of a line not of the shape:
+    None), each distinct text converted once."""
+
+    def __missing__(self, text: str):
+        if len(self) > 100_000:
+            self.clear()
+        value = self[text] = _scalar(text) if text else None
+        return value
+
+
+def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple],
+               reading: logread.Reading = logread.Reading()) -> Iterator[tuple[bool, list[tuple]]]:
+    """The index's rows of the usable records of a binary stream of JSON lines (no --map), in
+    line order, as batches (fast, rows): a fast batch's rows are (line number, the seven other
+    top-level fields' SQL values, the attributes' text as written, to be made compact as it is
+    stored); a slow batch's are slow(line number, record) of the records logread's rule reads.
+    Bad lines are counted in `bad` by reason and line number, as logread.usable counts them."""
+    cells, plain, number, shaped = _Cells(), _Plain(), 0, None
+    for block in _blocks(stream, reading.max_line):
+        if block is logread.TOO_LONG:
+            number += 1
+            bad.skip(number, "too long")
+            continue
+        if number == 0:
+            block = block.removeprefix(logread.BOM.encode())
+        if shaped is False:                           # line by line, as before
+            rows = []
+            for raw in block.splitlines(keepends=True):
+                number += 1
+                rows += _slow_rows(raw, number, bad, slow, reading)
+            yield False, rows
+            continue
+        text = block.decode("utf-8", "surrogateescape")     # (a bad byte: no line of the shape)
+        found = _ROW.findall(text)
+        if text.endswith("\n") or not text:
+            found.pop()                               # (the empty match after the last newline)
+        if not found:
+            continue
+        columns = list(zip(*found))
+        attributes = columns[7]
+        joined = "\n".join(attributes)
+        left = _ATTRIBUTE_VALUE.sub('": \x00', joined).split("\n")
+        if "\x00" in joined:                          # (not JSON: read whole, counted as bad)
+            left = ["" if "\x00" in given else kept for kept, given in zip(left, attributes)]
+        usual = [bool(stamp) and ok for stamp, ok in zip(columns[0], map(plain.__getitem__, left))]
+        if shaped is None:                            # the first block: is the log of this shape?
+            shaped = sum(usual) * 2 >= len(found)
+        rows = list(zip(range(number + 1, number + 1 + len(found)), columns[0],
+                        map(cells.__getitem__, columns[1]), map(cells.__getitem__, columns[2]),
+                        map(cells.__getitem__, columns[3]), columns[4], columns[5],
+                        [parent or None for parent in columns[6]], attributes))
+        start, lines = 0, None
+        for i in itertools.compress(range(len(found)), map(operator.not_, usual)):
+            if start < i:
+                yield True, rows[start:i]
+            raw = found[i][-1]
+            if found[i][0]:                           # of the shape, but its attributes not plain
+                lines = lines or text.split("\n")
+                raw = lines[i]
+            yield False, _slow_rows(raw.encode("utf-8", "surrogateescape"), number + i + 1, bad,
+                                    slow, reading)
+            start = i + 1
+        if start < len(found):
+            yield True, rows[start:] if start else rows
+        number += len(found)
+    bad.lines = number
+
+
+def _slow_rows(raw: bytes, number: int, bad: logread.JsonLines, slow: Callable[[int, dict], tuple],
+               reading: logread.Reading) -> list[tuple]:
+    """The rows of one line read whole by logread's rule (a blank line: none; a bad one counted)."""
+    return [slow(number, record)
+            for record in logread._line_records(number, raw, REQUIRED, "json", bad, None, reading)]

@@ -409,7 +409,7 @@ def _build_index(path: str, target: str, source: dict, reading: Reading) -> Json
             db.execute(ROWS_TABLE)                      # (`line` added when the rows are in:
             bad = _fill_index(db, path, work, reading)  # a row is stored faster without it)
             db.execute(f"ALTER TABLE log ADD COLUMN {LINE}")
-            if db.execute("SELECT count(*) FROM log").fetchone()[0] == 0:
+            if db.execute("SELECT 1 FROM log LIMIT 1").fetchone() is None:     # (no count: no scan)
                 why = f" ({bad.summary(path)})" if bad.bad else ""
                 raise LogReadError(f"{path}: no usable line{why}")
             for column in INDEXED:
@@ -476,7 +476,7 @@ def _build_pragmas(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA synchronous = OFF")
 
 
-PAGE_BYTES = 4096
+PAGE_BYTES = 16384      # (4 KiB: 1.4x the time to index a log, and to read it by an index)
 
 
 def _clean_leftovers(folder: str, prefix: str, name: str) -> None:

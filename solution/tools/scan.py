@@ -249,8 +249,8 @@ _ROW = re.compile(
 # the attributes, checked in two steps: every plain value is taken out, a NUL put in its place
 # (no line that is JSON holds one); what is left must then be keys alone, `{"a": NUL, "b": NUL}`,
 # each named once: the text was an object of plain values, one level deep, and nothing else
-_PLAIN_NUMBER = (r"(?:(?:0|-?[1-9][0-9]{0,17})(?=[,}])"
-                 r"|-?(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*)\.(?:0|[0-9]*[1-9]))")
+_PLAIN_NUMBER = (r"(?:0|-?[1-9][0-9]{0,17}"
+                 r"|-?(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*)\.(?:0|[0-9]*[1-9]))(?=[,}])")
 _ATTRIBUTE_VALUE = re.compile(rf'": (?:{_TEXT}|{_PLAIN_NUMBER}|true|false|null)')
 _KEYS = re.compile(r'\{(?:"[^"\\\x00-\x1f\udc80-\udcff]*": \x00(?:, (?=")|(?=\})))*\}')
 

@@ -1,0 +1,131 @@
+"""The index of `query --sql` (solution/tools/logs.py) built by its fast path (scan.index_rows):
+the same table as the full parse builds, value for value, on lines written to trip it, with the
+values a reader expects worked out by hand."""
+
+import json
+
+import pytest
+
+from solution.tools import logread, scan
+from solution.tools import logs as lab
+
+TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+def line(attributes='{"tenant": "acme", "latency_ms": 120.5}', body='"request.completed"',
+         **top) -> bytes:
+    """A line in lab 1's shape, its attributes and other values given as raw JSON text."""
+    fields = {"timestamp": '"2026-11-02T09:00:01.000Z"', "severity_text": '"INFO"',
+              "severity_number": "9", "body": body, "trace_id": f'"{TRACE}"', "span_id": f'"{SPAN}"',
+              "parent_span_id": "null", **top}
+    inner = ", ".join(f'"{k}": {v}' for k, v in fields.items())
+    return ("{" + inner + f', "attributes": {attributes}}}\n').encode()
+
+
+# (line, read by the pattern alone?, the attributes column as Python's json.dumps writes the
+# record's attributes compactly, worked out by hand; None: the line is bad); the n-th case is
+# line USUAL + n of the log
+CASES = [
+    (line(), True, '{"tenant":"acme","latency_ms":120.5}'),
+    (line('{"tenant": "first", "latency_ms": 1, "tenant": "last"}'), False,   # given twice: the last
+     '{"tenant":"last","latency_ms":1}'),                                    # value, the first place
+    (line('{"tenant": "x", "tenant": "x"}'), False, '{"tenant":"x"}'),
+    (line('{"a": 1.50, "b": 1E5, "c": -0, "d": 0.00001, "e": 2.50}'), False,   # written otherwise
+     '{"a":1.5,"b":100000.0,"c":0,"d":1e-05,"e":2.5}'),
+    (line('{"a": 0.0001, "b": 10.0, "c": -7, "d": 999999999999999999, "e": 12345678901234.5}'),
+     True, '{"a":0.0001,"b":10.0,"c":-7,"d":999999999999999999,"e":12345678901234.5}'),
+    (line('{"tenant": "\\u0061cme", "quote": "say \\"hi\\""}'), False,        # escapes
+     '{"tenant":"acme","quote":"say \\"hi\\""}'),
+    (line('{"tenant": "ünïcode", "face": "🙂", "del": "\x7f", "sep": "\u2028"}'), True,
+     '{"tenant":"ünïcode","face":"🙂","del":"\x7f","sep":"\u2028"}'),
+    (line('{"tenant": "acme", "extra": {"k": [1, 2]}}'), False, '{"tenant":"acme","extra":{"k":[1,2]}}'),
+    (line('{"a": ": x", ": k": "y, ", "b, ": true, "c": false, "d": null}'), True,   # separators
+     '{"a":": x",": k":"y, ","b, ":true,"c":false,"d":null}'),                       # in strings
+    (line("{}"), True, "{}"),
+    (line('{"tenant": "big", "n": 9223372036854775808}'), False, None),      # beyond 64 bits
+    (line('{"tenant": "nul\x00"}'), False, None),                            # not JSON
+    (line('{"tenant": "x",}'), False, None),
+    (line(body='""'), False, None),                                           # no body
+    (line(trace_id=f'"{TRACE.upper()}"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(parent_span_id='"0000000000000000"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(severity_number="null", severity_text='"ERROR"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(severity_number="true"), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(timestamp='"2026-11-02T10:00:01+01:00"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(body="17"), True, '{"tenant":"acme","latency_ms":120.5}'),
+    (line().replace(b"\n", b"\r\n"), True, '{"tenant":"acme","latency_ms":120.5}'),
+    (b"\n", True, None),                                                       # blank: not bad either
+]
+
+
+USUAL = 30      # plain lines first: a log mostly of another shape is read line by line at once
+
+
+@pytest.fixture
+def tricky(tmp_path):
+    path = tmp_path / "tricky.jsonl"
+    usual = [line(f'{{"tenant": "t{i % 3}", "latency_ms": {i}.5}}') for i in range(USUAL)]
+    path.write_bytes(logread.BOM.encode() + b"".join(usual) + b"".join(case for case, _, _ in CASES)
+                     + line()[:-1])
+    return path
+
+
+LAST = USUAL + len(CASES) + 1   # (its line number: it has no newline)
+
+
+def test_the_fast_path_reads_the_plain_lines_alone_and_hands_the_others_to_the_full_parse(tricky):
+    whole, bad = [], logread.JsonLines()
+    with tricky.open("rb") as stream:
+        batches = list(scan.index_rows(stream, bad, lambda n, record: whole.append(n) or (n,)))
+    fast = [row[0] for is_fast, rows in batches if is_fast for row in rows]
+    by_pattern = [n for n, (case, alone, _) in enumerate(CASES, USUAL + 1) if alone and case.strip()]
+    assert fast == [*range(1, USUAL + 1), *by_pattern, LAST]
+    assert sorted(whole + fast) == sorted(set(whole + fast))  # each line once
+    bad_lines = [n for n, (case, _, attributes) in enumerate(CASES, USUAL + 1)
+                 if attributes is None and case.strip()]
+    assert bad.bad_lines == bad_lines and bad.lines == LAST
+    assert bad.reasons == {"number too large": 1, "not JSON": 2, "missing fields (body)": 1}
+
+
+def test_the_index_holds_what_the_full_parse_holds_value_for_value(tricky, tmp_path, monkeypatch):
+    everything = "SELECT n, timestamp, severity_text, severity_number, body, trace_id, span_id, " \
+                 "parent_span_id, attributes, raw, line FROM log ORDER BY rowid"
+    index, bad, _ = lab.open_index(str(tricky), str(tmp_path / "one.sqlite"))
+    rows = index.execute(everything).fetchall()
+    with tricky.open("rb") as stream:
+        memory, memory_bad = lab.load_log(stream)            # every line parsed whole
+    assert rows == memory.execute(everything).fetchall()
+    assert (bad.bad, bad.reasons, bad.bad_lines) == (memory_bad.bad, memory_bad.reasons, memory_bad.bad_lines)
+    # by hand: each good line's attributes as json.dumps writes them, and what SQLite reads there
+    expected = {n: attributes for n, (_, _, attributes) in enumerate(CASES, USUAL + 1) if attributes}
+    got = dict(index.execute("SELECT n, attributes FROM log WHERE n > ? AND n < ?", (USUAL, LAST)))
+    assert got == expected
+    ask = "SELECT json_extract(attributes, ?) FROM log WHERE n = ?"
+    assert index.execute(ask, ("$.tenant", USUAL + 2)).fetchone() == ("last",)
+    assert index.execute(ask, ("$.b", USUAL + 4)).fetchone() == (100000.0,)
+    assert index.execute(ask, ("$.extra.k[1]", USUAL + 8)).fetchone() == (2,)
+    assert index.execute(ask, ("$.tenant", USUAL + 6)).fetchone() == ("acme",)
+    top = "SELECT trace_id, parent_span_id, severity_number, body, raw IS NULL FROM log WHERE n = ?"
+    assert index.execute(top, (USUAL + 15,)).fetchone() == (TRACE, None, 9, "request.completed", 1)
+    assert index.execute(top, (USUAL + 16,)).fetchone()[1:] == (None, 9, "request.completed", 0)
+    assert index.execute(top, (USUAL + 17,)).fetchone()[2] == 17                       # ERROR
+    assert index.execute(top, (USUAL + 20,)).fetchone()[3:] == (17, 1)                 # a number
+    assert json.loads(index.execute("SELECT line FROM log WHERE n = ?", (LAST,)).fetchone()[0]) == \
+        json.loads(line())
+    # the same, a stretch a process
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
+    split, split_bad, _ = lab.open_index(str(tricky), str(tmp_path / "split.sqlite"))
+    assert split.execute(everything).fetchall() == rows
+    assert (split_bad.bad, split_bad.bad_lines) == (bad.bad, bad.bad_lines)
+
+
+@pytest.mark.parametrize("text,plain", [
+    ("1", True), ("-7", True), ("0", True), ("-0", False), ("108.4", True), ("1.50", False),
+    ("10.0", True), ("-0.0", True), ("0.0001", True), ("0.00001", False), ("1e5", False),
+    ("12345678901234.5", True), ("123456789012345.6", False), ("999999999999999999", True),
+    ("1000000000000000000", False), ("0.1234567890123456", False), ("1.", False), ("01", False),
+])
+def test_a_number_is_kept_as_written_only_where_python_writes_it_back_the_same(text, plain):
+    left = scan._ATTRIBUTE_VALUE.sub('": \x00', f'{{"k": {text}}}')
+    assert scan._plain_keys(left) == plain
+    if plain:                                           # (and then it is so)
+        assert json.dumps(json.loads(text)) == text

@@ -57,7 +57,8 @@ CASES = [
 ]
 
 
-USUAL = 30      # plain lines first: a log mostly of another shape is read line by line at once
+USUAL = 150     # plain lines first (a log mostly of another shape is read line by line at once),
+#                 more than logs.ROWS_AT_ONCE
 
 
 @pytest.fixture

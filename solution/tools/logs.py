@@ -287,8 +287,13 @@ def _index_row(number: int, record: dict) -> tuple:
             None if plain else json.dumps(record, ensure_ascii=False))
 
 
-# a row read by scan.index_rows: the attributes' text as written, made compact as it is stored
-FAST_INSERT = f"INSERT INTO log (n, {STORED}) VALUES ({'?, ' * len(TOP_LEVEL)}json(?))"
+# rows read by scan.index_rows: the attributes' text as written, made compact as it is stored;
+# ROWS_AT_ONCE of them a statement (SQLite's work a statement, and Python's, paid once for them:
+# a row is stored in 3.0 µs of CPU, one a statement in 3.9)
+FAST_ROW = f"({'?, ' * len(TOP_LEVEL)}json(?))"
+FAST_INSERT = f"INSERT INTO log (n, {STORED}) VALUES {FAST_ROW}"
+ROWS_AT_ONCE = 100          # (900 parameters: under the 999 of an older SQLite)
+FAST_INSERTS = f"INSERT INTO log (n, {STORED}) VALUES {', '.join([FAST_ROW] * ROWS_AT_ONCE)}"
 
 
 def _insert_rows(db: sqlite3.Connection, stream, bad: JsonLines, reading: Reading) -> None:
@@ -299,7 +304,13 @@ def _insert_rows(db: sqlite3.Connection, stream, bad: JsonLines, reading: Readin
         db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
         return
     for fast, rows in scan.index_rows(stream, bad, _index_row, reading):
-        db.executemany(FAST_INSERT if fast else INDEX_INSERT, rows)
+        if not fast:
+            db.executemany(INDEX_INSERT, rows)
+            continue
+        whole = len(rows) - len(rows) % ROWS_AT_ONCE
+        db.executemany(FAST_INSERTS, (tuple(itertools.chain.from_iterable(rows[i:i + ROWS_AT_ONCE]))
+                                      for i in range(0, whole, ROWS_AT_ONCE)))
+        db.executemany(FAST_INSERT, rows[whole:])
 
 
 def load_log(raw_lines, reading: Reading = Reading()) -> tuple[sqlite3.Connection, JsonLines]:

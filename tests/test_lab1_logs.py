@@ -57,9 +57,9 @@ def log_lines(requests, rate: float = 1.0, slow_ms: float = lab.SLOW_MS) -> list
 
 
 @pytest.fixture(scope="module")
-def burst(story):
+def burst(default_results):
     """The default run: the story's error burst, logged and queried."""
-    return lab.run(requests=story)
+    return default_results[1]
 
 
 # ── the record ──────────────────────────────────────────────────────────────────────────────────

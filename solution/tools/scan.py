@@ -238,7 +238,7 @@ def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
 # functions the first). Their text then only loses its spaces as it is stored (SQLite's json(),
 # faster than Python's str.replace), and is json.dumps's.
 # Every other line is read by logread's rule, exactly as before.
-_STAMP = r'"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z)"'
+_STAMP = r'"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z)"'
 _ID32, _ID16 = r'"((?!0{32})[0-9a-f]{32})"', r'"((?!0{16})[0-9a-f]{16})"'
 _TOP = rf"{_TEXT}|{_NUMBER}"
 _ROW = re.compile(
@@ -319,7 +319,7 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
         left = _ATTRIBUTE_VALUE.sub('": \x00', joined).split("\n")
         if "\x00" in joined:                          # (not JSON: read whole, counted as bad)
             left = ["" if "\x00" in given else kept for kept, given in zip(left, attributes)]
-        usual = [bool(stamp) and ok for stamp, ok in zip(columns[0], map(plain.__getitem__, left))]
+        usual = list(map(operator.and_, map(bool, columns[0]), map(plain.__getitem__, left)))
         if shaped is None:                            # the first block: is the log of this shape?
             shaped = sum(usual) * 2 >= len(found)
         rows = list(zip(range(number + 1, number + 1 + len(found)), columns[0],

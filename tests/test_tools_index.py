@@ -16,7 +16,8 @@ def line(attributes='{"tenant": "acme", "latency_ms": 120.5}', body='"request.co
          **top) -> bytes:
     """A line in lab 1's shape, its attributes and other values given as raw JSON text."""
     fields = {"timestamp": '"2026-11-02T09:00:01.000Z"', "severity_text": '"INFO"',
-              "severity_number": "9", "body": body, "trace_id": f'"{TRACE}"', "span_id": f'"{SPAN}"',
+              "severity_number": "9", "body": body, "trace_id": f'"{TRACE}"',
+              "span_id": f'"{SPAN}"',
               "parent_span_id": "null", **top}
     inner = ", ".join(f'"{k}": {v}' for k, v in fields.items())
     return ("{" + inner + f', "attributes": {attributes}}}\n').encode()
@@ -27,8 +28,8 @@ def line(attributes='{"tenant": "acme", "latency_ms": 120.5}', body='"request.co
 # line USUAL + n of the log
 CASES = [
     (line(), True, '{"tenant":"acme","latency_ms":120.5}'),
-    (line('{"tenant": "first", "latency_ms": 1, "tenant": "last"}'), False,   # given twice: the last
-     '{"tenant":"last","latency_ms":1}'),                                    # value, the first place
+    (line('{"tenant": "first", "latency_ms": 1, "tenant": "last"}'), False,  # given twice: the
+     '{"tenant":"last","latency_ms":1}'),                                   # last value, first place
     (line('{"tenant": "x", "tenant": "x"}'), False, '{"tenant":"x"}'),
     (line('{"a": 1.50, "b": 1E5, "c": -0, "d": 0.00001, "e": 2.50}'), False,   # written otherwise
      '{"a":1.5,"b":100000.0,"c":0,"d":1e-05,"e":2.5}'),
@@ -38,7 +39,8 @@ CASES = [
      '{"tenant":"acme","quote":"say \\"hi\\""}'),
     (line('{"tenant": "ünïcode", "face": "🙂", "del": "\x7f", "sep": "\u2028"}'), True,
      '{"tenant":"ünïcode","face":"🙂","del":"\x7f","sep":"\u2028"}'),
-    (line('{"tenant": "acme", "extra": {"k": [1, 2]}}'), False, '{"tenant":"acme","extra":{"k":[1,2]}}'),
+    (line('{"tenant": "acme", "extra": {"k": [1, 2]}}'), False,
+     '{"tenant":"acme","extra":{"k":[1,2]}}'),
     (line('{"a": ": x", ": k": "y, ", "b, ": true, "c": false, "d": null}'), True,   # separators
      '{"a":": x",": k":"y, ","b, ":true,"c":false,"d":null}'),                       # in strings
     (line("{}"), True, "{}"),
@@ -48,12 +50,13 @@ CASES = [
     (line(body='""'), False, None),                                           # no body
     (line(trace_id=f'"{TRACE.upper()}"'), False, '{"tenant":"acme","latency_ms":120.5}'),
     (line(parent_span_id='"0000000000000000"'), False, '{"tenant":"acme","latency_ms":120.5}'),
-    (line(severity_number="null", severity_text='"ERROR"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(severity_number="null", severity_text='"ERROR"'), False,
+     '{"tenant":"acme","latency_ms":120.5}'),
     (line(severity_number="true"), False, '{"tenant":"acme","latency_ms":120.5}'),
     (line(timestamp='"2026-11-02T10:00:01+01:00"'), False, '{"tenant":"acme","latency_ms":120.5}'),
     (line(body="17"), True, '{"tenant":"acme","latency_ms":120.5}'),
     (line().replace(b"\n", b"\r\n"), True, '{"tenant":"acme","latency_ms":120.5}'),
-    (b"\n", True, None),                                                       # blank: not bad either
+    (b"\n", True, None),                                                    # blank: not bad either
 ]
 
 
@@ -78,7 +81,8 @@ def test_the_fast_path_reads_the_plain_lines_alone_and_hands_the_others_to_the_f
     with tricky.open("rb") as stream:
         batches = list(scan.index_rows(stream, bad, lambda n, record: whole.append(n) or (n,)))
     fast = [row[0] for is_fast, rows in batches if is_fast for row in rows]
-    by_pattern = [n for n, (case, alone, _) in enumerate(CASES, USUAL + 1) if alone and case.strip()]
+    by_pattern = [n for n, (case, alone, _) in enumerate(CASES, USUAL + 1)
+                  if alone and case.strip()]
     assert fast == [*range(1, USUAL + 1), *by_pattern, LAST]
     assert sorted(whole + fast) == sorted(set(whole + fast))  # each line once
     bad_lines = [n for n, (case, _, attributes) in enumerate(CASES, USUAL + 1)
@@ -95,9 +99,11 @@ def test_the_index_holds_what_the_full_parse_holds_value_for_value(tricky, tmp_p
     with tricky.open("rb") as stream:
         memory, memory_bad = lab.load_log(stream)            # every line parsed whole
     assert rows == memory.execute(everything).fetchall()
-    assert (bad.bad, bad.reasons, bad.bad_lines) == (memory_bad.bad, memory_bad.reasons, memory_bad.bad_lines)
+    assert (bad.bad, bad.reasons, bad.bad_lines) == \
+        (memory_bad.bad, memory_bad.reasons, memory_bad.bad_lines)
     # by hand: each good line's attributes as json.dumps writes them, and what SQLite reads there
-    expected = {n: attributes for n, (_, _, attributes) in enumerate(CASES, USUAL + 1) if attributes}
+    expected = {n: attributes for n, (_, _, attributes) in enumerate(CASES, USUAL + 1)
+                if attributes}
     got = dict(index.execute("SELECT n, attributes FROM log WHERE n > ? AND n < ?", (USUAL, LAST)))
     assert got == expected
     ask = "SELECT json_extract(attributes, ?) FROM log WHERE n = ?"

@@ -300,7 +300,8 @@ def _insert_rows(db: sqlite3.Connection, stream, bad: JsonLines, reading: Readin
     """The index's rows of a binary stream into `log`: JSON lines without --map by
     scan.index_rows (each line's fields by their text where the full parse would keep it as
     written), anything else by the full parse."""
-    if reading.format not in ("auto", "json") or reading.fields or file_shape(stream, reading) != "json":
+    if reading.format not in ("auto", "json") or reading.fields \
+            or file_shape(stream, reading) != "json":
         db.executemany(INDEX_INSERT, _index_rows(stream, bad, reading))
         return
     for fast, rows in scan.index_rows(stream, bad, _index_row, reading):

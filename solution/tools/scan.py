@@ -223,7 +223,7 @@ def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
         yield block[start:]
 
 
-# ── the index's fast path (logs._fill_index): every field of a line, and its attributes' text ─
+# ── the index's fast path (logs._fill_index): every field of a line, its attributes' text ──
 #
 # The index keeps a record's top-level fields as columns and its attributes as compact JSON text
 # (logs.INDEX_TABLE), as the full parse and json.dumps would give them. A line of lab 1's shape

@@ -162,12 +162,13 @@ class Question:
                  reading: Reading) -> dict:
         if self.aggregate:
             keys = self.keys
-            if fast:
-                rows = itertools.chain.from_iterable(
-                    scan.fast_rows(lines, keys, bad, passed, self.needles, self._values, reading))
+            if fast:                                    # rows weighed as they are found
+                batches = scan.fast_rows(lines, keys, bad, passed, self.needles, self._values,
+                                         reading, self.sums)
             else:
                 rows = (self._values(record)
                         for _, record in usable(lines, REQUIRED, bad, reading=reading))
+                batches = map(self._weighed, iter(lambda: list(itertools.islice(rows, BATCH)), []))
             table, insert = "q", f"INSERT INTO q VALUES ({', '.join('?' * (len(keys) + 1))})"
             group = f" GROUP BY {', '.join(self.groups)}" if self.groups else ""
             step = (f"INSERT INTO part SELECT {', '.join([*self.groups, 'sum(w)', *(f'sum({t} * w)' for t in self.totals)])} "
@@ -175,11 +176,12 @@ class Question:
         else:
             rows, table, insert = _timed_rows(lines, bad, reading), "rows", "INSERT INTO rows VALUES (?, ?, ?)"
             step = (f"INSERT INTO part SELECT n, at, line FROM rows{self.clause}", self.params)
+            batches = iter(lambda: list(itertools.islice(rows, BATCH)), [])
         seen = matching = 0
         count = "coalesce(sum(w), 0)" if self.aggregate else "count(*)"
-        while batch := list(itertools.islice(rows, BATCH)):
-            seen += len(batch)
-            db.executemany(insert, self._weighed(batch) if self.aggregate else batch)
+        for batch in batches:
+            seen += sum(row[-1] for row in batch) if self.aggregate else len(batch)
+            db.executemany(insert, batch)
             matching += db.execute(f"SELECT {count} FROM {table}{self.clause}", self.params).fetchone()[0]
             db.execute(*step)
             db.execute(f"DELETE FROM {table}")

@@ -61,8 +61,11 @@ _IDS = {"trace_id": 16, "span_id": 8, "parent_span_id": 8}    # bytes, as logrea
 # backslash; translate() with the others deleted leaves only these, in one pass over a block
 _SPECIAL = bytes([*range(0x0A), *range(0x0B, 0x20), 0x5C])
 _ORDINARY = bytes(sorted(set(range(256)) - set(_SPECIAL)))
-_ORDINARY_LINE = _ORDINARY.replace(b"\n", b"")     # the same but the newline: kept to be counted
-_BLANK_START = re.compile(rb"\n[\n \t\r\x0b\x0c]")      # where a blank line may start
+# the same but the newline and "{": what is left of a block then tells its lines (newlines), whether
+# it holds a special byte, and where a blank line may be (between two newlines, no "{" and no
+# byte but white space: a line of spaces leaves nothing)
+_MARKS = bytes(sorted(set(_ORDINARY) - set(b"\n{")))
+_MAYBE_BLANK = re.compile(rb"\n[\t\r\x0b\x0c]*+\n")
 
 
 def supported(keys: list[str]) -> bool:
@@ -175,7 +178,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                 block = block.removeprefix(logread.BOM.encode())
             if b"\r" in block:                        # CRLF: the \r is white space after a record
                 block = block.replace(b"\r\n", b"\n")
-            marks = block.translate(None, _ORDINARY_LINE)     # its newlines and special bytes
+            marks = block.translate(None, _MARKS)     # its newlines, "{" and special bytes
             lines = marks.count(b"\n") + (not block.endswith(b"\n"))
             if shaped is False:                       # line by line, as before
                 for i, raw in enumerate(block.split(b"\n")[:lines]):
@@ -183,8 +186,8 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
             else:
                 text, starts = block, None
                 if needles:                           # only the lines that hold the needles
-                    text, starts = _holding(block, lines, needles, passed)
-                special = len(marks) > marks.count(b"\n")
+                    text, starts = _holding(block, lines, needles, passed, marks)
+                special = set(marks) - {10, 123}     # (other than newlines and "{")
                 usual, others = _scan(text, lines if starts is None else len(starts), special,
                                       question.pattern, counted)
                 at = [i for i, _ in others]
@@ -206,14 +209,14 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
     bad.lines = number
 
 
-def _scan(text: bytes, lines: int, special: bool, pattern: re.Pattern,
+def _scan(text: bytes, lines: int, special: set[int], pattern: re.Pattern,
           counted: collections.Counter) -> tuple[int, list[tuple[int, bytes]]]:
     """Count the usual lines of `text` (that many whole lines) in `counted` by their captured
     values; (how many they were, [(i, raw line)] of the others, to be parsed whole, in order).
-    `special`: the text may hold special bytes (they were seen in its block)."""
+    `special`: the special bytes the text may hold (those seen in its block)."""
     odd: list[bytes] = []
     if special or not text.isascii():
-        text, odd = _cleaned(text)
+        text, odd = _cleaned(text, special)
     found = pattern.findall(text)
     if text.endswith(b"\n") or not text:
         found.pop()                                   # (the empty match after the last newline)
@@ -251,12 +254,13 @@ def _index(rows: list, row, start: int) -> int:
         return -1
 
 
-def _cleaned(text: bytes) -> tuple[bytes, list[bytes]]:
-    """The text with every line that holds a special byte (a control character, a backslash)
-    or bytes that are not UTF-8 put aside: in its place a line `\0K` (never a line of the shape,
-    and read back by the pattern's last group), K its place in the list returned."""
+def _cleaned(text: bytes, special: set[int]) -> tuple[bytes, list[bytes]]:
+    """The text with every line that holds one of the `special` bytes (control characters, the
+    backslash) or bytes that are not UTF-8 put aside: in its place a line of a zero byte and K
+    (never a line of the shape, and read back by the pattern's last group), K its place in the
+    list returned."""
     spans = set()
-    for byte in set(text.translate(None, _ORDINARY)):
+    for byte in special:
         special = bytes([byte])
         at = text.find(special)
         while at != -1:
@@ -285,27 +289,34 @@ def _cleaned(text: bytes) -> tuple[bytes, list[bytes]]:
     return b"".join([*pieces, text[last:]]), odd
 
 
-def _holding(block: bytes, lines: int, needles: list[bytes],
-             passed: list[int]) -> tuple[bytes, list[int]]:
-    """The lines of a block (of that many lines) that hold every needle, found with bytes.find,
-    never a line at a time, and where each starts in the block; the other lines that are not
-    blank counted in passed[0], as logs._naming_all counts them."""
+def _holding(block: bytes, lines: int, needles: list[bytes], passed: list[int],
+             marks: bytes) -> tuple[bytes, list[int]]:
+    """The lines of a block (of that many lines, its `marks` as fast_rows made them) that hold
+    every needle, found with bytes.find, never a line at a time, and where each starts in the
+    block; the other lines that are not blank counted in passed[0], as logs._naming_all counts
+    them."""
     first, rest = needles[0], needles[1:]
-    pieces, starts = [], []
-    at = block.find(first)
-    while at != -1:
-        start = block.rfind(b"\n", 0, at) + 1
-        end = block.find(b"\n", at)
-        end = len(block) if end == -1 else end + 1
-        line = block[start:end]
-        if all(needle in line for needle in rest):
-            pieces.append(line)
-            starts.append(start)
-        at = block.find(first, end)
+    find, rfind, size = block.find, block.rfind, len(block)
+    starts, ends = [], []
+    at = find(first)
+    while at != -1:                                   # (a tight loop: four calls a line kept)
+        start = rfind(b"\n", 0, at) + 1
+        end = find(b"\n", at) + 1 or size
+        starts.append(start)
+        ends.append(end)
+        at = find(first, end)
+    pieces = [block[start:end] for start, end in zip(starts, ends)]
+    if rest:
+        kept = [i for i, line in enumerate(pieces) if all(needle in line for needle in rest)]
+        pieces, starts = [pieces[i] for i in kept], [starts[i] for i in kept]
+    held = len(pieces)                                # (a needle of white space: blank lines too)
+    if not all(needle.strip() for needle in needles):
+        held = sum(1 for line in pieces if line.strip())
     blank = 0
-    if block[:1].isspace() or _BLANK_START.search(block):     # (rare: a blank line in it)
+    tail = b"" if block.endswith(b"\n") else b"\n"        # (every line between two newlines)
+    if _MAYBE_BLANK.search(b"\n" + marks + tail):          # (rare: a blank line, perhaps)
         blank = sum(1 for line in block.split(b"\n")[:lines] if not line.strip())
-    passed[0] += lines - blank - sum(1 for line in pieces if line.strip())
+    passed[0] += lines - blank - held
     return b"".join(pieces), starts
 
 

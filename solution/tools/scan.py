@@ -40,7 +40,8 @@ from collections.abc import Callable, Iterable, Iterator
 from solution.logschema import REQUIRED
 from solution.tools import logread
 
-BLOCK_BYTES = 1 << 20          # lines read and matched at a time (whole lines; memory: a block)
+BLOCK_BYTES = 1 << 18          # lines read and matched at a time (whole lines: a quarter MB stays
+                               # in the caches; at half a MB and more each copy costs 4x more)
 FLUSH_ROWS = 20_000            # distinct rows held before they are handed on (memory: bounded)
 
 # A string of a clean line (no backslash, no control character): its quotes are its ends.
@@ -81,20 +82,22 @@ def _named(key: str) -> str | None:
     return key.removeprefix("attributes.")
 
 
-def shape_pattern(top: Iterable[str], named: Iterable[str]) -> re.Pattern:
-    """The regular expression of one line of the shape (bytes, a clean line), its groups:
-    `{` (the mark of a line of the shape), the values of the `top` fields in _SHAPE's order, the
-    values of the `named` attributes in their order, and last the whole line when it is of any
-    other shape (a blank line: no group)."""
-    top = set(top)
+def shape_pattern(top: Iterable[str], named: Iterable[str], whole: bool = True) -> re.Pattern:
+    """The regular expression of one line of the shape (bytes, a clean line). Its groups: the
+    values of the `top` fields in _SHAPE's order, then of the `named` attributes in their order.
+    `whole`: it also matches every other line, and then has two more groups, first `{` (the
+    mark of a line of the shape), last the whole line when it is of any other shape (a blank
+    line: neither). Without `whole` and without a value to capture, the mark is the one group."""
+    top, named = set(top), list(named)
     fields = [b'"%s": %s' % (name.encode(), b"(%s)" % value if name in top else value)
               for name, value in _SHAPE]
     pair = b"|".join([*(b'"%s": (%s)' % (re.escape(name.encode()), _SCALAR) for name in named),
                       b"%s: %s" % (_TEXT, _SCALAR)])
     # {}, or pairs each followed by ", " and another pair, or by the closing brace
     attributes = rb'\{(?:(?:%s)(?:, (?=")|(?=\})))*+\}' % pair
-    return re.compile(rb"^(\{)" + b", ".join(fields) + rb', "attributes": ' + attributes
-                      + rb"\} *+$|^([^\n]*+)$", re.M)
+    mark = rb"^(\{)" if whole or not (top or named) else rb"^\{"
+    line = mark + b", ".join(fields) + rb', "attributes": ' + attributes + rb"\} *+$"
+    return re.compile(line + rb"|^([^\n]*+)$" if whole else line, re.M)
 
 
 class _Values(dict):
@@ -126,27 +129,37 @@ _WORDS = {b"true": 1, b"false": 0, b"null": None, b"": None}      # b"": an attr
 
 
 class _Question:
-    """What the pattern captures for a question's keys, and how each key's value is read."""
+    """What the patterns capture for a question's keys, and how each key's value is read. The
+    values of a usual line are counted as a key: the tuple of the captured values, or the one
+    value when there is one (findall then gives values, not tuples: cheaper to make and count)."""
 
     def __init__(self, keys: list[str], sums: Iterable[str]):
         top = [key for key in TOP_LEVEL if key in keys]
         named = list(dict.fromkeys(name for key in keys if (name := _named(key)) is not None))
-        self.pattern = shape_pattern(top, named)
-        group = {key: 1 + i for i, key in enumerate(top)}
-        group_of = {name: 1 + len(top) + i for i, name in enumerate(named)}
-        # per key: the group holding its value (None: always NULL), and its converter
-        self.groups = [group[key] if key in group else group_of.get(_named(key)) for key in keys]
+        self.quick = shape_pattern(top, named, whole=False)     # the lines of the shape only
+        self.whole = shape_pattern(top, named)                  # every line
+        self.width = len(top) + len(named)
+        at_top = {key: i for i, key in enumerate(top)}
+        at_named = {name: len(top) + i for i, name in enumerate(named)}
+        # per key: its place in a counted key (None: always NULL), and its converter
+        self.places = [at_top[key] if key in at_top else at_named.get(_named(key)) for key in keys]
         self.values = [_Values(_IDS.get(key)) for key in keys]
         self.summed = [i for i, key in enumerate(keys) if key in sums]
 
-    def rows(self, counted: dict[tuple, int]) -> list[tuple]:
-        """The SQL rows (*values, w) of counted raw rows. A text summed is handed on a row per
-        line (w = 1): SQLite sums text to a float, and text * w would not."""
+    def key(self, row: tuple):
+        """A usual line's counted key from its row of the whole pattern (mark, values, line)."""
+        return row[1:-1] if self.width > 1 else row[1] if self.width else row[0]
+
+    def rows(self, counted: dict) -> list[tuple]:
+        """The SQL rows (*values, w) of counted keys. A text summed is handed on a row per line
+        (w = 1): SQLite sums text to a float, and text * w would not."""
         out = []
-        for raw, n in counted.items():
-            row = tuple(None if g is None else values[raw[g]]
-                        for g, values in zip(self.groups, self.values))
-            if any(raw[self.groups[i]][:1] == b'"' for i in self.summed if self.groups[i]):
+        for key, n in counted.items():
+            raw = key if self.width > 1 else (key,)
+            row = tuple(None if at is None else values[raw[at]]
+                        for at, values in zip(self.places, self.values))
+            if any(raw[self.places[i]][:1] == b'"' for i in self.summed
+                   if self.places[i] is not None):
                 out += [(*row, 1)] * n
             else:
                 out.append((*row, n))
@@ -184,12 +197,14 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                 for i, raw in enumerate(block.split(b"\n")[:lines]):
                     parsed += _slowly(raw, number + i + 1, bad, passed, needles, slow, reading)
             else:
-                text, starts = block, None
+                text, starts, maybe_blank = block, None, _MAYBE_BLANK.search(
+                    b"\n" + marks + (b"" if block.endswith(b"\n") else b"\n"))
                 if needles:                           # only the lines that hold the needles
-                    text, starts = _holding(block, lines, needles, passed, marks)
+                    text, starts, maybe_blank = _holding(block, lines, needles, passed,
+                                                         maybe_blank)
                 special = set(marks) - {10, 123}     # (other than newlines and "{")
-                usual, others = _scan(text, lines if starts is None else len(starts), special,
-                                      question.pattern, counted)
+                usual, others = _scan(text, lines if starts is None else len(starts),
+                                      bool(maybe_blank), special, question, counted)
                 at = [i for i, _ in others]
                 if starts is not None:                # line i of the text: which of the block
                     at = _indices(block, [starts[i] for i in at])
@@ -209,15 +224,26 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
     bad.lines = number
 
 
-def _scan(text: bytes, lines: int, special: set[int], pattern: re.Pattern,
+def _scan(text: bytes, lines: int, maybe_blank: bool, special: set[int], question: _Question,
           counted: collections.Counter) -> tuple[int, list[tuple[int, bytes]]]:
     """Count the usual lines of `text` (that many whole lines) in `counted` by their captured
     values; (how many they were, [(i, raw line)] of the others, to be parsed whole, in order).
-    `special`: the special bytes the text may hold (those seen in its block)."""
-    odd: list[bytes] = []
+    `maybe_blank`: it may hold blank lines; `special`: the special bytes it may hold (those seen
+    in its block). First the quick pattern, which matches only lines of the shape: when it
+    matched as many as there are lines but the blank ones and those set aside, every other
+    line is of the shape (a match starts a line and ends one with "}", so one that ran over a
+    line end would have taken the place of two). Else the whole pattern tells which lines."""
+    odd, at = [], []
     if special or not text.isascii():
-        text, odd = _cleaned(text, special)
-    found = pattern.findall(text)
+        text, odd, at = _cleaned(text, special)
+    blank = 0
+    if maybe_blank:                                   # (rare: counted after lines set aside)
+        blank = sum(1 for line in text.split(b"\n")[:lines] if not line.strip(b" "))
+    found = question.quick.findall(text)
+    if len(found) == lines - blank - len(odd):        # the usual case
+        counted.update(found)
+        return len(found), list(zip(at, odd))
+    found = question.whole.findall(text)
     if text.endswith(b"\n") or not text:
         found.pop()                                   # (the empty match after the last newline)
     if len(found) != lines:
@@ -227,12 +253,10 @@ def _scan(text: bytes, lines: int, special: set[int], pattern: re.Pattern,
     usual, other = 0, []
     for row, n in collections.Counter(found).items():
         if row[0] and not row[-1]:
-            counted[row] += n
+            counted[question.key(row)] += n
             usual += n
         elif row[-1]:                                 # a line of another shape, or set aside
             other.append(row)
-    if not other:
-        return usual, []
     if lines - usual > 32:                            # many: one pass over the rows
         places = [i for i, row in enumerate(found) if row[-1]]
     else:                                             # a few: found by the list's own search
@@ -254,11 +278,11 @@ def _index(rows: list, row, start: int) -> int:
         return -1
 
 
-def _cleaned(text: bytes, special: set[int]) -> tuple[bytes, list[bytes]]:
+def _cleaned(text: bytes, special: set[int]) -> tuple[bytes, list[bytes], list[int]]:
     """The text with every line that holds one of the `special` bytes (control characters, the
     backslash) or bytes that are not UTF-8 put aside: in its place a line of a zero byte and K
-    (never a line of the shape, and read back by the pattern's last group), K its place in the
-    list returned."""
+    (never a line of the shape, and read back by the whole pattern's last group), K its place in
+    the list of the lines set aside; and the line (from 0) of each."""
     spans = set()
     for byte in special:
         special = bytes([byte])
@@ -281,20 +305,22 @@ def _cleaned(text: bytes, special: set[int]) -> tuple[bytes, list[bytes]]:
                     except UnicodeDecodeError:
                         spans.add((start, start + len(line)))
                 start += len(line) + 1
-    odd, pieces, last = [], [], 0
+    odd, at, pieces, index, last = [], [], [], 0, 0
     for start, end in sorted(spans):
+        index += text.count(b"\n", last, start)
+        at.append(index)
         pieces += [text[last:start], b"\0%d" % len(odd)]
         odd.append(text[start:end])
         last = end
-    return b"".join([*pieces, text[last:]]), odd
+    return b"".join([*pieces, text[last:]]), odd, at
 
 
 def _holding(block: bytes, lines: int, needles: list[bytes], passed: list[int],
-             marks: bytes) -> tuple[bytes, list[int]]:
-    """The lines of a block (of that many lines, its `marks` as fast_rows made them) that hold
-    every needle, found with bytes.find, never a line at a time, and where each starts in the
-    block; the other lines that are not blank counted in passed[0], as logs._naming_all counts
-    them."""
+             maybe_blank) -> tuple[bytes, list[int], bool]:
+    """The lines of a block (of that many lines) that hold every needle, found with bytes.find,
+    never a line at a time; where each starts in the block; whether they may be blank (a needle
+    of white space). The other lines that are not blank are counted in passed[0], as
+    logs._naming_all counts them (`maybe_blank`: the block may hold blank lines)."""
     first, rest = needles[0], needles[1:]
     find, rfind, size = block.find, block.rfind, len(block)
     starts, ends = [], []
@@ -309,15 +335,13 @@ def _holding(block: bytes, lines: int, needles: list[bytes], passed: list[int],
     if rest:
         kept = [i for i, line in enumerate(pieces) if all(needle in line for needle in rest)]
         pieces, starts = [pieces[i] for i in kept], [starts[i] for i in kept]
-    held = len(pieces)                                # (a needle of white space: blank lines too)
-    if not all(needle.strip() for needle in needles):
-        held = sum(1 for line in pieces if line.strip())
+    spaces = not all(needle.strip() for needle in needles)
+    held = sum(1 for line in pieces if line.strip()) if spaces else len(pieces)
     blank = 0
-    tail = b"" if block.endswith(b"\n") else b"\n"        # (every line between two newlines)
-    if _MAYBE_BLANK.search(b"\n" + marks + tail):          # (rare: a blank line, perhaps)
+    if maybe_blank:                                   # (rare: a blank line, perhaps)
         blank = sum(1 for line in block.split(b"\n")[:lines] if not line.strip())
     passed[0] += lines - blank - held
-    return b"".join(pieces), starts
+    return b"".join(pieces), starts, spaces
 
 
 def _indices(block: bytes, offsets: list[int]) -> list[int]:

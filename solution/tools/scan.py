@@ -15,14 +15,21 @@ asks for. It accepts only a line the full parse would read as it is written:
                  double holds every one, and an integer fits in 64 bits: never "too large")
     attributes   an object of strings, numbers, true, false and null
 
-The speed comes from three things. (1) A line that holds no backslash and no control character
-has strings whose quotes are their ends, so a string is `"[^"]*"`, which `re` skips over in a
-tight loop; the few lines that hold one (an escaped quote, a tab) are found with bytes.translate
-and bytes.find, which run at the speed of memory, and go to the full parse. (2) The values are
-counted as the pattern returns them, as bytes, with one collections.Counter call a block; each
-distinct value is converted once (and 1 and 1.0 stay apart, so a sum keeps int and float as
-SQLite would). (3) With `--where KEY=TEXT`, only the lines holding the text are matched at all:
-they are found with bytes.find, the rest counted as passed over.
+The speed comes from four things. (1) A line that holds no backslash and no control byte has
+strings whose quotes are their ends, so a string is `"[^"]*+"`, which `re` skips over in a tight
+loop; the few lines that hold one (an escaped quote, a tab) are found with one bytes.translate
+over the block (which also counts its lines) and bytes.find, and go to the full parse. (2) The
+pattern's quantifiers are possessive: `re` keeps no place to come back to. (3) A first, quick
+pattern matches only lines of the shape, capturing only the values asked for; when it matched
+every line but the blank ones and those set aside, the block is done (a match starts a line and
+ends one with "}", so a match over two lines would have left one short); else a second pattern
+that matches every line tells which ones are of another shape. (4) The values are counted as the
+pattern returns them, as bytes, with one collections.Counter call a block; each distinct value
+is converted once (and 1 and 1.0 stay apart, so a sum keeps int and float as SQLite would).
+With `--where KEY=TEXT`, only the lines holding the text are matched at all: they are found
+with bytes.find, the rest counted as passed over. Workers of a split read are forked
+(logread.in_stretches). Together they take a worker's CPU from about 4 µs a line of lab 1's log
+to about 2 (tests/bench_day.py times the whole command).
 
 A key asked of the attributes is captured where the pattern meets `"KEY": ` inside them; given
 twice, the last value is kept, as in the full parse (Python's json, jq). Every other line (an
@@ -51,10 +58,12 @@ FLUSH_ROWS = 20_000            # distinct rows held before they are handed on (m
 _TEXT = rb'"[^"]*+"'
 _NUMBER = rb"-?+(?>0|[1-9][0-9]{0,17}+)(?:\.[0-9]++)?+(?:[eE][-+]?+[0-9]{1,2}+)?+"
 _SCALAR = rb"(?>%s|%s|true|false|null)" % (_TEXT, _NUMBER)
+# RFC 3339 in UTC as readers keep it (logread._RFC3339_Z; in ASCII digits: any other, parsed)
+_TIME = rb'"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6}+)?+Z"'
 # each top-level field of the shape, in the order lab 1 writes them, with what its value may be
-_SHAPE = (("timestamp", rb'"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6}+)?+Z"'),
-          ("severity_text", _SCALAR), ("severity_number", _NUMBER), ("body", rb'"[^"]++"'),
-          ("trace_id", _TEXT), ("span_id", _TEXT), ("parent_span_id", rb"(?>null|%s)" % _TEXT))
+_SHAPE = (("timestamp", _TIME), ("severity_text", _SCALAR), ("severity_number", _NUMBER),
+          ("body", rb'"[^"]++"'), ("trace_id", _TEXT), ("span_id", _TEXT),
+          ("parent_span_id", rb"(?>null|%s)" % _TEXT))
 TOP_LEVEL = (*(name for name, _ in _SHAPE), "attributes")
 _IDS = {"trace_id": 16, "span_id": 8, "parent_span_id": 8}    # bytes, as logread.hex_id reads them
 
@@ -249,7 +258,8 @@ def _scan(text: bytes, lines: int, maybe_blank: bool, special: set[int], questio
     if len(found) != lines:
         # a match ran over a line end (an unterminated string): every line the whole way
         every = text.split(b"\n")[:lines]
-        return 0, [(i, odd[int(raw[1:])] if raw[:1] == b"\0" else raw) for i, raw in enumerate(every)]
+        return 0, [(i, odd[int(raw[1:])] if raw[:1] == b"\0" else raw)
+                   for i, raw in enumerate(every)]
     usual, other = 0, []
     for row, n in collections.Counter(found).items():
         if row[0] and not row[-1]:

@@ -7,9 +7,13 @@ project's top conftest.py, so that it works with or without a test path).
     python3 -m tests.grade SUBMISSIONS/                         grade a folder: points per part
 
 Nothing starts at collection time: slow runs (the demo, a graded folder) are fixtures, run once.
+The story of a seed is generated once per session (`generated_once`: the generator is pure, and
+tests/test_traffic.py checks, on the real generator, that one seed gives one story in any
+process), and each lab's default run on the default story is the demo's (`default_results`).
 """
 
 import importlib.util
+import inspect
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
@@ -50,6 +54,33 @@ def load_target(target):
     return load
 
 
+_generate = traffic.generate
+_stories: dict = {}
+
+
+def generated_once(*args, **kwargs) -> list:
+    """traffic.generate, each story generated once in this process; a fresh list every call (its
+    requests are immutable records)."""
+    try:
+        bound = inspect.signature(_generate).bind(*args, **kwargs)
+        bound.apply_defaults()
+        key = tuple(bound.arguments.items())
+        hash(key)
+    except TypeError:                                         # an unhashable argument: no cache
+        return _generate(*args, **kwargs)
+    if key not in _stories:
+        _stories[key] = _generate(*args, **kwargs)
+    return list(_stories[key])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stories_generated_once():
+    """Every test of the session reads the stories through generated_once."""
+    traffic.generate = generated_once
+    yield
+    traffic.generate = _generate
+
+
 @pytest.fixture(scope="session")
 def story() -> list:
     """The default story, generated once for the whole test session."""
@@ -62,6 +93,13 @@ def demo_outcome():
     `python3 solution/demo.py` prints is `demo.render` of it, its --html page `demo.render_html`."""
     from solution import demo
     return demo.run()
+
+
+@pytest.fixture(scope="session")
+def default_results(demo_outcome) -> dict:
+    """{lab number: the lab's run() on the default story}, as the demo ran it (lab 2 with the
+    challenge's composite alert, as its own tests and the demo ask for it)."""
+    return {number: result for number, (_, result) in demo_outcome["labs"].items()}
 
 
 class _Tags(HTMLParser):

@@ -5,14 +5,17 @@ Each document runs once, when a test first needs it, in a fresh copy of the proj
 in order (later ones read files the earlier ones wrote). A `python3 solution/....py ARGS` command
 runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
 for output), which spares some seventy interpreter starts; there a story of a seed is generated
-once and handed out as a fresh list (its requests are immutable; test_traffic.py checks that one
-seed gives the same story in any process). The rest (shell pipes, `python3 -c`, the live gateway)
-run in a shell, as written. A command quoted word for word in two documents, that writes no file,
-runs once.
+once (conftest.generated_once), and a lab's run() with the same arguments on the same story runs
+once: the demo's run of every lab on the default story serves `python3 solution/demo.py`, the
+labs run with their defaults, and `demo.py --lab N` (their screens are rendered afresh each time;
+test_demo.py checks that a fresh interpreter prints what the session's run renders). The rest
+(shell pipes, `python3 -c`, the live gateway) run in a shell, as written. A command quoted word
+for word in two documents, that writes no file, runs once.
 """
 
 import ast
 import contextlib
+import inspect
 import io
 import os
 import re
@@ -28,6 +31,7 @@ from unittest import mock
 import pytest
 
 from solution import traffic
+from solution.cli import run_cli
 from solution.labs import LABS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,19 +62,52 @@ IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*)
 WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
 
 
-_stories: dict = {}
-_generate = traffic.generate
+_lab_runs: dict = {}                   # (lab, its run()'s arguments) -> the run's result
 
 
-def generated_once(*args, **kwargs) -> list:
-    """traffic.generate, each story generated once in this process; a fresh list every call."""
-    key = (args, tuple(sorted(kwargs.items())))
+def lab_run_key(module, run, args: tuple, kwargs: dict):
+    """The memo's key of one call of a lab's run(): its arguments as run() binds them (the
+    story as the tuple of its requests), or None when one of them cannot be a key."""
+    bound = inspect.signature(run).bind(*args, **kwargs)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    requests, story = arguments["requests"], ("the story of", arguments["seed"],
+                                              arguments.get("scenario"))
+    if requests is None or tuple(requests) == tuple(traffic.generate(seed=story[1], **(
+            {"scenario": story[2]} if story[2] is not None else {}))):
+        arguments["requests"] = story          # run() generates the seed's story when given none
+    else:
+        arguments["requests"] = tuple(requests)
+    key = (module.__name__, tuple(sorted(arguments.items())))
     try:
-        if key not in _stories:
-            _stories[key] = _generate(*args, **kwargs)
-    except TypeError:                                         # an unhashable argument: no cache
-        return _generate(*args, **kwargs)
-    return list(_stories[key])
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def run_once(module):
+    """A lab's run(), each set of arguments run once for the session."""
+    real = module.run
+
+    def run(*args, **kwargs):
+        key = lab_run_key(module, real, args, kwargs)
+        if key is None:
+            return real(*args, **kwargs)
+        if key not in _lab_runs:
+            _lab_runs[key] = real(*args, **kwargs)
+        return _lab_runs[key]
+    return run
+
+
+LESSONS = {f"solution/{lab.name}.py": lab.lesson() for lab in LABS}
+GUARD = 'if __name__ == "__main__":\n    run_cli(main)\n'
+
+
+def ends_in_the_guard(script: Path) -> bool:
+    """The lesson ends in `if __name__ == "__main__": run_cli(main)`: running it as a command is
+    calling run_cli(main) (so the lesson's own module, whose run() the memo serves, can run it)."""
+    return script.read_text(encoding="utf-8").endswith("\n\n" + GUARD)
 
 
 def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
@@ -82,9 +119,17 @@ def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
     os.chdir(copy)
     status = 0
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-                mock.patch.object(traffic, "generate", generated_once):
-            runpy.run_path(str(copy / script), run_name="__main__")
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(out))
+            stack.enter_context(contextlib.redirect_stderr(err))
+            for lab in LABS:
+                module = lab.lesson()
+                stack.enter_context(mock.patch.object(module, "run", run_once(module)))
+            lesson = LESSONS.get(script)
+            if lesson and ends_in_the_guard(copy / script):
+                run_cli(lesson.main)                # what the guard runs, on the module's run()
+            else:
+                runpy.run_path(str(copy / script), run_name="__main__")
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (exc.code is not None)
     except Exception as exc:                                  # noqa: BLE001 - reported as a failure
@@ -131,7 +176,16 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
     return results
 
 
-def results_of(doc: Path) -> dict[str, subprocess.CompletedProcess]:
+def results_of(doc: Path, demo_outcome: dict | None = None) -> dict:
+    """A document's results, run once; the session's demo run (when given) joins the memo of
+    lab runs first, under the arguments the demo gave each lab."""
+    if demo_outcome is not None and not _lab_runs:
+        from solution import demo
+        for module, result in demo_outcome["labs"].values():
+            extra = {"composite": demo.composite_alert} if module.__name__.endswith("dashboard") else {}
+            key = lab_run_key(module, module.run, (), {"requests": demo_outcome["requests"],
+                                           "seed": demo_outcome["seed"], **extra})
+            _lab_runs[key] = result
     if doc not in _runs:
         _runs[doc] = run_document(doc)
     return _runs[doc]
@@ -219,16 +273,16 @@ def test_the_challenge_is_in_the_dashboard_handout_with_its_grading_command():
 @pytest.mark.parametrize("doc,command", [(d, c) for d in DOCS for c in commands(d)
                                          if "pytest" not in c],
                          ids=lambda v: str(v.relative_to(ROOT)) if isinstance(v, Path) else v[:60])
-def test_every_quoted_command_runs_as_written(doc, command):
-    out = results_of(doc)[command]
+def test_every_quoted_command_runs_as_written(doc, command, demo_outcome):
+    out = results_of(doc, demo_outcome)[command]
     assert out.returncode == 0, f"{doc.name}: `{command}` exited {out.returncode}:\n{out.stderr[-2000:]}"
     assert "Traceback" not in out.stderr
 
 
 @pytest.mark.parametrize("handout", HANDOUTS, ids=lambda p: p.name)
-def test_every_number_the_handout_promises_is_printed(handout):
+def test_every_number_the_handout_promises_is_printed(handout, demo_outcome):
     # labs/README.md runs every lab with its defaults: reuse that run
-    out = results_of(ROOT / "labs" / "README.md")[f"python3 solution/{handout.stem}.py"]
+    out = results_of(ROOT / "labs" / "README.md", demo_outcome)[f"python3 solution/{handout.stem}.py"]
     assert out.returncode == 0, out.stderr
     numbers = bold_numbers(handout)
     assert numbers, f"{handout.name} promises no number in 'What to look for'"

@@ -57,9 +57,9 @@ def log_lines(requests, rate: float = 1.0, slow_ms: float = lab.SLOW_MS) -> list
 
 
 @pytest.fixture(scope="module")
-def burst(story):
+def burst(default_results):
     """The default run: the story's error burst, logged and queried."""
-    return lab.run(requests=story)
+    return default_results[1]
 
 
 # ── the record ──────────────────────────────────────────────────────────────────────────────────
@@ -455,9 +455,12 @@ def test_every_secret_the_story_planted_is_redacted_and_nothing_else(story):
     # counted from the prompts the story wrote (its LEAKS), not by the redactor: each kind of
     # placeholder in the log equals the secrets planted, so no secret slipped through and no
     # order number, trace id or timestamp was taken for one
-    part = [r for r in story if r.ts < 8400]                 # up to the end of the error burst
+    # up to the end of the error burst: every request that planted one, and every fourth other
+    # one (with their trace ids, timestamps and order numbers, which must survive)
     planted = {"card": "4111 1111 1111 1111", "api_key": "sk-test", "bearer_token": "Bearer ",
                "phone": "+1 415 555", "aws_access_key_id": " AKIA", "email": "@example.com"}
+    part = [r for i, r in enumerate(story) if r.ts < 8400
+            and (i % 4 == 0 or any(mark in r.prompt for mark in planted.values()))]
     stream = io.StringIO()
     lab.write_log(part, stream)
     found = dict.fromkeys(lab.KINDS, 0)

@@ -21,8 +21,8 @@ DRIFT = next(i for i in STORY.incidents if i.kind == "drift")
 
 
 @pytest.fixture(scope="module")
-def result(story):
-    return lab.run(requests=story)
+def result(default_results):
+    return default_results[3]
 
 
 @pytest.fixture(scope="module")

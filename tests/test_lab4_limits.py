@@ -181,8 +181,8 @@ def test_bad_settings_are_refused_with_the_reason(capsys):
 # ── the story ───────────────────────────────────────────────────────────────────────────────────
 
 @pytest.fixture(scope="module")
-def result(story):
-    return lab.run(story)
+def result(default_results):
+    return default_results[4]
 
 
 def test_conservation_offered_equals_accepted_plus_every_refusal_for_every_tenant(story, result):

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from solution import lab2_dashboard as lesson
-from solution.extend import composite_alert
 from solution.tools import dashboard as lab
 from solution.tools import show
 from solution.tools.logread import LogReadError
@@ -21,8 +20,8 @@ SCRIPT = ROOT / "solution" / "tools" / "dashboard.py"
 
 
 @pytest.fixture(scope="module")
-def result(story):
-    return lesson.run(requests=story, composite=composite_alert)
+def result(default_results):
+    return default_results[2]
 
 
 def run_log(path):

@@ -37,8 +37,8 @@ HOSTILE = [
 
 
 @pytest.fixture(scope="module")
-def logs_(story, tmp_path_factory):
-    burst = lesson.run(requests=story)
+def logs_(default_results, tmp_path_factory):
+    burst = default_results[1]
     folder = tmp_path_factory.mktemp("fuzz")
     clean, salted, alone = folder / "clean.jsonl", folder / "salted.jsonl", folder / "alone.jsonl"
     clean.write_text(burst.log, encoding="utf-8")

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from solution import lab1_logs, lab2_dashboard, lab3_online_eval, lab4_limits, lab5_flywheel
 from solution import traffic
-from solution.extend import composite_alert
 from solution.numeric import percent
 from solution.tools import show
 from solution.traffic import STORY
@@ -18,28 +16,28 @@ SVG = re.compile(r'<div class="wide chart-wide"><svg.*</svg></div>', re.S)
 
 
 @pytest.fixture(scope="module")
-def lab1(story):
-    return lab1_logs.run(requests=story)
+def lab1(default_results):
+    return default_results[1]
 
 
 @pytest.fixture(scope="module")
-def lab2(story):
-    return lab2_dashboard.run(requests=story, composite=composite_alert)
+def lab2(default_results):
+    return default_results[2]
 
 
 @pytest.fixture(scope="module")
-def lab3(story):
-    return lab3_online_eval.run(requests=story)
+def lab3(default_results):
+    return default_results[3]
 
 
 @pytest.fixture(scope="module")
-def lab4(story):
-    return lab4_limits.run(requests=story)
+def lab4(default_results):
+    return default_results[4]
 
 
 @pytest.fixture(scope="module")
-def lab5():
-    return lab5_flywheel.run()
+def lab5(default_results):
+    return default_results[5]
 
 
 def test_lab1_the_timeline_texts_fit_60_and_its_chart_is_inline_svg(lab1):

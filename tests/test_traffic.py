@@ -168,8 +168,9 @@ def _digest_in_subprocess(seed: int, hashseed: str) -> str:
 
 
 def test_the_same_seed_gives_the_same_story_in_any_process(story):
+    # this process's hash seed is pytest's (random unless PYTHONHASHSEED is set); the other's
+    # is fixed and another
     here = hashlib.sha256(repr(story).encode()).hexdigest()
-    assert _digest_in_subprocess(traffic.DEFAULT_SEED, "0") == here
     assert _digest_in_subprocess(traffic.DEFAULT_SEED, "12345") == here
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from test_extend import CASES, POINTS, run_case
+from contract import CASES, POINTS, run_case
 
 from solution.paging import SIGNALS, Page
 

@@ -168,9 +168,11 @@ def from_the_story(requests, scenario: traffic.Scenario = traffic.STORY) -> dict
     out = {}
     for incident in (i for i in scenario.incidents if i.page):
         span = incident.end_s - incident.start_s
-        others = [i for i in scenario.incidents if i.end_s - i.start_s < span]
-        alone = [r for r in requests if incident.covers(r.ts)
-                 and not any(o.covers(r.ts) for o in others)]
+        # the shorter incidents that overlap it: the minutes they share are theirs
+        others = [i for i in scenario.incidents if i.end_s - i.start_s < span
+                  and i.start_s < incident.end_s and incident.start_s < i.end_s]
+        inside = [r for r in requests if incident.start_s <= r.ts < incident.end_s]
+        alone = [r for r in inside if not any(o.covers(r.ts) for o in others)]
         failed = sum(r.status >= 500 for r in alone) / len(alone) if alone else 0.0
         page = next((p for p in pages if matches(p, incident)), None)
         out[incident.name] = Measured(

@@ -158,47 +158,47 @@ def keep_trace(trace_id: str, failed: bool, latency_ms: float, rate: float = SAM
 
 
 class TailSamplingHandler(logging.StreamHandler):
-    """Holds each trace's lines until its `request.completed` record, then writes all of them or
-    none, as keep_trace decides. Lines without a trace id pass straight through; traces still
-    open at close() are written, since nobody could decide against them."""
+    """Holds each trace's records until its `request.completed` record, then writes all of them
+    or none, as keep_trace decides (formatted only then: a trace dropped costs no JSON). Records
+    without a trace id pass straight through; traces still open at close() are written, since
+    nobody could decide against them."""
 
     def __init__(self, stream, rate: float = 1.0, slow_ms: float = SLOW_MS):
         super().__init__(stream)
         self.rate, self.slow_ms = rate, slow_ms
-        self.pending: dict[str, list] = {}          # trace id -> [lines, failed so far]
+        self.pending: dict[str, list] = {}          # trace id -> [records, failed so far]
         self.lines = self.lines_kept = self.traces_kept = self.failed = self.failed_kept = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
             self.lines += 1
             trace_id = getattr(record, "trace_id", None)
             if trace_id is None:
-                self._write([line])
+                self._write([record])
                 return
             held = self.pending.setdefault(trace_id, [[], False])
-            held[0].append(line)
+            held[0].append(record)
             held[1] = held[1] or record.levelno >= logging.ERROR
             if record.msg == F.REQUEST_COMPLETED:
-                lines, failed = self.pending.pop(trace_id)
+                records, failed = self.pending.pop(trace_id)
                 latency = getattr(record, "attributes", {}).get(F.LATENCY_MS, 0.0)
                 kept = keep_trace(trace_id, failed, latency, self.rate, self.slow_ms)
                 if kept:
                     self.traces_kept += 1
-                    self._write(lines)
+                    self._write(records)
                 if failed:
                     self.failed += 1
                     self.failed_kept += 1 if kept else 0
         except Exception:                           # logging's rule: never raise into the caller
             self.handleError(record)
 
-    def _write(self, lines: list[str]) -> None:
-        self.lines_kept += len(lines)
-        self.stream.write("\n".join(lines) + "\n")
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        self.lines_kept += len(records)
+        self.stream.write("\n".join(map(self.format, records)) + "\n")
 
     def close(self) -> None:
-        for lines, _ in self.pending.values():
-            self._write(lines)
+        for records, _ in self.pending.values():
+            self._write(records)
         self.pending.clear()
         self.flush()
         super().close()

@@ -12,6 +12,7 @@ Nothing here is an operations idea of its own; each lab explains the idea it use
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import time
 from datetime import datetime
@@ -127,7 +128,12 @@ def rfc3339(seconds: float) -> str:
     '2026-11-02T09:00:03.123Z'
     """
     whole, milli = divmod(round(seconds * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{milli:03d}Z"
+    return f"{_utc_second(whole)}.{milli:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)       # a log's records come in time order: seconds repeat
+def _utc_second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
 
 
 def parse_rfc3339(text: str) -> float:

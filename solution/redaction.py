@@ -34,6 +34,7 @@ Remember: a secret written to a log is leaked forever; redact before the line is
 
 from __future__ import annotations
 
+import functools
 import re
 
 # ── the checks a number must pass to be a card, an IBAN ─────────────────────────────────────────
@@ -133,6 +134,7 @@ _ENDINGS = tuple(ending for ending, _ in SECRET_NAMES)
 _SEPARATORS = re.compile(r"[-_. \u200b-\u200d\u2060\ufeff]")
 
 
+@functools.lru_cache(maxsize=1024)     # a log repeats a few dozen keys: fold each once
 def secret_name(key: str) -> str | None:
     """The kind of secret a key names, or None: any case, any separator.
 
@@ -413,11 +415,27 @@ _ESCAPE_SEQUENCE = re.compile(r"(\x1b(?:\[[0-?]{0,64}[ -/]{0,16}[@-~]|\][^\x07\x
                               r"(?:\x07|\x1b\\)?|[@-Z\\-_]))")
 
 
+# A log repeats its short strings (a tenant, a model, a stage's name, a templated question)
+# thousands of times: the answers for the last 4,096 of at most 256 characters are remembered.
+SHORT = 256
+
+
 def redact(text: str) -> str:
     """The text with secrets and personal data replaced by typed placeholders, and control
     characters made visible: safe to write to a log. The search reads the raw text, between
     terminal escape sequences; escaping first would glue a newline's `\\n` onto the next word
     ("\\nsk-...") and hide the key from the patterns' word boundaries."""
+    if len(text) <= SHORT and type(text) is str:
+        return _redact_short(text)
+    return _redact(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _redact_short(text: str) -> str:
+    return _redact(text)
+
+
+def _redact(text: str) -> str:
     if "\x1b" not in text:
         return neutralize(_search_and_replace(text))
     pieces = _ESCAPE_SEQUENCE.split(text)          # text, sequence, text, ...
@@ -440,6 +458,8 @@ def redact_value(value, key: str | None = None):
         return f"[REDACTED:{kind}]"
     if isinstance(value, str):
         return redact(value)
+    if isinstance(value, (int, float)) and abs(value) < 1e12:    # 12 digits at most: no card
+        return value
     if isinstance(value, (list, tuple)):
         return [redact_value(item, key if kind else None) for item in value]
     if isinstance(value, dict):

@@ -12,6 +12,7 @@ tests/test_traffic.py checks, on the real generator, that one seed gives one sto
 process), and each lab's default run on the default story is the demo's (`default_results`).
 """
 
+import gc
 import importlib.util
 import inspect
 import sys
@@ -75,9 +76,14 @@ def generated_once(*args, **kwargs) -> list:
 
 @pytest.fixture(scope="session", autouse=True)
 def stories_generated_once():
-    """Every test of the session reads the stories through generated_once."""
+    """Every test of the session reads the stories through generated_once. The session keeps
+    a few stories and the demo's run alive (hundreds of thousands of objects): the cyclic
+    garbage collector runs a thirtieth as often, instead of scanning them thousands of times."""
     traffic.generate = generated_once
+    thresholds = gc.get_threshold()
+    gc.set_threshold(20_000, *thresholds[1:])
     yield
+    gc.set_threshold(*thresholds)
     traffic.generate = _generate
 
 

@@ -4,13 +4,14 @@
     python3 -m tests.grade SUBMISSIONS/ --csv grades.csv     the same for a gradebook
     python3 -m tests.grade alice.py                          one file
 
-The cases are tests/test_extend.py's, the ones a student runs with pytest. Each file is graded in a
-worker process of its own; every call of the student's function has a time limit (--case-timeout),
-so an answer that hangs on some inputs keeps the credit of the cases it passes, and the whole file
-has one too (--timeout). Points follow the contract: refusal 10, merging 50, signals 20, story 20
-(the core, 100), each part's points the share of its cases passed; going further (gap_windows) is a
-bonus of 10, apart. A score of zero always says why (endless loop, sys.exit at import, crash,
-untouched starter, imports the reference). The class summary comes after the students.
+The cases are tests/contract.py's, the ones a student runs with pytest (tests/test_extend.py). Each
+file is graded in a worker process of its own; every call of the student's function has a time
+limit (--case-timeout), so an answer that hangs on some inputs keeps the credit of the cases it
+passes, and the whole file has one too (--timeout). Points follow the contract: refusal 10, merging
+50, signals 20, story 20 (the core, 100), each part's points the share of its cases passed; going
+further (gap_windows) is a bonus of 10, apart. A score of zero always says why (endless loop,
+sys.exit at import, crash, untouched starter, imports the reference). The class summary comes after
+the students.
 """
 
 from __future__ import annotations
@@ -48,20 +49,20 @@ class Grade:
 
     def points(self, part: str) -> float:
         """The part's points: its stated points times the share of its cases passed."""
-        from tests.test_extend import BONUS, CASES, POINTS
+        from tests.contract import BONUS, CASES, POINTS
         ids = [c.id for c in CASES if c.part == part]
         passed = sum(1 for i in ids if self.hints.get(i) == "")
         return round({**POINTS, **BONUS}[part] * passed / len(ids), 1)
 
     @property
     def core(self) -> float:
-        from tests.test_extend import POINTS
+        from tests.contract import POINTS
         return round(sum(self.points(p) for p in POINTS), 1)
 
 
 def student_problem(path: Path) -> str:
     """Why a file is not graded at all: it uses the reference answer, or it is not Python."""
-    from tests.test_extend import source_problems
+    from tests.contract import source_problems
     try:
         problems = source_problems(path)
     except (SyntaxError, ValueError, UnicodeDecodeError) as exc:
@@ -95,7 +96,7 @@ def worker(path: str, stories: str, start: int, limit_s: float) -> int:
         report.write(json.dumps({"problem": "imports the reference: the file loads "
                                  "solution.extend (directly or through another module)"}) + "\n")
         return 0
-    from tests import test_extend as grader
+    from tests import contract as grader
     grader._stories.update({int(k): [tuple(w) for w in v]
                             for k, v in json.loads(Path(stories).read_text()).items()})
     report.write(json.dumps({"loaded": True}) + "\n")
@@ -107,7 +108,7 @@ def worker(path: str, stories: str, start: int, limit_s: float) -> int:
 
 def in_running_order():
     """The cases, smallest inputs first (the folder grader's order; the table keeps the file's)."""
-    from tests.test_extend import CASES
+    from tests.contract import CASES
     return sorted(CASES, key=lambda case: case.windows)
 
 
@@ -185,7 +186,7 @@ def given_up(g: Grade, order: list[str]) -> str:
 
 def zero_reason(g: Grade) -> str:
     """Why a file that ran scored nothing: the commonest first line of its hints."""
-    from tests.test_extend import NOT_WRITTEN
+    from tests.contract import NOT_WRITTEN
     firsts = Counter(h.splitlines()[0] for h in g.hints.values() if h)
     if any(h.startswith(NOT_WRITTEN) for h in firsts):
         return f"untouched starter: {NOT_WRITTEN}"
@@ -196,7 +197,7 @@ def zero_reason(g: Grade) -> str:
 # ── the report: a table, the class summary, a gradebook ─────────────────────────────────────────
 
 def table(grades: list[Grade]) -> str:
-    from tests.test_extend import BONUS, CASES, POINTS
+    from tests.contract import BONUS, CASES, POINTS
     parts = [*POINTS, *BONUS]
     head = (f"{'student':<22} {'core':>5}  " + "  ".join(f"{p} /{pts}" for p, pts in POINTS.items())
             + f"  further +{BONUS['further']}")
@@ -234,7 +235,7 @@ def summary(grades: list[Grade], parts: list[str]) -> str:
 
 def write_csv(grades: list[Grade], path: str) -> None:
     """A gradebook: one row per student, a column per part, the core, the total, the problem."""
-    from tests.test_extend import BONUS, POINTS
+    from tests.contract import BONUS, POINTS
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", *POINTS, "core", *BONUS, "total", "problem"])
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.timeout > 0 and args.case_timeout > 0 and args.jobs > 0):
         print("error: --timeout, --case-timeout and --jobs must be greater than 0", file=sys.stderr)
         return 2
-    from tests.test_extend import STORY_SEEDS, story_breaches
+    from tests.contract import STORY_SEEDS, story_breaches
     with tempfile.TemporaryDirectory(prefix="opslab-grade-") as tmp:
         stories = Path(tmp) / "stories.json"          # the story's breaches, computed once
         stories.write_text(json.dumps({seed: story_breaches(seed) for seed in STORY_SEEDS}))

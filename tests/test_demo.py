@@ -54,7 +54,8 @@ def show(demo_outcome, tmp_path_factory) -> Path:
 
 def test_the_demo_prints_identical_bytes_whatever_the_hash_seed(demo_output, show, tmp_path):
     # the one end-to-end run: a fresh interpreter, another hash seed, the same bytes as the
-    # session's run, on the terminal and in the page
+    # session's run, on the terminal and in the page (the story's summary and every lab's
+    # report: the labs' own tests run their scripts in a subprocess only for --help)
     env = dict(os.environ, PYTHONHASHSEED="987654")
     env.pop("NO_COLOR", None)
     again = subprocess.run([sys.executable, str(DEMO), "--html", "show.html"], cwd=tmp_path,

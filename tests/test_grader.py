@@ -2,7 +2,7 @@
 hanging.
 
 A folder of submissions, each an honest answer, a plausible wrong one, a way to pass without
-solving the task or a way to break a grader, is graded once with `python3 -m tests.grade` (every
+solving the task or a way to break a grader, is graded once by tests/grade.py's main() (every
 file in its own worker, every call with a time limit); the tests read its table and its CSV. The
 grader's tests use tests/fixtures/starter_extend.py, a pristine copy of the starter: the shipped
 starters/extend.py is the student's to edit, and no test here reads it (but one: it checks that
@@ -10,7 +10,9 @@ the copy still agrees with it, in the parts a student never edits).
 """
 
 import ast
+import contextlib
 import csv
+import io
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from test_extend import CASES, POINTS, run_case
+from contract import CASES, POINTS, run_case
+from tests import grade
 
 from solution.paging import SIGNALS, Page
 
@@ -145,13 +148,22 @@ def graded():
         for name, text in SUBMISSIONS.items():
             (folder / f"{name}.py").write_text(text.lstrip(), encoding="utf-8")
         (folder / "untouched_starter.py").write_bytes(PRISTINE.read_bytes())
-        out = subprocess.run([sys.executable, "-m", "tests.grade", str(folder), "--csv",
-                              str(folder / "grades.csv"), "--case-timeout", str(CASE_TIMEOUT_S)],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert out.returncode == 0, out.stderr
+        # the grader's main() here (its stories are the session's), its workers in processes
+        table, errors = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(table), contextlib.redirect_stderr(errors):
+            status = grade.main([str(folder), "--csv", str(folder / "grades.csv"),
+                                 "--case-timeout", str(CASE_TIMEOUT_S)])
+        assert status == 0, errors.getvalue()
         with (folder / "grades.csv").open(encoding="utf-8") as sheet:
             rows = {row["student"]: row for row in csv.DictReader(sheet)}
-    return out.stdout, rows
+    return table.getvalue(), rows
+
+
+def test_the_grader_runs_as_a_command_and_refuses_an_empty_folder(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tests.grade", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith("error: no .py file in ")
+    assert "Traceback" not in out.stderr
 
 
 def lines_of(table: str, student: str) -> list[str]:

@@ -6,11 +6,12 @@ in order (later ones read files the earlier ones wrote). A `python3 solution/...
 runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
 for output), which spares some seventy interpreter starts; there a story of a seed is generated
 once (conftest.generated_once), and a lab's run() with the same arguments on the same story runs
-once: the demo's run of every lab on the default story serves `python3 solution/demo.py`, the
-labs run with their defaults, and `demo.py --lab N` (their screens are rendered afresh each time;
-test_demo.py checks that a fresh interpreter prints what the session's run renders). The rest
-(shell pipes, `python3 -c`, the live gateway) run in a shell, as written. A command quoted word
-for word in two documents, that writes no file, runs once.
+once: the demo's run of every lab on the default story serves `python3 solution/demo.py`, the labs
+run with their defaults, and `demo.py --lab N` (their screens are rendered afresh each time;
+test_demo.py checks that a fresh interpreter prints what the session's run renders). A `python3 -c
+"import solution...."` runs here too, on fresh copies of the modules it imports (it may change
+their settings). The rest (shell pipes, the live gateway, any other `python3 -c`) run in a shell,
+as written. A command quoted word for word in two documents, that writes no file, runs once.
 """
 
 import ast
@@ -59,6 +60,7 @@ def bold_numbers(path: Path) -> list[str]:
 
 
 IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*))?")
+IN_PROCESS_CODE = re.compile(r'python3 -c "(?:import|from) solution\.[^"]*"')
 WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
 
 
@@ -113,9 +115,42 @@ def ends_in_the_guard(script: Path) -> bool:
 def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
     """`python3 solution/X.py ARGS`, run as __main__ in this process, in the copy's folder."""
     script, args = IN_PROCESS.fullmatch(command).groups()
+
+    def run() -> None:
+        lesson = LESSONS.get(script)
+        if lesson and ends_in_the_guard(copy / script):
+            run_cli(lesson.main)                    # what the guard runs, on the module's run()
+        else:
+            runpy.run_path(str(copy / script), run_name="__main__")
+    return in_process(copy, command, [script, *shlex.split(args or "")], run)
+
+
+def run_code(copy: Path, command: str) -> subprocess.CompletedProcess:
+    """`python3 -c "import solution.X ..."`, in this process: the modules the code imports are
+    loaded afresh for it (it may change their settings) and put back after."""
+    code = shlex.split(command)[2]
+    tree = ast.parse(code)
+    named = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    named |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    def run() -> None:
+        saved = {name: sys.modules.pop(name) for name in named if name in sys.modules}
+        try:
+            exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
+        finally:
+            for name in named:
+                sys.modules.pop(name, None)
+            sys.modules.update(saved)
+    return in_process(copy, command, ["-c"], run)
+
+
+def in_process(copy: Path, command: str, argv: list[str], run) -> subprocess.CompletedProcess:
+    """Run a command's body in this process as the command would run: its arguments, the copy's
+    folder, a UTF-8 pipe for each output, its exit status; every lab's run() through run_once."""
     out, err = (io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n") for _ in "12")
     saved = sys.argv, list(sys.path), os.getcwd()
-    sys.argv = [script, *shlex.split(args or "")]
+    sys.argv = argv
     os.chdir(copy)
     status = 0
     try:
@@ -125,11 +160,7 @@ def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
             for lab in LABS:
                 module = lab.lesson()
                 stack.enter_context(mock.patch.object(module, "run", run_once(module)))
-            lesson = LESSONS.get(script)
-            if lesson and ends_in_the_guard(copy / script):
-                run_cli(lesson.main)                # what the guard runs, on the module's run()
-            else:
-                runpy.run_path(str(copy / script), run_name="__main__")
+            run()
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else (exc.code is not None)
     except Exception as exc:                                  # noqa: BLE001 - reported as a failure
@@ -163,6 +194,8 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
                 continue
             if IN_PROCESS.fullmatch(command):
                 results[command] = run_script(copy, command)
+            elif IN_PROCESS_CODE.fullmatch(command):
+                results[command] = run_code(copy, command)
             else:
                 try:
                     results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,

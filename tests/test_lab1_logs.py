@@ -5,7 +5,6 @@ import contextvars
 import io
 import json
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -440,12 +439,12 @@ def test_the_screen_fits_80_columns_in_40_lines(burst, story):
     assert f"{failed:,} of {len(window):,} requests failed" in screen
 
 
-def test_the_script_prints_the_same_screen_from_any_directory_and_hash_seed(burst, tmp_path):
-    env = dict(os.environ, PYTHONHASHSEED="4321")
-    out = subprocess.run([sys.executable, str(SCRIPT)], cwd=tmp_path, env=env,
+def test_the_script_runs_from_any_directory_as_a_file_and_as_a_module(tmp_path):
+    # (its screen, the same bytes in a fresh interpreter with another hash seed: test_demo.py,
+    # whose demo prints this lab's report)
+    out = subprocess.run([sys.executable, str(SCRIPT), "--help"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == lab.report(burst) + "\n"
+    assert out.returncode == 0 and "--sample" in out.stdout, out.stderr
     module = subprocess.run([sys.executable, "-m", "solution.lab1_logs", "--help"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert module.returncode == 0 and "tools/logs.py" in module.stdout

@@ -4,7 +4,6 @@ HTTP is a tool: tests/test_tools_gateway.py and tests/test_tools_upstream.py tes
 
 import math
 import random
-import os
 import re
 import subprocess
 import sys
@@ -265,13 +264,12 @@ def test_the_screen_says_conservation_holds_and_when_the_noisy_tenant_came(resul
     assert "holds" in text and "4:00-4:20" in text
 
 
-def test_the_lab_prints_the_same_bytes_in_any_process_from_any_directory(tmp_path, result):
-    # this process has its own hash seed; the script gets another, and another working directory
-    out = subprocess.run([sys.executable, str(SCRIPT)], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60,
-                         env=dict(os.environ, PYTHONHASHSEED="4242", PYTHONIOENCODING="utf-8"))
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == lab.report(result) + "\n"
+def test_the_script_runs_from_any_directory(tmp_path):
+    # (its screen, the same bytes in a fresh interpreter with another hash seed: test_demo.py,
+    # whose demo prints this lab's report)
+    out = subprocess.run([sys.executable, str(SCRIPT), "--help"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "--headroom" in out.stdout, out.stderr
 
 
 def lundberg_theta(h: float) -> float:

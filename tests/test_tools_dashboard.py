@@ -324,11 +324,10 @@ def test_the_page_has_a_dark_scheme_scales_to_a_phone_and_names_no_absolute_path
     assert "@media print{svg.chart,pre,table,.show,.wide{break-inside:avoid}" in page
 
 
-def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window():
+def test_lab1s_chart_has_no_false_cliff_at_the_end_of_the_window(default_results):
     # the burst's failures counted by the minute each request started: 20 whole minutes, and
     # together every failure (602), so no last, nearly empty minute drawn as a drop to zero
-    from solution import lab1_logs
-    burst = lab1_logs.run()
+    burst = default_results[1]
     per_minute = show.failed_per_minute(burst.log)
     assert len(per_minute) == 20 and sum(per_minute) == burst.failed and min(per_minute) > 5
 
@@ -367,12 +366,12 @@ def test_shading_stays_inside_the_plot_and_the_show_card_tells_the_drift():
     assert "python3 solution/lab3_online_eval.py --seed 7" in card and card.count("<svg") == 2
 
 
-def test_a_log_read_by_several_processes_gives_the_same_requests_and_bad_lines(tmp_path, monkeypatch):
+def test_a_log_read_by_several_processes_gives_the_same_requests_and_bad_lines(
+        tmp_path, monkeypatch, default_results):
     # the story's burst with bad lines at the start, the middle and the end, read in stretches
     # (any plain file split, 3 processes) and in one pass: the same requests, counts and lines
-    from solution import lab1_logs
     from solution.tools import logread
-    lines = lab1_logs.run().log.encode().splitlines(keepends=True)
+    lines = default_results[1].log.encode().splitlines(keepends=True)
     salted = [b'{"body": "request.completed", "cut off\n', *lines[:2500],
               b'{"body": "request.completed", "attributes": {}}\n', *lines[2500:], b"\xffrequest.completed\n"]
     path = tmp_path / "split.jsonl"

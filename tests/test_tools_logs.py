@@ -4,6 +4,7 @@ import contextlib
 import gzip
 import io
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -202,6 +203,21 @@ def test_write_then_query_round_trip_on_the_command_line(tmp_path, capsys, story
     status, out, _ = cli(capsys, "query", str(path), "--sql",
                          "SELECT count(*) AS n FROM log WHERE body = 'request.completed'")
     assert status == 0 and out.split() == ["n", "--", str(len(window))]
+
+
+def test_the_tools_lean_records_write_the_lessons_bytes_and_leave_logging_as_it_was(story):
+    # write skips what a LogRecord gathers and the log never holds (the caller's file and line,
+    # the thread, the process): the same lines as the lesson's write_log, sampled or not
+    window = [r for r in story if 7200 <= r.ts < 7260]
+    switches = {name: getattr(logging, name) for name in lab.UNUSED_RECORD_FIELDS
+                if hasattr(logging, name)}
+    assert switches["_srcfile"] is not None and len(switches) >= 4
+    for rate in (1.0, 0.1):
+        tool, lessons = io.StringIO(), io.StringIO()
+        lab.checked_write_log(window, tool, rate=rate)
+        lesson.write_log(window, lessons, rate=rate)
+        assert tool.getvalue() == lessons.getvalue() and tool.getvalue().count("\n") > len(window)
+    assert {name: getattr(logging, name) for name in switches} == switches
 
 
 # ── logs as a practitioner has them: gzip'd, piped, on standard input ──────────────────────────

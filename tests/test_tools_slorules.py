@@ -460,8 +460,12 @@ def test_promtool_passes_the_rules_config_and_the_story_test(tmp_path, written):
 
 
 @needs_promtool
-def test_promtool_passes_the_story_test_at_999_and_five_minute_windows(tmp_path):
-    write(tmp_path, "--slo", "0.999", "--window", "300")
+def test_promtool_passes_a_test_at_999_and_five_minute_windows(tmp_path, default_results):
+    # the story's error burst (lab 1's log of its 20 minutes): pages at 99.9 %, 5-minute windows
+    log = tmp_path / "burst.jsonl"
+    log.write_text(default_results[1].log, encoding="utf-8")
+    files = write(tmp_path, "--slo", "0.999", "--window", "300", "--from", str(log))
+    assert any(fired(files["slo.test.yml"]).values()), "the burst pages nowhere: a weak test"
     out = promtool("test", "rules", str(tmp_path / "slo.test.yml"))
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
 

@@ -269,3 +269,18 @@ def test_a_split_read_forks_only_without_other_threads(tmp_path, monkeypatch):
     assert two[1] == one[1]
     expected = "fork" if sys.platform.startswith("linux") else methods[0]
     assert methods[0] == expected and methods[1] != "fork"
+
+
+@pytest.mark.parametrize("top,named", [(["body"], []), (["timestamp", "trace_id"], ["tenant"]),
+                                       ([], ["latency_ms", "tenant"]), ([], [])])
+def test_the_patterns_without_possessive_quantifiers_match_as_with_them(monkeypatch, top, named):
+    # Python 3.10 has no possessive quantifiers nor atomic groups: there the same patterns are
+    # compiled without them, and must capture the same values from the same lines
+    block = b"".join(TRICKY[:-4] + CONVERTED + [line()] * 3)
+    possessive = scan.shape_pattern(top, named)
+    monkeypatch.setattr(scan, "_POSSESSIVE", False)
+    plain = scan.shape_pattern(top, named)
+    assert b"(?>" not in plain.pattern and b"*+" not in plain.pattern and b"}+" not in plain.pattern
+    if sys.version_info >= (3, 11):
+        assert b"*+" in possessive.pattern
+        assert possessive.findall(block) == plain.findall(block)

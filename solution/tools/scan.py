@@ -44,6 +44,7 @@ import collections
 import itertools
 import operator
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from solution.logschema import REQUIRED
@@ -52,6 +53,21 @@ from solution.tools import logread
 BLOCK_BYTES = 1 << 18          # lines read and matched at a time (whole lines: a quarter MB stays
                                # in the caches; at half a MB and more each copy costs 4x more)
 FLUSH_ROWS = 20_000            # distinct rows held before they are handed on (memory: bounded)
+
+# Python 3.10's `re` has no possessive quantifiers nor atomic groups (3.11 added them): there the
+# patterns are compiled without them, to the same matches (nothing after them could start with
+# what they would give back), only with more bookkeeping.
+_POSSESSIVE = sys.version_info >= (3, 11)
+_GIVE_BACK = re.compile(rb"(?<=[*+?}])(?<!\\[*+?}])\+")      # the + of *+, ++, ?+, {m,n}+
+
+
+def _compile(pattern: bytes, flags: int = 0) -> re.Pattern:
+    """re.compile, on Python 3.10 with possessive quantifiers made greedy and atomic groups
+    plain ones."""
+    if not _POSSESSIVE:
+        pattern = _GIVE_BACK.sub(b"", pattern.replace(b"(?>", b"(?:"))
+    return re.compile(pattern, flags)
+
 
 # A string of a clean line (no backslash, no control character): its quotes are its ends.
 # Every quantifier is possessive (*+, ?+) or atomic ((?>...)): what follows a string, a number or a
@@ -77,7 +93,7 @@ _ORDINARY = bytes(sorted(set(range(256)) - set(_SPECIAL)))
 # it holds a special byte, and where a blank line may be (between two newlines, no "{" and no
 # byte but white space: a line of spaces leaves nothing)
 _MARKS = bytes(sorted(set(_ORDINARY) - set(b"\n{")))
-_MAYBE_BLANK = re.compile(rb"\n[\t\r\x0b\x0c]*+\n")
+_MAYBE_BLANK = _compile(rb"\n[\t\r\x0b\x0c]*+\n")
 
 
 def supported(keys: list[str]) -> bool:
@@ -108,7 +124,7 @@ def shape_pattern(top: Iterable[str], named: Iterable[str], whole: bool = True) 
     attributes = rb'\{(?:(?:%s)(?:, (?=")|(?=\})))*+\}' % pair
     mark = rb"^(\{)" if whole or not (top or named) else rb"^\{"
     line = mark + b", ".join(fields) + rb', "attributes": ' + attributes + rb"\} *+$"
-    return re.compile(line + rb"|^([^\n]*+)$" if whole else line, re.M)
+    return _compile(line + rb"|^([^\n]*+)$" if whole else line, re.M)
 
 
 class _Values(dict):

@@ -173,10 +173,10 @@ def test_the_script_writes_html_and_prometheus_files_and_prints_no_colour_to_a_p
 
 
 
-def test_a_missing_log_is_a_clear_error():
-    out = subprocess.run([sys.executable, str(SCRIPT), "--from", "/nonexistent/story.jsonl"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "no such file" in out.stderr and "Traceback" not in out.stderr
+def test_a_missing_log_is_a_clear_error(capsys):
+    assert lab.main(["--from", "/nonexistent/story.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 
 def test_a_chart_title_gives_the_datas_highest_value_and_the_legend_names_every_mark():
@@ -235,10 +235,11 @@ def test_a_clock_gone_wild_is_refused_before_it_fills_memory_and_since_until_sti
     assert "more than 12 windows" in capsys.readouterr().err
 
 
-def test_metrics_to_standard_output_pipe_cleanly_and_alone(tmp_path):
-    out = subprocess.run([sys.executable, str(SCRIPT), "--prom", "-"], capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.startswith("# HELP ") and "Golden signals" not in out.stdout
+def test_metrics_to_standard_output_pipe_cleanly_and_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert lab.main(["--prom", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# HELP ") and "Golden signals" not in out
     assert not list(tmp_path.iterdir())                      # no file named "-"
 
 

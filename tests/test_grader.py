@@ -149,11 +149,12 @@ def graded():
         for name, text in SUBMISSIONS.items():
             (folder / f"{name}.py").write_text(text.lstrip(), encoding="utf-8")
         (folder / "untouched_starter.py").write_bytes(PRISTINE.read_bytes())
-        # the grader's main() here (its stories are the session's), its workers in processes
+        # the grader's main() here (its stories are the session's), its workers in processes,
+        # four at once (the two that hang mostly wait)
         table, errors = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(table), contextlib.redirect_stderr(errors):
             status = grade.main([str(folder), "--csv", str(folder / "grades.csv"),
-                                 "--case-timeout", str(CASE_TIMEOUT_S)])
+                                 "--case-timeout", str(CASE_TIMEOUT_S), "--jobs", "4"])
         assert status == 0, errors.getvalue()
         with (folder / "grades.csv").open(encoding="utf-8") as sheet:
             rows = {row["student"]: row for row in csv.DictReader(sheet)}

@@ -61,6 +61,7 @@ def bold_numbers(path: Path) -> list[str]:
 
 IN_PROCESS = re.compile(r"python3 (solution/(?!tools/gateway)[\w/]+\.py)(?: (.*))?")
 IN_PROCESS_CODE = re.compile(r'python3 -c "(?:import|from) solution\.[^"]*"')
+BESIDE = re.compile(r"python3 solution/tools/gateway\.py ")    # seconds of waiting, no file
 WRITES = re.compile(r"--out|--html|--prom|>")         # a command that leaves a file behind
 
 
@@ -177,8 +178,10 @@ _once: dict[str, subprocess.CompletedProcess] = {}        # commands that write 
 
 
 def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
-    """Run a document's commands in order, as a newcomer would, in a fresh copy of the project."""
-    results = {}
+    """Run a document's commands in order, as a newcomer would, in a fresh copy of the project.
+    A gateway command (it runs for seconds by the clock, and writes nothing) runs beside the ones
+    after it, and is waited for at the end."""
+    results, beside = {}, {}
     with tempfile.TemporaryDirectory(prefix="opslab-newcomer-") as tmp:
         copy = Path(tmp) / "opslab"
         shutil.copytree(ROOT, copy, ignore=lambda folder, names: [   # what a run leaves behind,
@@ -197,16 +200,28 @@ def run_document(doc: Path) -> dict[str, subprocess.CompletedProcess]:
             elif IN_PROCESS_CODE.fullmatch(command):
                 results[command] = run_code(copy, command)
             else:
-                try:
-                    results[command] = subprocess.run(command, shell=True, cwd=copy, env=env,
-                                                      capture_output=True, text=True, timeout=120,
-                                                      executable="/bin/bash")
-                except subprocess.TimeoutExpired as exc:
-                    results[command] = subprocess.CompletedProcess(command, -1, "",
-                                                                   f"timed out: {exc}")
-            if not WRITES.search(command):
+                started = subprocess.Popen(command, shell=True, cwd=copy, env=env, text=True,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           executable="/bin/bash")
+                beside[command] = started
+                if not BESIDE.match(command) or WRITES.search(command):
+                    results[command] = finished(beside.pop(command))
+            if command in results and not WRITES.search(command):
                 _once[command] = results[command]
+        for command, started in beside.items():
+            results[command] = _once[command] = finished(started)
     return results
+
+
+def finished(started: subprocess.Popen) -> subprocess.CompletedProcess:
+    """A shell command's result, once it ends (or its two minutes are up)."""
+    try:
+        out, err = started.communicate(timeout=120)
+    except subprocess.TimeoutExpired as exc:
+        started.kill()
+        started.communicate()
+        return subprocess.CompletedProcess(started.args, -1, "", f"timed out: {exc}")
+    return subprocess.CompletedProcess(started.args, started.returncode, out, err)
 
 
 def results_of(doc: Path, demo_outcome: dict | None = None) -> dict:

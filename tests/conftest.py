@@ -108,6 +108,20 @@ def default_results(demo_outcome) -> dict:
     return {number: result for number, (_, result) in demo_outcome["labs"].items()}
 
 
+@pytest.fixture
+def command(capsys):
+    """command(main, *argv) -> (status, stdout, stderr): a script's main() run in this process
+    as its command line would run it (argparse's refusal is exit status 2, on stderr)."""
+    def run(main, *argv):
+        try:
+            status = main([str(arg) for arg in argv])
+        except SystemExit as exc:
+            status = exc.code
+        out = capsys.readouterr()
+        return status, out.out, out.err
+    return run
+
+
 class _Tags(HTMLParser):
     def __init__(self):
         super().__init__()

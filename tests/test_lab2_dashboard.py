@@ -350,11 +350,6 @@ def test_a_window_with_no_traffic_says_so_and_divides_by_nothing():
 
 # ── the command line ───────────────────────────────────────────────────────────────────────────
 
-def cli(*args, env=None, cwd=ROOT):
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd, env=dict(os.environ, **(env or {})))
-
-
 @pytest.mark.parametrize("args,reason", [
     (("--slo", "100"), "between 0 and 1"),
     (("--slo", "0"), "between 0 and 1"),
@@ -362,9 +357,9 @@ def cli(*args, env=None, cwd=ROOT):
     (("--window", "-60"), "greater than 0"),
     (("--window", "0"), "greater than 0"),
 ])
-def test_bad_settings_are_refused_with_the_reason(args, reason):
-    out = cli(*args)
-    assert out.returncode == 2 and reason in out.stderr and "Traceback" not in out.stderr
+def test_bad_settings_are_refused_with_the_reason(command, args, reason):
+    status, _, err = command(lab.main, *args)
+    assert status == 2 and reason in err and "Traceback" not in err
 
 
 def test_an_ascii_terminal_gets_plain_sparklines_and_the_same_bytes_every_run(story):

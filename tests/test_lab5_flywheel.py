@@ -282,18 +282,18 @@ def test_the_script_runs_from_any_directory_as_a_file_and_as_a_module(tmp_path):
     (["--weeks", "many"], "not a number"),
     (["--seed", "-3"], "a seed is a whole number from 0"),
 ])
-def test_bad_flags_are_refused_with_the_reason(args, reason):
-    out = _cli(str(SCRIPT), *args)
-    assert out.returncode == 2 and reason in out.stderr and "Traceback" not in out.stderr
+def test_bad_flags_are_refused_with_the_reason(command, args, reason):
+    status, _, err = command(lab.main, *args)
+    assert status == 2 and reason in err and "Traceback" not in err
 
 
-def test_no_flywheel_shows_the_run_without_it_alone():
-    out = _cli(str(SCRIPT), "--no-flywheel", "--weeks", "6")
-    assert out.returncode == 0, out.stderr
-    assert "with the flywheel" not in out.stdout and "without the flywheel" in out.stdout
-    weeks = [line.split()[0] for line in out.stdout.splitlines() if line[:4].strip().isdigit()]
+def test_no_flywheel_shows_the_run_without_it_alone(command):
+    status, out, err = command(lab.main, "--no-flywheel", "--weeks", "6")
+    assert status == 0, err
+    assert "with the flywheel" not in out and "without the flywheel" in out
+    weeks = [line.split()[0] for line in out.splitlines() if line[:4].strip().isdigit()]
     assert weeks == ["1", "2", "3", "4", "5", "6"]
-    assert "backlog" in out.stdout and "week 2" not in out.stdout.split("Postmortem")[1]
+    assert "backlog" in out and "week 2" not in out.split("Postmortem")[1]
 
 
 def test_a_budget_just_short_of_spent_never_prints_as_spent():

@@ -189,10 +189,9 @@ def test_the_story_prints_as_a_script_from_any_directory(tmp_path):
     assert module.returncode == 0 and "--seed" in module.stdout, module.stderr
 
 
-def test_a_bad_seed_is_refused_with_the_reason():
-    out = subprocess.run([sys.executable, str(ROOT / "solution" / "traffic.py"), "--seed", "soon"],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "invalid int value" in out.stderr and "Traceback" not in out.stderr
+def test_a_bad_seed_is_refused_with_the_reason(command):
+    status, _, err = command(traffic.main, "--seed", "soon")
+    assert status == 2 and "invalid int value" in err and "Traceback" not in err
 
 
 def test_the_notes_give_the_storys_timeline_as_the_code_has_it(story):

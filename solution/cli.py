@@ -9,7 +9,6 @@ all, and a clean exit.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import sys
 from pathlib import Path
@@ -100,12 +99,17 @@ def parse_command_line(parser: argparse.ArgumentParser, commands, argv: list[str
 
 def given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
     """The options the command line sets itself (their dests), defaults left out: so that a flag
-    that would be ignored is refused, not silently dropped. A parse with every default suppressed."""
-    probe = copy.deepcopy(parser)
-    for action in _all_actions(probe):
-        if action.option_strings:
-            action.default = argparse.SUPPRESS
-    return set(vars(probe.parse_args(sys.argv[1:] if argv is None else argv)))
+    that would be ignored is refused, not silently dropped. A parse with every default suppressed
+    (and put back after)."""
+    options = [action for action in _all_actions(parser) if action.option_strings]
+    defaults = [action.default for action in options]
+    for action in options:
+        action.default = argparse.SUPPRESS
+    try:
+        return set(vars(parser.parse_args(sys.argv[1:] if argv is None else argv)))
+    finally:
+        for action, default in zip(options, defaults):
+            action.default = default
 
 
 def refuse_ignored(parser: argparse.ArgumentParser, argv: list[str] | None,

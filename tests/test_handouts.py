@@ -3,19 +3,22 @@ number they promise is printed.
 
 Each document runs once, when a test first needs it, in a fresh copy of the project, its commands
 in order (later ones read files the earlier ones wrote). A `python3 solution/....py ARGS` command
-runs its script as `__main__` in this process (runpy, with its arguments, folder and a UTF-8 pipe
-for output), which spares some seventy interpreter starts; there a story of a seed is generated
-once (conftest.generated_once), and a lab's run() with the same arguments on the same story runs
-once: the demo's run of every lab on the default story serves `python3 solution/demo.py`, the labs
-run with their defaults, and `demo.py --lab N` (their screens are rendered afresh each time;
-test_demo.py checks that a fresh interpreter prints what the session's run renders). A `python3 -c
-"import solution...."` runs here too, on fresh copies of the modules it imports (it may change
-their settings). The rest (shell pipes, the live gateway, any other `python3 -c`) run in a shell,
-as written. A command quoted word for word in two documents, that writes no file, runs once.
+runs in this process, with its arguments, folder and a UTF-8 pipe for output (a script that ends in
+`if __name__ == "__main__": run_cli(main)` as its imported module's `run_cli(main)`, any other as
+`__main__` by runpy), which spares some seventy interpreter starts; there a story of a seed is
+generated once (conftest.generated_once), and a lab's run() with the same arguments on the same
+story runs once: the demo's run of every lab on the default story serves `python3
+solution/demo.py`, the labs run with their defaults, and `demo.py --lab N` (their screens are
+rendered afresh each time; test_demo.py checks that a fresh interpreter prints what the session's
+run renders). A `python3 -c "import solution...."` runs here too, on fresh copies of the modules it
+imports (it may change their settings). The rest (shell pipes, the live gateway, any other `python3
+-c`) run in a shell, as written. A command quoted word for word in two documents, that writes no
+file, runs once.
 """
 
 import ast
 import contextlib
+import importlib
 import inspect
 import io
 import os
@@ -103,13 +106,13 @@ def run_once(module):
     return run
 
 
-LESSONS = {f"solution/{lab.name}.py": lab.lesson() for lab in LABS}
 GUARD = 'if __name__ == "__main__":\n    run_cli(main)\n'
 
 
 def ends_in_the_guard(script: Path) -> bool:
-    """The lesson ends in `if __name__ == "__main__": run_cli(main)`: running it as a command is
-    calling run_cli(main) (so the lesson's own module, whose run() the memo serves, can run it)."""
+    """The script ends in `if __name__ == "__main__": run_cli(main)`: running it as a command is
+    calling run_cli(main) (so its module, imported once, can run it: a lesson's run() the memo
+    serves, a tool's two thousand lines compiled once)."""
     return script.read_text(encoding="utf-8").endswith("\n\n" + GUARD)
 
 
@@ -118,9 +121,8 @@ def run_script(copy: Path, command: str) -> subprocess.CompletedProcess:
     script, args = IN_PROCESS.fullmatch(command).groups()
 
     def run() -> None:
-        lesson = LESSONS.get(script)
-        if lesson and ends_in_the_guard(copy / script):
-            run_cli(lesson.main)                    # what the guard runs, on the module's run()
+        if ends_in_the_guard(copy / script):       # what the guard runs, on the module's main()
+            run_cli(importlib.import_module(script.removesuffix(".py").replace("/", ".")).main)
         else:
             runpy.run_path(str(copy / script), run_name="__main__")
     return in_process(copy, command, [script, *shlex.split(args or "")], run)

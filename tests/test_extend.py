@@ -14,11 +14,12 @@ optional tier graded apart:
     story    20   the default story and other seeds
     further  +10  going further (gap_windows): a bonus, graded apart
 
-Each case below is one promise of the contract. The expected pages come from `oracle`, written from
-the contract alone (and checked against pages worked by hand), or from lab 2's any-signal alert. A
-failing case prints at most 12 lines: the smallest input that still fails (a random case is shrunk
-to its fewest windows), what the contract expected and what came back. Each call has a time limit
-(`LIMIT_S`), so an answer that hangs on some inputs keeps the credit of the others.
+Each case (tests/contract.py) is one promise of the contract. The expected pages come from
+`oracle`, written from the contract alone (and checked against pages worked by hand), or from lab
+2's any-signal alert. A failing case prints at most 12 lines: the smallest input that still fails
+(a random case is shrunk to its fewest windows), what the contract expected and what came back.
+Each call has a time limit (`LIMIT_S`), so an answer that hangs on some inputs keeps the credit of
+the others.
 """
 
 from __future__ import annotations

@@ -4,8 +4,6 @@ These were the tool checks of the lessons' own tests; a lesson's test imports no
 
 import re
 
-import pytest
-
 from solution import traffic
 from solution.numeric import percent
 from solution.tools import show
@@ -15,38 +13,15 @@ INCIDENT = {i.name: i for i in STORY.incidents}
 SVG = re.compile(r'<div class="wide chart-wide"><svg.*</svg></div>', re.S)
 
 
-@pytest.fixture(scope="module")
-def lab1(default_results):
-    return default_results[1]
-
-
-@pytest.fixture(scope="module")
-def lab2(default_results):
-    return default_results[2]
-
-
-@pytest.fixture(scope="module")
-def lab3(default_results):
-    return default_results[3]
-
-
-@pytest.fixture(scope="module")
-def lab4(default_results):
-    return default_results[4]
-
-
-@pytest.fixture(scope="module")
-def lab5(default_results):
-    return default_results[5]
-
-
-def test_lab1_the_timeline_texts_fit_60_and_its_chart_is_inline_svg(lab1):
+def test_lab1_the_timeline_texts_fit_60_and_its_chart_is_inline_svg(default_results):
+    lab1 = default_results[1]
     assert all(len(text) <= 60 for _, text in show.lab1_findings(lab1))
     charts = show.lab1_charts(lab1)
     assert len(charts) == 1 and SVG.fullmatch(charts[0])
 
 
-def test_lab2_findings_say_which_policy_paged_when(lab2):
+def test_lab2_findings_say_which_policy_paged_when(default_results):
+    lab2 = default_results[2]
     found = show.lab2_findings(lab2)
     assert all(len(text) <= 60 for _, text in found)
     timed = [(traffic.clock(t), text) for t, text in found if t is not None]
@@ -58,7 +33,8 @@ def test_lab2_findings_say_which_policy_paged_when(lab2):
     assert [t for t, _ in found if t is not None] == sorted(t for t, _ in found if t is not None)
 
 
-def test_lab3_findings_tell_the_timeline_when_what_and_how_much(lab3):
+def test_lab3_findings_tell_the_timeline_when_what_and_how_much(default_results):
+    lab3 = default_results[3]
     found = show.lab3_findings(lab3)
     assert found and all(len(text) <= 60 for _, text in found)
     drift = next(i for i in STORY.incidents if i.kind == "drift")
@@ -68,12 +44,14 @@ def test_lab3_findings_tell_the_timeline_when_what_and_how_much(lab3):
     assert STORY.launch_topic in joined and percent(lab3.gate_pass_rate) in joined
 
 
-def test_lab3_the_charts_are_inline_svg(lab3):
+def test_lab3_the_charts_are_inline_svg(default_results):
+    lab3 = default_results[3]
     charts = show.lab3_charts(lab3)
     assert len(charts) == 2 and all(SVG.fullmatch(c) for c in charts)
 
 
-def test_lab4_the_findings_say_what_was_shed_and_when(lab4):
+def test_lab4_the_findings_say_what_was_shed_and_when(default_results):
+    lab4 = default_results[4]
     found = show.lab4_findings(lab4)
     assert all(len(words) <= 60 for _, words in found)
     moments = [ts for ts, _ in found if ts is not None]
@@ -83,12 +61,14 @@ def test_lab4_the_findings_say_what_was_shed_and_when(lab4):
     assert len(show.lab4_charts(lab4)) == 3
 
 
-def test_lab5_findings_are_notes_without_a_time(lab5):
+def test_lab5_findings_are_notes_without_a_time(default_results):
+    lab5 = default_results[5]
     found = show.lab5_findings(lab5)
     assert found and all(ts is None and len(text) <= 60 for ts, text in found)
     assert any(f"repeats {lab5.without.repeats} without" in text for _, text in found)
 
 
-def test_lab5_charts_are_inline_svg(lab5):
+def test_lab5_charts_are_inline_svg(default_results):
+    lab5 = default_results[5]
     charts = show.lab5_charts(lab5)
     assert len(charts) == 2 and all(SVG.fullmatch(c) for c in charts)

@@ -24,38 +24,40 @@ def line(attributes='{"tenant": "acme", "latency_ms": 120.5}', body='"request.co
 
 
 # (line, read by the pattern alone?, the attributes column as Python's json.dumps writes the
-# record's attributes compactly, worked out by hand; None: the line is bad); the n-th case is
-# line USUAL + n of the log
+# record's attributes, with its default separators, worked out by hand; None: the line is bad);
+# the n-th case is line USUAL + n of the log
 CASES = [
-    (line(), True, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(), True, '{"tenant": "acme", "latency_ms": 120.5}'),
     (line('{"tenant": "first", "latency_ms": 1, "tenant": "last"}'), False,  # given twice: the
-     '{"tenant":"last","latency_ms":1}'),                                   # last value, first place
-    (line('{"tenant": "x", "tenant": "x"}'), False, '{"tenant":"x"}'),
+     '{"tenant": "last", "latency_ms": 1}'),                               # last value, first place
+    (line('{"tenant": "x", "tenant": "x"}'), False, '{"tenant": "x"}'),
     (line('{"a": 1.50, "b": 1E5, "c": -0, "d": 0.00001, "e": 2.50}'), False,   # written otherwise
-     '{"a":1.5,"b":100000.0,"c":0,"d":1e-05,"e":2.5}'),
+     '{"a": 1.5, "b": 100000.0, "c": 0, "d": 1e-05, "e": 2.5}'),
     (line('{"a": 0.0001, "b": 10.0, "c": -7, "d": 999999999999999999, "e": 12345678901234.5}'),
-     True, '{"a":0.0001,"b":10.0,"c":-7,"d":999999999999999999,"e":12345678901234.5}'),
+     True, '{"a": 0.0001, "b": 10.0, "c": -7, "d": 999999999999999999,'
+     ' "e": 12345678901234.5}'),
     (line('{"tenant": "\\u0061cme", "quote": "say \\"hi\\""}'), False,        # escapes
-     '{"tenant":"acme","quote":"say \\"hi\\""}'),
+     '{"tenant": "acme", "quote": "say \\"hi\\""}'),
     (line('{"tenant": "ünïcode", "face": "🙂", "del": "\x7f", "sep": "\u2028"}'), True,
-     '{"tenant":"ünïcode","face":"🙂","del":"\x7f","sep":"\u2028"}'),
+     '{"tenant": "ünïcode", "face": "🙂", "del": "\x7f", "sep": "\u2028"}'),
     (line('{"tenant": "acme", "extra": {"k": [1, 2]}}'), False,
-     '{"tenant":"acme","extra":{"k":[1,2]}}'),
+     '{"tenant": "acme", "extra": {"k": [1, 2]}}'),
     (line('{"a": ": x", ": k": "y, ", "b, ": true, "c": false, "d": null}'), True,   # separators
-     '{"a":": x",": k":"y, ","b, ":true,"c":false,"d":null}'),                       # in strings
+     '{"a": ": x", ": k": "y, ", "b, ": true, "c": false, "d": null}'),             # in strings
     (line("{}"), True, "{}"),
     (line('{"tenant": "big", "n": 9223372036854775808}'), False, None),      # beyond 64 bits
     (line('{"tenant": "nul\x00"}'), False, None),                            # not JSON
     (line('{"tenant": "x",}'), False, None),
     (line(body='""'), False, None),                                           # no body
-    (line(trace_id=f'"{TRACE.upper()}"'), False, '{"tenant":"acme","latency_ms":120.5}'),
-    (line(parent_span_id='"0000000000000000"'), False, '{"tenant":"acme","latency_ms":120.5}'),
+    (line(trace_id=f'"{TRACE.upper()}"'), False, '{"tenant": "acme", "latency_ms": 120.5}'),
+    (line(parent_span_id='"0000000000000000"'), False, '{"tenant": "acme", "latency_ms": 120.5}'),
     (line(severity_number="null", severity_text='"ERROR"'), False,
-     '{"tenant":"acme","latency_ms":120.5}'),
-    (line(severity_number="true"), False, '{"tenant":"acme","latency_ms":120.5}'),
-    (line(timestamp='"2026-11-02T10:00:01+01:00"'), False, '{"tenant":"acme","latency_ms":120.5}'),
-    (line(body="17"), True, '{"tenant":"acme","latency_ms":120.5}'),
-    (line().replace(b"\n", b"\r\n"), True, '{"tenant":"acme","latency_ms":120.5}'),
+     '{"tenant": "acme", "latency_ms": 120.5}'),
+    (line(severity_number="true"), False, '{"tenant": "acme", "latency_ms": 120.5}'),
+    (line(timestamp='"2026-11-02T10:00:01+01:00"'), False,
+     '{"tenant": "acme", "latency_ms": 120.5}'),
+    (line(body="17"), True, '{"tenant": "acme", "latency_ms": 120.5}'),
+    (line().replace(b"\n", b"\r\n"), True, '{"tenant": "acme", "latency_ms": 120.5}'),
     (b"\n", True, None),                                                    # blank: not bad either
 ]
 
@@ -130,9 +132,24 @@ def test_the_index_holds_what_the_full_parse_holds_value_for_value(tricky, tmp_p
     ("10.0", True), ("-0.0", True), ("0.0001", True), ("0.00001", False), ("1e5", False),
     ("12345678901234.5", True), ("123456789012345.6", False), ("999999999999999999", True),
     ("1000000000000000000", False), ("0.1234567890123456", False), ("1.", False), ("01", False),
+    ("1.05", True), ("2.500", False), ("0.5", True), ("3.00", False), ("-12.25", True),
 ])
 def test_a_number_is_kept_as_written_only_where_python_writes_it_back_the_same(text, plain):
     left = scan._ATTRIBUTE_VALUE.sub('": \x00', f'{{"k": {text}}}')
     assert scan._plain_keys(left) == plain
     if plain:                                           # (and then it is so)
         assert json.dumps(json.loads(text)) == text
+
+
+def test_the_attribute_check_without_possessive_quantifiers_takes_out_the_same_values(monkeypatch):
+    # Python 3.10 has no possessive quantifiers: there the pattern is compiled without them, and
+    # must take out the same values (the numbers' last digits checked looking back, not given back)
+    attributes = "\n".join([case.decode("utf-8", "replace").partition('"attributes": ')[2][:-2]
+                             for case, _, _ in CASES if case.strip()]
+                            + ['{"k": 1.05, "j": 2.500, "i": 0.5, "h": -0, "g": 10.0}'])
+    possessive = scan._ATTRIBUTE_VALUE
+    monkeypatch.setattr(scan, "_POSSESSIVE", False)
+    plain = scan._compile(possessive.pattern)
+    assert "*+" not in plain.pattern and "?+" not in plain.pattern and "}+" not in plain.pattern
+    assert plain.sub('": \x00', attributes) == possessive.sub('": \x00', attributes)
+    assert possessive.sub('": \x00', '{"k": 1.05, "j": 2.500}') == '{"k": \x00, "j": 2.500}'

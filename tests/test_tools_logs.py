@@ -864,9 +864,9 @@ def test_the_index_is_built_in_a_private_folder_and_a_killed_builds_leftovers_ar
     seen = []
     real = lab._fill_index
 
-    def fill(db, path, work, *reading):
+    def fill(path, work, *reading):
         seen.append((work, os.stat(work).st_mode & 0o777, set(os.listdir(tmp_path))))
-        return real(db, path, work, *reading)
+        return real(path, work, *reading)
     monkeypatch.setattr(lab, "_fill_index", fill)
     assert cli(capsys, "query", str(log), "--sql", "SELECT 1")[0] == 0
     [(work, mode, during)] = seen

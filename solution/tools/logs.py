@@ -253,10 +253,13 @@ def _has_rows(db: sqlite3.Connection, path: str, bad: JsonLines) -> None:
 
 # ── --sql over an index on disk, built once and reused while the log is unchanged ──────────────
 
-INDEX_VERSION = "opslab-index-2"
-INDEXED = ("trace_id", "body", "timestamp", "severity_number")     # what people filter and sort on
+INDEX_VERSION = "opslab-index-3"
+# what people filter and sort on, where an index picks a few rows out of many (a column of a
+# few values gains little: the whole table is read in about 0.1 µs a row, and each index costs
+# about 0.3 µs a row to build)
+INDEXED = ("trace_id", "body", "timestamp")
 # the index's table: the top-level fields as columns (their SQL values, as json_extract gives
-# them; `attributes` as compact JSON text), stored once; `line` is the record rebuilt from them
+# them; `attributes` as JSON text as json.dumps writes it), stored once; `line` is the record rebuilt from them
 # when a query asks for it (a virtual column), or kept whole (`raw`) for a record the columns
 # cannot rebuild (a field missing, a key of its own, a boolean or an object at the top level)
 STORED = ", ".join(TOP_LEVEL)
@@ -285,14 +288,18 @@ def _index_row(number: int, record: dict) -> tuple:
     plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
         and isinstance(record["attributes"], dict) \
         and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
-    return (number, *(sql_value(record, key) for key in TOP_LEVEL),
+    attributes = record.get("attributes")
+    return (number, *(sql_value(record, key) for key in TOP_LEVEL[:-1]),
+            json.dumps(attributes, ensure_ascii=False) if isinstance(attributes, (dict, list))
+            else sql_value(record, "attributes"),
             None if plain else json.dumps(record, ensure_ascii=False))
 
 
-# rows read by scan.index_rows: the attributes' text as written, made compact as it is stored;
-# ROWS_AT_ONCE of them a statement (SQLite's work a statement, and Python's, paid once for them:
-# a row is stored in 3.0 µs of CPU, one a statement in 3.9)
-FAST_ROW = f"({'?, ' * len(TOP_LEVEL)}json(?))"
+# rows read by scan.index_rows: the attributes' text stored as written (json.dumps's: a json()
+# to make it compact would cost 0.9 µs a row); ROWS_AT_ONCE of them a statement (SQLite's work
+# a statement, and Python's, paid once for them: a row is stored in 1.6 µs of CPU, one a
+# statement in 2.5)
+FAST_ROW = f"({'?, ' * len(TOP_LEVEL)}?)"
 FAST_INSERT = f"INSERT INTO log (n, {STORED}) VALUES {FAST_ROW}"
 ROWS_AT_ONCE = 100          # (900 parameters: under the 999 of an older SQLite)
 FAST_INSERTS = f"INSERT INTO log (n, {STORED}) VALUES {', '.join([FAST_ROW] * ROWS_AT_ONCE)}"
@@ -416,13 +423,10 @@ def _build_index(path: str, target: str, source: dict, reading: Reading) -> Json
     _clean_leftovers(folder, prefix, os.path.basename(target))
     work = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=folder)
     try:
-        built = os.path.join(work, "index.sqlite")
-        db = _functions(sqlite3.connect(built))
+        built, db, bad = _fill_index(path, work, reading)
         try:
-            _build_pragmas(db)
-            db.execute(ROWS_TABLE)                      # (`line` added when the rows are in:
-            bad = _fill_index(db, path, work, reading)  # a row is stored faster without it)
-            db.execute(f"ALTER TABLE log ADD COLUMN {LINE}")
+            db.execute(f"ALTER TABLE log ADD COLUMN {LINE}")   # (after the rows: a row is
+            #                                                      stored faster without it)
             if db.execute("SELECT 1 FROM log LIMIT 1").fetchone() is None:     # (no count: no scan)
                 why = f" ({bad.summary(path)})" if bad.bad else ""
                 raise LogReadError(f"{path}: no usable line{why}")
@@ -442,39 +446,47 @@ def _build_index(path: str, target: str, source: dict, reading: Reading) -> Json
     return bad
 
 
-def _fill_index(db: sqlite3.Connection, path: str, work: str, reading: Reading) -> JsonLines:
-    """The rows of the log into `log`: a big plain file a stretch a process (each writes its
-    own database in `work`: the first stretch's becomes the index's file as it is, page by page,
-    the others' rows are appended after it in order), anything else in this process."""
+def _fill_index(path: str, work: str,
+                reading: Reading) -> tuple[str, sqlite3.Connection, JsonLines]:
+    """The rows of the log in the table `log` of a new database file in `work`: (its path, a
+    connection to it, the bad lines). A big plain file is read a stretch a process, each
+    writing a database of its own in `work`: the first stretch's becomes the index's file as it
+    is, the others' rows are appended to it in order. Anything else is read in this process."""
     with open_log_file(path) as stream:
         if not splittable(path, stream, reading):
-            bad = JsonLines()
-            _insert_rows(db, stream, bad, reading)
-            return bad
+            built, bad = _index_part(work, stream, reading)
+            return built, _writing(built), bad
     parts = in_stretches(path, functools.partial(_index_part, work, reading=reading))
-    offset = 0
-    for k, (part, bad) in enumerate(parts):
-        if k == 0:
-            with contextlib.closing(sqlite3.connect(part)) as first:
-                first.backup(db)
-        else:
+    built, offset = parts[0][0], parts[0][1].lines
+    db = _writing(built)
+    try:
+        for part, bad in parts[1:]:
             db.execute("ATTACH DATABASE ? AS part", (part,))
             db.execute(f"INSERT INTO log (n, {STORED}, raw) SELECT n + ?, {STORED}, raw "
                        "FROM part.log ORDER BY rowid", (offset,))
             db.commit()
             db.execute("DETACH DATABASE part")
-        os.remove(part)
-        offset += bad.lines
-    return joined([bad for _, bad in parts])
+            os.remove(part)
+            offset += bad.lines
+    except BaseException:
+        db.close()
+        raise
+    return built, db, joined([bad for _, bad in parts])
+
+
+def _writing(built: str) -> sqlite3.Connection:
+    """A connection that goes on building a database file of this build."""
+    db = sqlite3.connect(built)
+    _build_pragmas(db)
+    return db
 
 
 def _index_part(work: str, stream, reading: Reading) -> tuple[str, JsonLines]:
     """One process's stretch of the log, as rows of a database of its own in `work`."""
     handle, part = tempfile.mkstemp(suffix=".sqlite", dir=work)
     os.close(handle)
-    db, bad = sqlite3.connect(part), JsonLines()
+    db, bad = _writing(part), JsonLines()
     try:
-        _build_pragmas(db)
         db.execute(ROWS_TABLE)
         _insert_rows(db, stream, bad, reading)
         db.commit()

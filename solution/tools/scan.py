@@ -58,14 +58,16 @@ FLUSH_ROWS = 20_000            # distinct rows held before they are handed on (m
 # patterns are compiled without them, to the same matches (nothing after them could start with
 # what they would give back), only with more bookkeeping.
 _POSSESSIVE = sys.version_info >= (3, 11)
-_GIVE_BACK = re.compile(rb"(?<=[*+?}])(?<!\\[*+?}])\+")      # the + of *+, ++, ?+, {m,n}+
+_GIVE_BACK = re.compile(r"(?<=[*+?}])(?<!\\[*+?}])\+")      # the + of *+, ++, ?+, {m,n}+
 
 
-def _compile(pattern: bytes, flags: int = 0) -> re.Pattern:
+def _compile(pattern: bytes | str, flags: int = 0) -> re.Pattern:
     """re.compile, on Python 3.10 with possessive quantifiers made greedy and atomic groups
     plain ones."""
     if not _POSSESSIVE:
-        pattern = _GIVE_BACK.sub(b"", pattern.replace(b"(?>", b"(?:"))
+        text = pattern if isinstance(pattern, str) else pattern.decode("latin-1")
+        text = _GIVE_BACK.sub("", text.replace("(?>", "(?:"))
+        pattern = text if isinstance(pattern, str) else text.encode("latin-1")
     return re.compile(pattern, flags)
 
 
@@ -441,8 +443,7 @@ def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
 # -0; a decimal of at most 15 digits, no trailing zero, at or above 0.0001: repr() writes the
 # shortest text that reads back, and such a text is already the shortest), one level deep, each
 # key named once (Python's parse keeps the last value of a key given twice, SQLite's json
-# functions the first). Their text then only loses its spaces as it is stored (SQLite's json(),
-# faster than Python's str.replace), and is json.dumps's.
+# functions the first). Their text is then json.dumps's, and is stored as it is written.
 # Every other line is read by logread's rule, exactly as before.
 # (a block is read as text, its bytes that are not UTF-8 as lone surrogates: no line of the shape)
 _CLEAN_TEXT = r'"[^"\\\x00-\x1f\udc80-\udcff]*"'
@@ -458,9 +459,12 @@ _ROW = re.compile(
 # the attributes, checked in two steps: every plain value is taken out, a NUL put in its place
 # (no line that is JSON holds one); what is left must then be keys alone, `{"a": NUL, "b": NUL}`,
 # each named once: the text was an object of plain values, one level deep, and nothing else
-_PLAIN_NUMBER = (r"(?:0|-?[1-9][0-9]{0,17}"
-                 r"|-?(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*)\.(?:0|[0-9]*[1-9]))(?=[,}])")
-_ATTRIBUTE_VALUE = re.compile(rf'": (?:{_CLEAN_TEXT}|{_PLAIN_NUMBER}|true|false|null)')
+# (possessive, as the scan's: a decimal's last digit is checked looking back, not given back)
+_PLAIN_NUMBER = (r"(?:0|-?+[1-9][0-9]{0,17}+"
+                 r"|-?+(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*+)\.(?:0|[0-9]*+(?<=[1-9])))"
+                 r"(?=[,}])")
+_ATTRIBUTE_VALUE = _compile(
+    rf'": (?:"[^"\\\x00-\x1f\udc80-\udcff]*+"|{_PLAIN_NUMBER}|true|false|null)')
 _KEYS = re.compile(r'\{(?:"[^"\\\x00-\x1f\udc80-\udcff]*": \x00(?:, (?=")|(?=\})))*\}')
 
 
@@ -508,9 +512,8 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
                reading: logread.Reading = logread.Reading()) -> Iterator[tuple[bool, list[tuple]]]:
     """The index's rows of the usable records of a binary stream of JSON lines (no --map), in
     line order, as batches (fast, rows): a fast batch's rows are (line number, the seven other
-    top-level fields' SQL values, the attributes' text as written, to be made compact as it is
-    stored: logs.FAST_INSERT); a slow batch's are slow(line number, record) of the records
-    logread's rule reads.
+    top-level fields' SQL values, the attributes' text as written: logs.FAST_INSERT); a slow
+    batch's are slow(line number, record) of the records logread's rule reads.
     Bad lines are counted in `bad` by reason and line number, as logread.usable counts them."""
     cells, plain, number, shaped = _Cells(), _Plain(), 0, None
     for block in _blocks(stream, reading.max_line):

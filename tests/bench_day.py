@@ -8,8 +8,10 @@ The logs are a day of the story's six hours told again and again: seed after see
 logger, its clock moved by the scenario's epoch), their starts spread over the first 18 hours, so
 that every log spans one day: a million lines is about nine stories at once, three million
 twenty-six (a busier service, not a longer log), and the log is in time order only story by
-story. Every command runs in a fresh process, as a practitioner runs it, and is measured as its
-user meets it (tests/treeusage.py): wall time, the CPU of its whole process tree (the worker
+story. Every command runs in a fresh process, as a practitioner runs it (with Python's bytecode
+cache, as Python keeps it by default: in a folder of the bench's own, each checkout compiled
+before the first command, so no row pays for compiling), and is measured as its user meets it
+(tests/treeusage.py): wall time, the CPU of its whole process tree (the worker
 processes of a split read included) and the tree's peak memory (PSS summed), each the best of
 two runs, with the machine's load when it ran. Beside it, the same question to jq (when jq is
 installed), to DuckDB (--duckdb: an interpreter with its package; a benchmark only, never a
@@ -24,6 +26,7 @@ import dataclasses
 import functools
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -129,6 +132,11 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="opslab-day-"))
     folder.mkdir(parents=True, exist_ok=True)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)          # (as a practitioner's Python runs)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    for checkout in [ROOT, *([Path(args.before)] if args.before else [])]:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(checkout / "solution")],
+                       check=True)
     print(f"# Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {load()} at the start; "
           f"jq: {shutil.which('jq') or 'not installed'}; DuckDB: {args.duckdb or 'not given'}; "
           f"logs in {folder}", flush=True)

@@ -256,12 +256,13 @@ def _has_rows(db: sqlite3.Connection, path: str, bad: JsonLines) -> None:
 INDEX_VERSION = "opslab-index-3"
 # what people filter and sort on, where an index picks a few rows out of many (a column of a
 # few values gains little: the whole table is read in about 0.1 µs a row, and each index costs
-# about 0.3 µs a row to build)
+# about 0.4 µs a row to build)
 INDEXED = ("trace_id", "body", "timestamp")
 # the index's table: the top-level fields as columns (their SQL values, as json_extract gives
-# them; `attributes` as JSON text as json.dumps writes it), stored once; `line` is the record rebuilt from them
-# when a query asks for it (a virtual column), or kept whole (`raw`) for a record the columns
-# cannot rebuild (a field missing, a key of its own, a boolean or an object at the top level)
+# them; `attributes` as JSON text, as json.dumps writes it), stored once; `line` is the record
+# rebuilt from them when a query asks for it (a virtual column), or kept whole (`raw`) for a
+# record the columns cannot rebuild (a field missing, a key of its own, a boolean or an object
+# at the top level)
 STORED = ", ".join(TOP_LEVEL)
 REBUILT = ", ".join(f"'{key}', {'json(attributes)' if key == 'attributes' else key}" for key in TOP_LEVEL)
 ROWS_TABLE = f"CREATE TABLE log (n INTEGER, {STORED}, raw TEXT)"
@@ -298,7 +299,7 @@ def _index_row(number: int, record: dict) -> tuple:
 # rows read by scan.index_rows: the attributes' text stored as written (json.dumps's: a json()
 # to make it compact would cost 0.9 µs a row); ROWS_AT_ONCE of them a statement (SQLite's work
 # a statement, and Python's, paid once for them: a row is stored in 1.6 µs of CPU, one a
-# statement in 2.5)
+# statement in 2.2)
 FAST_ROW = f"({'?, ' * len(TOP_LEVEL)}?)"
 FAST_INSERT = f"INSERT INTO log (n, {STORED}) VALUES {FAST_ROW}"
 ROWS_AT_ONCE = 100          # (900 parameters: under the 999 of an older SQLite)

@@ -153,3 +153,18 @@ def test_the_attribute_check_without_possessive_quantifiers_takes_out_the_same_v
     assert "*+" not in plain.pattern and "?+" not in plain.pattern and "}+" not in plain.pattern
     assert plain.sub('": \x00', attributes) == possessive.sub('": \x00', attributes)
     assert possessive.sub('": \x00', '{"k": 1.05, "j": 2.500}') == '{"k": \x00, "j": 2.500}'
+
+
+def test_a_log_of_another_shape_is_numbered_by_its_newlines_alone(tmp_path, monkeypatch):
+    # read line by line after its first block, a log of another shape keeps its numbering: a
+    # line holding a lone carriage return (not JSON) is one bad line, and the next is the next
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 4096)
+    lines = [json.dumps({"timestamp": f"2026-11-02T09:00:{i % 60:02d}Z", "body": f"b{i}",
+                         "pad": "p" * 60}, separators=(",", ":")) for i in range(200)]
+    lines[150] = lines[150][:20] + "\r" + lines[150][20:]
+    path = tmp_path / "compact.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index, bad, _ = lab.open_index(str(path), str(tmp_path / "compact.sqlite"))
+    numbers = [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")]
+    assert numbers == [n for n in range(1, 201) if n != 151]
+    assert (bad.bad_lines, bad.lines) == ([151], 200)

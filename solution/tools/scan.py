@@ -524,8 +524,11 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
         if number == 0:
             block = block.removeprefix(logread.BOM.encode())
         if shaped is False:                           # line by line, as before
+            pieces = block.split(b"\n")               # (a line ends at a newline only: a lone
+            if block.endswith(b"\n"):                 # \r is inside its line, as logread reads it)
+                pieces.pop()
             rows = []
-            for raw in block.splitlines(keepends=True):
+            for raw in pieces:
                 number += 1
                 rows += _slow_rows(raw, number, bad, slow, reading)
             yield False, rows

@@ -168,3 +168,37 @@ def test_a_log_of_another_shape_is_numbered_by_its_newlines_alone(tmp_path, monk
     numbers = [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")]
     assert numbers == [n for n in range(1, 201) if n != 151]
     assert (bad.bad_lines, bad.lines) == ([151], 200)
+
+
+def test_a_last_line_one_byte_too_long_after_a_line_read_away_is_too_long_too(tmp_path):
+    # --max-line 300: a line of 5,000 bytes is read away in pieces; the last line, 301 bytes and
+    # no newline, is one byte too long as well (the full parse skips both, and stores no row)
+    last = line().rstrip(b"\n")
+    last = last[:-2] + b" " * (301 - len(last)) + last[-2:]
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(line() + b"x" * 5000 + b"\n" + last)
+    reading = logread.Reading(max_line=300)
+    index, bad, _ = lab.open_index(str(path), str(tmp_path / "long.sqlite"), reading)
+    assert [n for n, in index.execute("SELECT n FROM log")] == [1]
+    assert (bad.reasons, bad.lines) == ({"too long": 2}, 3)
+    counted = lab.stream_query(path.open("rb"), count_by=["tenant"], reading=reading)
+    assert counted[1] == [("acme", 1)] and counted[3].reasons == {"too long": 2}
+
+
+@pytest.mark.parametrize("middle", [b"a=1 b=2 c=3\n", b"{\n", b"2026-11-02T09:00:00.1Z stdout F hi\n"])
+def test_a_stretch_is_read_in_the_shape_of_the_whole_log(tmp_path, monkeypatch, middle):
+    # the second of two stretches starts with a line that looks like logfmt, pretty JSON or CRI:
+    # in a log of JSON lines it is one bad line, and every line after it is read as JSON
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(logread.os, "cpu_count", lambda: 2)
+    head = b"".join(line(f'{{"tenant": "t{i}"}}') for i in range(10))
+    tail = b"".join(line(f'{{"tenant": "u{i}"}}') for i in range(10))
+    pad = b" " * (len(middle) + len(tail) - len(head) + 8)        # the cut falls in head's last line
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(head[:-1] + pad + b"\n" + middle + tail)
+    index, bad, _ = lab.open_index(str(path), str(tmp_path / "mixed.sqlite"))
+    assert [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")] == \
+        [*range(1, 11), *range(12, 22)]
+    assert (bad.bad, bad.bad_lines, bad.lines) == (1, [11], 21)
+    header, rows, _, counted_bad = lab.parallel_query(str(path), [], ["tenant"], [], 0, "mixed")
+    assert sum(n for _, n in rows) == 20 and counted_bad.bad_lines == [11]

@@ -48,7 +48,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone, tzinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 from solution.cli import positive_int
@@ -1388,6 +1388,17 @@ def splittable(path: str, stream, reading: Reading = Reading()) -> bool:
             and isinstance(getattr(stream, "raw", None), io.FileIO)     # not a gzip
             and os.path.isfile(path) and os.path.getsize(path) >= SPLIT_BYTES
             and file_shape(stream, reading) in ("json", "logfmt", "docker"))     # a record a line
+
+
+def for_stretches(stream, reading: Reading) -> Reading:
+    """The Reading that each stretch of a split log is read with: with --format auto, the shape
+    of the whole log (its first line) named, JSON lines or logfmt, so that a stretch whose first
+    line looks like another shape (a `{` alone, `a=1 b=2`, a CRI line) is read as the whole log
+    is, that line counted as bad, and not the stretch read otherwise."""
+    shape = file_shape(stream, reading)
+    if reading.format == "auto" and shape in ("json", "logfmt"):
+        return replace(reading, format=shape)
+    return reading
 
 
 def in_stretches(path: str, work, workers: int | None = None) -> list:

@@ -52,8 +52,8 @@ from solution.terminal import table
 from solution.tools import scan
 from solution.tools.logread import (MAX_LINE_BYTES, TOO_LONG, JsonLines, LogReadError, Reading,
                                     add_reading_flags, bounded_lines, explain, file_shape,
-                                    in_stretches, joined, open_log_file, parse_time, reading_from,
-                                    records_in, splittable, usable)
+                                    for_stretches, in_stretches, joined, open_log_file, parse_time,
+                                    reading_from, records_in, splittable, usable)
 
 TOP_LEVEL, REQUIRED = F.TOP_LEVEL, F.REQUIRED
 
@@ -233,6 +233,8 @@ def parallel_query(path: str, where, count_by, sums, limit, name: str, workers: 
     """stream_query on a big, plain file, a stretch a process (logread.in_stretches), the partial
     answers combined as stream_query combines its batches."""
     question = Question(where, count_by, sums, limit)
+    with open_log_file(path) as stream:
+        reading = for_stretches(stream, reading)
     work = functools.partial(question.partial, reading=reading)
     return question.combine(in_stretches(path, work, workers), name)
 
@@ -457,6 +459,7 @@ def _fill_index(path: str, work: str,
         if not splittable(path, stream, reading):
             built, bad = _index_part(work, stream, reading)
             return built, _writing(built), bad
+        reading = for_stretches(stream, reading)
     parts = in_stretches(path, functools.partial(_index_part, work, reading=reading))
     built, offset = parts[0][0], parts[0][1].lines
     db = _writing(built)

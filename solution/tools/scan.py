@@ -419,9 +419,10 @@ def _blocks(stream, limit: int) -> Iterator[bytes]:
 
 def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
     """A block of lines, each line longer than the limit standing as TOO_LONG (looked for only
-    when the block itself is longer than that)."""
+    when the block itself is longer than that: the last line of a log may end without a
+    newline, and then limit + 1 bytes are one too many)."""
     start = 0
-    while len(block) - start > limit + 1 and (long := longest.search(block, start)):
+    while len(block) - start > limit and (long := longest.search(block, start)):
         if long.start() > start:
             yield block[start:long.start()]
         end = block.find(b"\n", long.start())

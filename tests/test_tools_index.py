@@ -202,3 +202,22 @@ def test_a_stretch_is_read_in_the_shape_of_the_whole_log(tmp_path, monkeypatch, 
     assert (bad.bad, bad.bad_lines, bad.lines) == (1, [11], 21)
     header, rows, _, counted_bad = lab.parallel_query(str(path), [], ["tenant"], [], 0, "mixed")
     assert sum(n for _, n in rows) == 20 and counted_bad.bad_lines == [11]
+
+
+def test_a_byte_order_mark_inside_a_split_log_is_no_byte_order_mark(tmp_path, monkeypatch):
+    # only the log's first line may start with one; a line inside it that does is not JSON,
+    # also when it is the first line of the second stretch of a split read
+    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
+    monkeypatch.setattr(logread.os, "cpu_count", lambda: 2)
+    head = b"".join(line(f'{{"tenant": "t{i}"}}') for i in range(10))
+    middle = logread.BOM.encode() + line('{"tenant": "bom"}')
+    tail = b"".join(line(f'{{"tenant": "u{i}"}}') for i in range(10))
+    pad = b" " * (len(middle) + len(tail) - len(head) + 8)        # the cut falls in head's last line
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(head[:-1] + pad + b"\n" + middle + tail)
+    index, bad, _ = lab.open_index(str(path), str(tmp_path / "bom.sqlite"))
+    assert [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")] == \
+        [*range(1, 11), *range(12, 22)]
+    assert (bad.reasons, bad.bad_lines) == ({"not JSON": 1}, [11])
+    header, rows, _, counted_bad = lab.parallel_query(str(path), [], ["tenant"], [], 0, "bom")
+    assert ("bom", 1) not in rows and counted_bad.bad_lines == [11]

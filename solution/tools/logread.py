@@ -58,6 +58,9 @@ MAX_LISTED = 5          # bad line numbers remembered, to say where the first on
 MAX_LINE_BYTES = 1 << 20    # a longer line is read away in pieces and counted, never held whole
 TOO_LONG = b"<a line longer than MAX_LINE_BYTES>"
 BOM = "\ufeff"
+# what a log's first line may start with and lose (a byte-order mark); a stretch of a split log
+# that starts inside the file has no first line of its own: there it is b"" (set by _stretch)
+HEAD_BOM = BOM.encode()
 
 
 @dataclass(frozen=True)
@@ -1310,7 +1313,7 @@ def usable(lines: Iterable[bytes | str], required: Iterable[str], bad: JsonLines
     number = 0
     for number, raw in enumerate(source, 1):          # a record a line: the fast path
         if number == 1 and raw is not TOO_LONG:
-            raw = raw.removeprefix(BOM.encode() if isinstance(raw, bytes) else BOM)
+            raw = raw.removeprefix(HEAD_BOM if isinstance(raw, bytes) else BOM)
         for record in _line_records(number, raw, required, shape, bad, naming, reading):
             yield number, record
     bad.lines = number
@@ -1358,7 +1361,7 @@ def _usable_joined(source, required: tuple, bad: JsonLines, naming: bytes | None
             if isinstance(raw, str):
                 raw = raw.encode("utf-8", "surrogatepass")
             if number == 1 and raw is not TOO_LONG:
-                raw = raw.removeprefix(BOM.encode())
+                raw = raw.removeprefix(HEAD_BOM)
             yield number, raw
 
     shape, logical = _shaped(numbered(), reading.format)
@@ -1448,14 +1451,16 @@ def _after_line_end(stream) -> int:
 
 def _stretch(job):
     """One process's share: `work` on the lines between two byte offsets."""
+    global HEAD_BOM
     work, path, start, end = job
     delay, Progress.DELAY_S = Progress.DELAY_S, math.inf   # many processes: no progress lines
+    head, HEAD_BOM = HEAD_BOM, HEAD_BOM if start == 0 else b""
     try:
         with open(path, "rb") as stream:
             stream.seek(start)
             return work(io.BufferedReader(_Stretch(stream, end - start), 1 << 16))
     finally:
-        Progress.DELAY_S = delay
+        Progress.DELAY_S, HEAD_BOM = delay, head
 
 
 class _Stretch(io.RawIOBase):

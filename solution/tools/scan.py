@@ -217,7 +217,7 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
                 bad.skip(number, "too long")
                 continue
             if number == 0:
-                block = block.removeprefix(logread.BOM.encode())
+                block = block.removeprefix(logread.HEAD_BOM)
             if b"\r" in block:                        # CRLF: the \r is white space after a record
                 block = block.replace(b"\r\n", b"\n")
             marks = block.translate(None, _MARKS)     # its newlines, "{" and special bytes
@@ -523,7 +523,7 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
             bad.skip(number, "too long")
             continue
         if number == 0:
-            block = block.removeprefix(logread.BOM.encode())
+            block = block.removeprefix(logread.HEAD_BOM)
         if shaped is False:                           # line by line, as before
             pieces = block.split(b"\n")               # (a line ends at a newline only: a lone
             if block.endswith(b"\n"):                 # \r is inside its line, as logread reads it)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from solution import lab1_logs as lesson
+from solution.tools import logread
 from solution.tools import logs as lab
 from test_lab1_logs import failed_at_retrieval, log_lines, make_request
 
@@ -152,16 +153,47 @@ def test_a_file_salted_with_bad_lines_gives_the_same_answers_and_counts_them(bur
                        f"1 missing fields (timestamp) (first at line {len(good) + 6}), "
                        "1 not UTF-8 (first at line 6), "
                        f"1 not an object (first at line {len(good) + 4})\n")
-    # an equality on text reads only the lines that hold the text: the same answer, and of the
-    # bad lines only those that could have matched are read and counted
-    # (the truncated copy at line 5 is the one bad line that names the trace)
+    # an equality on text kept as written reads only the lines that hold the text: the same
+    # answer, and of the bad lines only those that could have matched are read and counted (the
+    # truncated copy at line 5 is the one bad line that holds its traceparent)
+    traceparent = json.loads(good[naming])["attributes"]["traceparent"]
+    assert traceparent.encode() in salted[4]
+    args = ["--where", f"traceparent={traceparent}", "--count-by", "body"]
+    _, clean, _ = cli(capsys, "query", str(burst_file), *args)
+    status, out, err = cli(capsys, "query", str(path), *args)
+    assert status == 0 and out == clean and out.count(" 1\n") == 1
+    assert err == f"{path}: skipped 1 bad line(s): 1 not JSON (first at line 5)\n"
+    # a trace id may be written in capitals or base64 and is read as lowercase hex: every line
+    # is read, and every bad line counted
     args = ["--where", f"trace_id={burst.example}", "--count-by", "body"]
     _, clean, _ = cli(capsys, "query", str(burst_file), *args)
     status, out, err = cli(capsys, "query", str(path), *args)
     assert status == 0 and out == clean and out.count(" 1\n") == 3     # its three records
-    assert err == f"{path}: skipped 1 bad line(s): 1 not JSON (first at line 5)\n"
+    assert err.startswith(f"{path}: skipped 5 bad line(s)")
     records, bad = lab.read_trace(str(path), burst.example)
     assert len(records) == 3 and bad.bad == 1 and bad.reasons == {"not JSON": 1}
+
+
+def test_where_finds_a_value_written_otherwise_than_it_is_read(tmp_path, capsys, monkeypatch):
+    # the full parse reads this trace id as lowercase hex and this tenant as "acme": --where on
+    # either finds the line, whether it is read whole, by the fast path, or a stretch a process
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    odd = ('{"timestamp": "2026-11-02T09:00:01Z", "body": "b", "trace_id": "%s", '
+           '"attributes": {"tenant": "\\u0061cme"}}\n' % trace.upper())
+    usual = ('{"timestamp": "2026-11-02T09:00:02.000Z", "severity_text": "INFO", '
+             '"severity_number": 9, "body": "b", "trace_id": "%s", "span_id": "00f067aa0ba902b7", '
+             '"parent_span_id": null, "attributes": {"tenant": "globex"}}\n' % ("1" * 32))
+    path = tmp_path / "odd.jsonl"
+    path.write_text(usual * 300 + odd + usual * 300, encoding="utf-8")
+    for split in (False, True):
+        if split:
+            monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
+        for where in (f"trace_id={trace}", "tenant=acme"):
+            status, out, err = cli(capsys, "query", str(path), "--where", where, "--count-by", "body")
+            assert status == 0 and out.split()[-2:] == ["b", "1"], (where, out, err)
+    status, out, _ = cli(capsys, "query", str(path), "--sql",
+                         f"SELECT count(*) FROM log WHERE trace_id = '{trace}'")
+    assert status == 0 and out.split()[-1] == "1"
 
 
 def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):

@@ -677,19 +677,26 @@ def sql_value(record: dict, key: str):
     return value
 
 
+# the fields the full parse may store otherwise than they are written (a time in another form
+# or zone, an id in capitals or base64, a severity from a level's name or number)
+REWRITTEN = ("timestamp", "trace_id", "span_id", "parent_span_id", "severity_text", "severity_number")
+
+
 def needles(conditions: list[str]) -> list[bytes]:
     """What a line's bytes must hold to meet the --where conditions, for a search before any
     parse (as story does with the trace id): the text of every KEY=VALUE whose VALUE is plain
     text, not a number or a boolean (a number may be written 503.0; text with a quote or a
-    backslash may be escaped). A line without them cannot match, and is not parsed.
+    backslash may be escaped), of a key the full parse keeps as written (not REWRITTEN). A line
+    without them cannot match unless it holds an escape (scan.may_hold), and is not parsed.
 
-    >>> needles(["body=request.completed", "http.response.status_code=503", "tenant!=acme"])
+    >>> needles(["body=request.completed", "http.response.status_code=503", "tenant!=acme",
+    ...          "trace_id=4bf92f3577b34da6a3ce929d0e0e4736"])
     [b'request.completed']
     """
     out = []
     for condition in conditions:
         match = CONDITION.fullmatch(condition)
-        if match and match.group(2) == "=":
+        if match and match.group(2) == "=" and match.group(1) not in REWRITTEN:
             value = match.group(3)
             if value and value.isascii() and value.isprintable() and not set(value) & set('"\\') \
                     and _number(value) is None and value not in ("true", "false", "null"):
@@ -711,7 +718,7 @@ def _naming_all(lines, wanted: list[bytes], passed: list[int], limit: int):
     """The lines (from a stream or a list) that hold every one of `wanted`, the others blank (so
     that line numbers stay), counted in passed[0]; a line too long to hold stays, to be counted."""
     for line in bounded_lines(lines, limit) if hasattr(lines, "readline") else lines:
-        if line is TOO_LONG or all(w in line for w in wanted):
+        if line is TOO_LONG or scan.may_hold(line, wanted):
             yield line
         else:
             passed[0] += bool(line.strip())

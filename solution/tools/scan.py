@@ -347,23 +347,19 @@ def _cleaned(text: bytes, special: set[int]) -> tuple[bytes, list[bytes], list[i
 
 def _holding(block: bytes, lines: int, needles: list[bytes], passed: list[int],
              maybe_blank) -> tuple[bytes, list[int], bool]:
-    """The lines of a block (of that many lines) that hold every needle, found with bytes.find,
+    """The lines of a block (of that many lines) that hold every needle, or a backslash (a
+    value may be written with escapes there: such a line is read whole), found with bytes.find,
     never a line at a time; where each starts in the block; whether they may be blank (a needle
     of white space). The other lines that are not blank are counted in passed[0], as
     logs._naming_all counts them (`maybe_blank`: the block may hold blank lines)."""
     first, rest = needles[0], needles[1:]
-    find, rfind, size = block.find, block.rfind, len(block)
-    starts, ends = [], []
-    at = find(first)
-    while at != -1:                                   # (a tight loop: four calls a line kept)
-        start = rfind(b"\n", 0, at) + 1
-        end = find(b"\n", at) + 1 or size
-        starts.append(start)
-        ends.append(end)
-        at = find(first, end)
-    pieces = [block[start:end] for start, end in zip(starts, ends)]
+    spans = _spans(block, first)
+    if b"\\" in block:
+        spans = sorted({*spans, *_spans(block, b"\\")})
+    pieces = [block[start:end] for start, end in spans]
+    starts = [start for start, _ in spans]
     if rest:
-        kept = [i for i, line in enumerate(pieces) if all(needle in line for needle in rest)]
+        kept = [i for i, line in enumerate(pieces) if may_hold(line, rest)]
         pieces, starts = [pieces[i] for i in kept], [starts[i] for i in kept]
     spaces = not all(needle.strip() for needle in needles)
     held = sum(1 for line in pieces if line.strip()) if spaces else len(pieces)
@@ -372,6 +368,25 @@ def _holding(block: bytes, lines: int, needles: list[bytes], passed: list[int],
         blank = sum(1 for line in block.split(b"\n")[:lines] if not line.strip())
     passed[0] += lines - blank - held
     return b"".join(pieces), starts, spaces
+
+
+def _spans(block: bytes, needle: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each line of a block that holds the needle, in order."""
+    find, rfind, size = block.find, block.rfind, len(block)
+    spans = []
+    at = find(needle)
+    while at != -1:                                   # (a tight loop: three calls a line kept)
+        end = find(b"\n", at) + 1 or size
+        spans.append((rfind(b"\n", 0, at) + 1, end))
+        at = find(needle, end)
+    return spans
+
+
+def may_hold(line: bytes, needles: list[bytes]) -> bool:
+    """Can this line meet --where conditions whose values are these needles (logs.needles)? Only
+    if it holds every one as written, or holds a backslash (an escape, such as \\u0061 for a,
+    may write a value otherwise: that line is read whole)."""
+    return all(needle in line for needle in needles) or b"\\" in line
 
 
 def _indices(block: bytes, offsets: list[int]) -> list[int]:
@@ -389,7 +404,7 @@ def _slowly(raw: bytes, number: int, bad: logread.JsonLines, passed: list[int],
             reading: logread.Reading) -> list[tuple]:
     """One line the whole way: the --where needles, then logread's rule for a line (a blank
     one skipped, a bad one counted by reason); the rows of its records, w = 1."""
-    if needles and not all(needle in raw for needle in needles):
+    if needles and not may_hold(raw, needles):
         passed[0] += bool(raw.strip())
         return []
     records = logread._line_records(number, raw, REQUIRED, "json", bad, None, reading)

@@ -174,9 +174,11 @@ def test_a_file_salted_with_bad_lines_gives_the_same_answers_and_counts_them(bur
     assert len(records) == 3 and bad.bad == 1 and bad.reasons == {"not JSON": 1}
 
 
-def test_where_finds_a_value_written_otherwise_than_it_is_read(tmp_path, capsys, monkeypatch):
+def test_where_and_story_find_a_value_written_otherwise_than_it_is_read(tmp_path, capsys,
+                                                                        monkeypatch):
     # the full parse reads this trace id as lowercase hex and this tenant as "acme": --where on
-    # either finds the line, whether it is read whole, by the fast path, or a stretch a process
+    # either finds the line, whether it is read whole, by the fast path, or a stretch a process;
+    # story finds the trace
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     odd = ('{"timestamp": "2026-11-02T09:00:01Z", "body": "b", "trace_id": "%s", '
            '"attributes": {"tenant": "\\u0061cme"}}\n' % trace.upper())
@@ -194,6 +196,8 @@ def test_where_finds_a_value_written_otherwise_than_it_is_read(tmp_path, capsys,
     status, out, _ = cli(capsys, "query", str(path), "--sql",
                          f"SELECT count(*) FROM log WHERE trace_id = '{trace}'")
     assert status == 0 and out.split()[-1] == "1"
+    status, out, _ = cli(capsys, "story", str(path), trace)              # written in capitals
+    assert status == 0 and "1 records" in out and 'tenant="acme"' in out
 
 
 def test_clear_errors_and_non_zero_exits(tmp_path, capsys, burst_file):

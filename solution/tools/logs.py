@@ -808,14 +808,14 @@ def _let_go(buffer, start: int, end: int) -> int:
 
 
 def id_texts(trace_id: str) -> list[str]:
-    """The other ways a log may write a trace id: base64, standard and URL-safe (protobuf's JSON
-    mapping of bytes).
+    """The other ways a log may write a trace id that the full parse reads as it: in capitals,
+    and in base64, standard and URL-safe (protobuf's JSON mapping of bytes).
 
     >>> id_texts("5bf92f3577b34da6a3ce929d0e0e4736")
-    ['W/kvNXezTaajzpKdDg5HNg', 'W_kvNXezTaajzpKdDg5HNg']
+    ['5BF92F3577B34DA6A3CE929D0E0E4736', 'W/kvNXezTaajzpKdDg5HNg', 'W_kvNXezTaajzpKdDg5HNg']
     """
     text = base64.b64encode(bytes.fromhex(trace_id)).decode().rstrip("=")
-    return list(dict.fromkeys([text, text.replace("+", "-").replace("/", "_")]))
+    return list(dict.fromkeys([trace_id.upper(), text, text.replace("+", "-").replace("/", "_")]))
 
 
 def trace_records(buffer, trace_id: str, shape: str = "json",
@@ -825,7 +825,7 @@ def trace_records(buffer, trace_id: str, shape: str = "json",
     those that name the trace, counted by reason."""
     bad, records = JsonLines(), []
     hits = lines_naming(buffer, trace_id, reading.max_line)
-    if not hits:            # protobuf's JSON mapping writes the id in base64
+    if not hits:            # written in capitals, or in base64 (protobuf's JSON mapping)
         hits = sorted({hit for text in id_texts(trace_id)
                        for hit in lines_naming(buffer, text, reading.max_line)})
     for offset, raw in hits:

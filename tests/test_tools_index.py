@@ -78,7 +78,10 @@ def tricky(tmp_path):
 LAST = USUAL + len(CASES) + 1   # (its line number: it has no newline)
 
 
-def test_the_fast_path_reads_the_plain_lines_alone_and_hands_the_others_to_the_full_parse(tricky):
+@pytest.mark.parametrize("block", [scan.BLOCK_BYTES, 4096])
+def test_the_fast_path_reads_the_plain_lines_alone_and_hands_the_others_to_the_full_parse(
+        tricky, monkeypatch, block):
+    monkeypatch.setattr(scan, "BLOCK_BYTES", block)
     whole, bad = [], logread.JsonLines()
     with tricky.open("rb") as stream:
         batches = list(scan.index_rows(stream, bad, lambda n, record: whole.append(n) or (n,)))
@@ -93,7 +96,12 @@ def test_the_fast_path_reads_the_plain_lines_alone_and_hands_the_others_to_the_f
     assert bad.reasons == {"number too large": 1, "not JSON": 2, "missing fields (body)": 1}
 
 
-def test_the_index_holds_what_the_full_parse_holds_value_for_value(tricky, tmp_path, monkeypatch):
+@pytest.mark.parametrize("block", [scan.BLOCK_BYTES, 4096])
+def test_the_index_holds_what_the_full_parse_holds_value_for_value(tricky, tmp_path, monkeypatch,
+                                                                    block):
+    # in blocks of 4 KB the tricky lines come after the first block, when the key orders of the
+    # plain lines are known and one pattern checks a line whole (scan._Orders)
+    monkeypatch.setattr(scan, "BLOCK_BYTES", block)
     everything = "SELECT n, timestamp, severity_text, severity_number, body, trace_id, span_id, " \
                  "parent_span_id, attributes, raw, line FROM log ORDER BY rowid"
     index, bad, _ = lab.open_index(str(tricky), str(tmp_path / "one.sqlite"))
@@ -221,3 +229,34 @@ def test_a_byte_order_mark_inside_a_split_log_is_no_byte_order_mark(tmp_path, mo
     assert (bad.reasons, bad.bad_lines) == ({"not JSON": 1}, [11])
     header, rows, _, counted_bad = lab.parallel_query(str(path), [], ["tenant"], [], 0, "bom")
     assert ("bom", 1) not in rows and counted_bad.bad_lines == [11]
+
+
+@pytest.mark.parametrize("most", [2, scan._Orders.MOST])
+def test_lines_of_many_key_orders_are_read_as_the_full_parse_reads_them(tmp_path, monkeypatch,
+                                                                         most):
+    # key orders learned block by block, a key given twice among them, and (most=2) more orders
+    # than are spelled out: the general pattern again, with the same table
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(scan._Orders, "MOST", most)
+    monkeypatch.setattr(scan._Orders, "AGAIN", 3)
+    keys = ["tenant", "a", "b", "c", "d"]
+    lines = []
+    for i in range(400):
+        order = keys[:1 + i % 5] if i < 200 else list(reversed(keys[:1 + i % 5]))
+        pairs = [f'"{key}": {i % 7}.5' for key in order]
+        if i % 50 == 49:
+            pairs.append(f'"{order[0]}": "again"')          # given twice: read whole
+        lines.append(line("{" + ", ".join(pairs) + "}"))
+    path = tmp_path / "orders.jsonl"
+    path.write_bytes(b"".join(lines))
+    everything = "SELECT n, timestamp, severity_number, body, attributes, raw FROM log " \
+                 "ORDER BY rowid"
+    index, bad, _ = lab.open_index(str(path), str(tmp_path / "orders.sqlite"))
+    with path.open("rb") as stream:
+        memory, memory_bad = lab.load_log(stream)
+    rows = index.execute(everything).fetchall()
+    assert rows == memory.execute(everything).fetchall() and len(rows) == 400
+    # line 50 (i = 49): five keys, 49 % 7 = 0, tenant given again last; line 202: two, reversed
+    assert rows[49][4] == '{"tenant": "again", "a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}'
+    assert rows[201][4] == '{"a": 5.5, "tenant": 5.5}' and rows[49][5] is None
+    assert (bad.bad, bad.lines) == (memory_bad.bad, 400) == (0, 400)

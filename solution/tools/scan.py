@@ -467,10 +467,11 @@ _TEXT_NUMBER = r"-?(?:0|[1-9][0-9]{0,17})(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,2})?"
 _STAMP = r'"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z)"'
 _ID32, _ID16 = r'"((?!0{32})[0-9a-f]{32})"', r'"((?!0{16})[0-9a-f]{16})"'
 _TOP = rf"{_CLEAN_TEXT}|{_TEXT_NUMBER}"
+_ANY_ATTRIBUTES = r"(\{[^\n]*\})"          # (in _ROW; spelled out once key orders are known)
 _ROW = re.compile(
     rf'^\{{"timestamp": {_STAMP}, "severity_text": ({_TOP}|null), "severity_number": ({_TOP}), '
     rf'"body": ("[^"\\\x00-\x1f\udc80-\udcff]+"|{_TEXT_NUMBER}), "trace_id": {_ID32}, '
-    rf'"span_id": {_ID16}, "parent_span_id": (?:null|{_ID16}), "attributes": (\{{[^\n]*\}})'
+    rf'"span_id": {_ID16}, "parent_span_id": (?:null|{_ID16}), "attributes": {_ANY_ATTRIBUTES}'
     r'\}[ \t\r]*$|^([^\n]*)$', re.M)
 # the attributes, checked in two steps: every plain value is taken out, a NUL put in its place
 # (no line that is JSON holds one); what is left must then be keys alone, `{"a": NUL, "b": NUL}`,
@@ -479,8 +480,8 @@ _ROW = re.compile(
 _PLAIN_NUMBER = (r"(?:0|-?+[1-9][0-9]{0,17}+"
                  r"|-?+(?!0\.0000)(?=[0-9.]{3,16}[,}])(?:0|[1-9][0-9]*+)\.(?:0|[0-9]*+(?<=[1-9])))"
                  r"(?=[,}])")
-_ATTRIBUTE_VALUE = _compile(
-    rf'": (?:"[^"\\\x00-\x1f\udc80-\udcff]*+"|{_PLAIN_NUMBER}|true|false|null)')
+_PLAIN_VALUE = rf'(?:"[^"\\\x00-\x1f\udc80-\udcff]*+"|{_PLAIN_NUMBER}|true|false|null)'
+_ATTRIBUTE_VALUE = _compile(rf'": {_PLAIN_VALUE}')
 _KEYS = re.compile(r'\{(?:"[^"\\\x00-\x1f\udc80-\udcff]*": \x00(?:, (?=")|(?=\})))*\}')
 
 
@@ -530,8 +531,11 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
     line order, as batches (fast, rows): a fast batch's rows are (line number, the seven other
     top-level fields' SQL values, the attributes' text as written: logs.FAST_INSERT); a slow
     batch's are slow(line number, record) of the records logread's rule reads.
-    Bad lines are counted in `bad` by reason and line number, as logread.usable counts them."""
-    cells, plain, number, shaped = _Cells(), _Plain(), 0, None
+    Bad lines are counted in `bad` by reason and line number, as logread.usable counts them.
+    The attributes' key orders met in plain lines are learned (_Orders): once known, one pattern
+    checks a line whole, its attributes' values included, and the check in two steps is left to
+    the lines of an order not met yet."""
+    cells, plain, orders, number, shaped = _Cells(), _Plain(), _Orders(), 0, None
     for block in _blocks(stream, reading.max_line):
         if block is logread.TOO_LONG:
             number += 1
@@ -550,24 +554,26 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
             yield False, rows
             continue
         text = block.decode("utf-8", "surrogateescape")     # (a bad byte: no line of the shape)
-        found = _ROW.findall(text)
+        found = orders.pattern.findall(text)
         if text.endswith("\n") or not text:
             found.pop()                               # (the empty match after the last newline)
         if not found:
             continue
-        columns = list(zip(*found))
-        attributes = columns[7]
-        joined = "\n".join(attributes)
-        left = _ATTRIBUTE_VALUE.sub('": \x00', joined).split("\n")
-        if "\x00" in joined:                          # (not JSON: read whole, counted as bad)
-            left = ["" if "\x00" in given else kept for kept, given in zip(left, attributes)]
-        usual = list(map(operator.and_, map(bool, columns[0]), map(plain.__getitem__, left)))
+        if orders.pattern is _ROW:
+            columns = list(zip(*found))
+            usual = _plain_lines(columns[0], columns[7], plain, orders)
+        else:
+            usual = list(map(bool, map(operator.itemgetter(0), found)))
+            for i in itertools.compress(range(len(found)), map(operator.not_, usual)):
+                usual[i] = _learned_line(found, i, plain, orders)
+            columns = list(zip(*found))
+        orders.update(len(found))
         if shaped is None:                            # the first block: is the log of this shape?
             shaped = sum(usual) * 2 >= len(found)
         rows = list(zip(range(number + 1, number + 1 + len(found)), columns[0],
                         map(cells.__getitem__, columns[1]), map(cells.__getitem__, columns[2]),
                         map(cells.__getitem__, columns[3]), columns[4], columns[5],
-                        [parent or None for parent in columns[6]], attributes))
+                        [parent or None for parent in columns[6]], columns[7]))
         start, lines = 0, None
         for i in itertools.compress(range(len(found)), map(operator.not_, usual)):
             if start < i:
@@ -583,6 +589,91 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
             yield True, rows[start:] if start else rows
         number += len(found)
     bad.lines = number
+
+
+def _plain_lines(times: tuple[str, ...], attributes: tuple[str, ...], plain: _Plain,
+                 orders: _Orders) -> list[bool]:
+    """Which of the lines the general pattern found (their times and attributes: a time is
+    empty where a line is not of the shape) are of the shape with plain attributes (the check
+    in two steps, over the block at once); their key orders learned."""
+    joined = "\n".join(attributes)
+    left = _ATTRIBUTE_VALUE.sub('": \x00', joined).split("\n")
+    if "\x00" in joined:                              # (not JSON: read whole, counted as bad)
+        left = ["" if "\x00" in given else kept for kept, given in zip(left, attributes)]
+    usual = list(map(operator.and_, map(bool, times), map(plain.__getitem__, left)))
+    if not orders.stopped:
+        for kept in set(itertools.compress(left, usual)):
+            orders.learn(kept)
+    return usual
+
+
+def _learned_line(found: list[tuple], i: int, plain: _Plain, orders: _Orders) -> bool:
+    """A line the learned pattern did not take (found[i] holds it whole): of the shape with plain
+    attributes in an order not met yet? Then found[i] becomes its values, and the order is
+    learned."""
+    line = found[i][-1]
+    match = _ROW.match(line) if line else None
+    if match is None or not match[1]:
+        return False
+    left = _ATTRIBUTE_VALUE.sub('": \x00', match[8])
+    if "\x00" in match[8] or not plain[left]:
+        return False
+    found[i] = match.groups()
+    orders.learn(left)
+    return True
+
+
+class _Orders:
+    """The key orders of plain attributes met so far, and the pattern of a line that knows them:
+    _ROW with its attributes spelled out, order by order, their values as the check in two
+    steps takes them (_PLAIN_VALUE). A key order is an object's keys in the order written, each
+    named once (_plain_keys), so the pattern never takes a key given twice. A pattern costs
+    about 25 ms to compile, the check of a line of an order not met yet about 4 µs: it is made
+    after the first block, and again when AGAIN lines of new orders have been met. At most MOST
+    orders; a log with more, or whose lines are often of new orders, keeps the general pattern."""
+
+    MOST, AGAIN = 32, 5_000
+
+    def __init__(self):
+        self.pattern, self.known, self.spelled, self.stopped = _ROW, set(), set(), False
+        self.new, self.since = 0, 0     # lines of orders not spelled out, lines, since the pattern
+
+    def learn(self, left: str) -> None:
+        """Remember the key order of what is left of plain attributes (`{"a": NUL, ...}`)."""
+        if self.stopped:
+            return
+        keys = tuple(left[2:-5].split('": \x00, "')) if left != "{}" else ()
+        self.known.add(keys)
+        if self.pattern is not _ROW and keys not in self.spelled:
+            self.new += 1
+
+    def update(self, lines: int) -> None:
+        """After a block of that many lines: the pattern with the orders learned so far."""
+        self.since += lines
+        if self.stopped:
+            return
+        varied = self.since >= 10 * self.AGAIN and self.new * 4 > self.since
+        if len(self.known) > self.MOST or varied:
+            self.pattern, self.stopped = _ROW, True
+        elif (self.pattern is _ROW and self.known) or self.new >= self.AGAIN:
+            attributes = "(\\{" + _spelled(sorted(self.known), first=True) + ")"
+            self.pattern = _compile(_ROW.pattern.replace(_ANY_ATTRIBUTES, attributes, 1), re.M)
+            self.spelled, self.new, self.since = set(self.known), 0, 0
+
+
+def _spelled(orders: list[tuple[str, ...]], first: bool) -> str:
+    """The pattern of what follows an object's "{" (first) or one of its values: the orders'
+    next keys with their values, or the closing brace where an order ends; a tree of their
+    common beginnings, so that `re` tries each key once."""
+    branches = [r"\}"] if () in orders else []
+    following: dict[str, list[tuple[str, ...]]] = {}
+    for order in orders:
+        if order:
+            following.setdefault(order[0], []).append(order[1:])
+    for key in sorted(following):
+        branches.append(("" if first else ", ") + f'"{re.escape(key)}": {_PLAIN_VALUE}'
+                        + _spelled(following[key], first=False))
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _slow_rows(raw: bytes, number: int, bad: logread.JsonLines, slow: Callable[[int, dict], tuple],

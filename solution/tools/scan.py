@@ -26,8 +26,9 @@ ends one with "}", so a match over two lines would have left one short); else a 
 that matches every line tells which ones are of another shape. (4) The values are counted as the
 pattern returns them, as bytes, with one collections.Counter call a block; each distinct value
 is converted once (and 1 and 1.0 stay apart, so a sum keeps int and float as SQLite would).
-With `--where KEY=TEXT`, only the lines holding the text are matched at all: they are found
-with bytes.find, the rest counted as passed over. Workers of a split read are forked
+With `--where KEY=TEXT`, only the lines holding the text (or a backslash: an escape may write
+it otherwise) are matched at all: they are found with bytes.find, the rest counted as passed
+over. Workers of a split read are forked
 (logread.in_stretches). Together they take a worker's CPU from about 4 µs a line of lab 1's log
 to about 2 (tests/bench_day.py times the whole command).
 

@@ -193,17 +193,24 @@ def test_a_last_line_one_byte_too_long_after_a_line_read_away_is_too_long_too(tm
     assert counted[1] == [("acme", 1)] and counted[3].reasons == {"too long": 2}
 
 
-@pytest.mark.parametrize("middle", [b"a=1 b=2 c=3\n", b"{\n", b"2026-11-02T09:00:00.1Z stdout F hi\n"])
-def test_a_stretch_is_read_in_the_shape_of_the_whole_log(tmp_path, monkeypatch, middle):
-    # the second of two stretches starts with a line that looks like logfmt, pretty JSON or CRI:
-    # in a log of JSON lines it is one bad line, and every line after it is read as JSON
+def _split_at(path, middle: bytes, monkeypatch):
+    """A log of ten lines, `middle`, ten more, read in two stretches, the second starting at
+    `middle` (line 11)."""
     monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
     monkeypatch.setattr(logread.os, "cpu_count", lambda: 2)
     head = b"".join(line(f'{{"tenant": "t{i}"}}') for i in range(10))
     tail = b"".join(line(f'{{"tenant": "u{i}"}}') for i in range(10))
     pad = b" " * (len(middle) + len(tail) - len(head) + 8)        # the cut falls in head's last line
-    path = tmp_path / "mixed.jsonl"
     path.write_bytes(head[:-1] + pad + b"\n" + middle + tail)
+    return path
+
+
+@pytest.mark.parametrize("middle", [b"a=1 b=2 c=3\n", b"{\n",
+                                    b"2026-11-02T09:00:00.1Z stdout F hi\n"])
+def test_a_stretch_is_read_in_the_shape_of_the_whole_log(tmp_path, monkeypatch, middle):
+    # the second of two stretches starts with a line that looks like logfmt, pretty JSON or CRI:
+    # in a log of JSON lines it is one bad line, and every line after it is read as JSON
+    path = _split_at(tmp_path / "mixed.jsonl", middle, monkeypatch)
     index, bad, _ = lab.open_index(str(path), str(tmp_path / "mixed.sqlite"))
     assert [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")] == \
         [*range(1, 11), *range(12, 22)]
@@ -215,14 +222,8 @@ def test_a_stretch_is_read_in_the_shape_of_the_whole_log(tmp_path, monkeypatch, 
 def test_a_byte_order_mark_inside_a_split_log_is_no_byte_order_mark(tmp_path, monkeypatch):
     # only the log's first line may start with one; a line inside it that does is not JSON,
     # also when it is the first line of the second stretch of a split read
-    monkeypatch.setattr(logread, "SPLIT_BYTES", 1)
-    monkeypatch.setattr(logread.os, "cpu_count", lambda: 2)
-    head = b"".join(line(f'{{"tenant": "t{i}"}}') for i in range(10))
-    middle = logread.BOM.encode() + line('{"tenant": "bom"}')
-    tail = b"".join(line(f'{{"tenant": "u{i}"}}') for i in range(10))
-    pad = b" " * (len(middle) + len(tail) - len(head) + 8)        # the cut falls in head's last line
-    path = tmp_path / "bom.jsonl"
-    path.write_bytes(head[:-1] + pad + b"\n" + middle + tail)
+    path = _split_at(tmp_path / "bom.jsonl", logread.BOM.encode() + line('{"tenant": "bom"}'),
+                     monkeypatch)
     index, bad, _ = lab.open_index(str(path), str(tmp_path / "bom.sqlite"))
     assert [n for n, in index.execute("SELECT n FROM log ORDER BY rowid")] == \
         [*range(1, 11), *range(12, 22)]

@@ -200,7 +200,7 @@ def _split_at(path, middle: bytes, monkeypatch):
     monkeypatch.setattr(logread.os, "cpu_count", lambda: 2)
     head = b"".join(line(f'{{"tenant": "t{i}"}}') for i in range(10))
     tail = b"".join(line(f'{{"tenant": "u{i}"}}') for i in range(10))
-    pad = b" " * (len(middle) + len(tail) - len(head) + 8)        # the cut falls in head's last line
+    pad = b" " * (len(middle) + len(tail) - len(head) + 8)    # the cut falls in head's last line
     path.write_bytes(head[:-1] + pad + b"\n" + middle + tail)
     return path
 
@@ -261,3 +261,20 @@ def test_lines_of_many_key_orders_are_read_as_the_full_parse_reads_them(tmp_path
     assert rows[49][4] == '{"tenant": "again", "a": 0.5, "b": 0.5, "c": 0.5, "d": 0.5}'
     assert rows[201][4] == '{"a": 5.5, "tenant": 5.5}' and rows[49][5] is None
     assert (bad.bad, bad.lines) == (memory_bad.bad, 400) == (0, 400)
+
+
+def test_attributes_that_are_no_object_leave_json_extract_working_on_every_row(tmp_path):
+    # a line whose attributes are a string or a number: its column is still JSON text ("plain
+    # text" with its quotes, 5), so json_extract(attributes, ...) gives NULL there instead of
+    # failing the whole query with "malformed JSON"
+    path = tmp_path / "odd.jsonl"
+    start = '{"timestamp": "2026-11-02T09:00:0%dZ", "body": "b"'
+    ends = [', "attributes": "plain text"}', ', "attributes": 5}',
+            ', "attributes": {"tenant": "acme"}}', "}"]
+    path.write_text("".join(start % k + end + "\n" for k, end in enumerate(ends, 1)),
+                    encoding="utf-8")
+    index, _, _ = lab.open_index(str(path), str(tmp_path / "odd.sqlite"))
+    rows = index.execute("SELECT n, attributes, json_extract(attributes, '$.tenant') FROM log "
+                         "ORDER BY n").fetchall()
+    assert rows == [(1, '"plain text"', None), (2, "5", None), (3, '{"tenant": "acme"}', "acme"),
+                    (4, None, None)]

@@ -291,10 +291,11 @@ def _index_row(number: int, record: dict) -> tuple:
     plain = len(record) == len(TOP_LEVEL) and all(key in record for key in TOP_LEVEL) \
         and isinstance(record["attributes"], dict) \
         and all(type(record[key]) in (str, int, float, type(None)) for key in TOP_LEVEL[:-1])
-    attributes = record.get("attributes")
+    attributes = record.get("attributes")       # (JSON text whatever it holds: a string too,
+    #                                               so that json_extract(attributes, ...) reads
+    #                                               every row, NULL where there is no object)
     return (number, *(sql_value(record, key) for key in TOP_LEVEL[:-1]),
-            json.dumps(attributes, ensure_ascii=False) if isinstance(attributes, (dict, list))
-            else sql_value(record, "attributes"),
+            None if attributes is None else json.dumps(attributes, ensure_ascii=False),
             None if plain else json.dumps(record, ensure_ascii=False))
 
 

@@ -213,12 +213,9 @@ def fast_rows(stream, keys: list[str], bad: logread.JsonLines, passed: list[int]
     number, shaped, progress = 0, None, logread.Progress(stream)
     try:
         for block in _blocks(stream, reading.max_line):
-            if block is logread.TOO_LONG:
+            if (block := _opened(block, number, bad)) is None:
                 number += 1
-                bad.skip(number, "too long")
                 continue
-            if number == 0:
-                block = block.removeprefix(logread.HEAD_BOM)
             if b"\r" in block:                        # CRLF: the \r is white space after a record
                 block = block.replace(b"\r\n", b"\n")
             marks = block.translate(None, _MARKS)     # its newlines, "{" and special bytes
@@ -433,6 +430,16 @@ def _blocks(stream, limit: int) -> Iterator[bytes]:
         yield from _bounded(rest, limit, longest)
 
 
+def _opened(block: bytes, number: int, bad: logread.JsonLines) -> bytes | None:
+    """A block of _blocks as a reader that has read `number` lines meets it: None for a line too
+    long (counted in `bad` as the next line), the byte-order mark dropped before the log's first
+    line."""
+    if block is logread.TOO_LONG:
+        bad.skip(number + 1, "too long")
+        return None
+    return block.removeprefix(logread.HEAD_BOM) if number == 0 else block
+
+
 def _bounded(block: bytes, limit: int, longest: re.Pattern) -> Iterator[bytes]:
     """A block of lines, each line longer than the limit standing as TOO_LONG (looked for only
     when the block itself is longer than that: the last line of a log may end without a
@@ -538,12 +545,9 @@ def index_rows(stream, bad: logread.JsonLines, slow: Callable[[int, dict], tuple
     the lines of an order not met yet."""
     cells, plain, orders, number, shaped = _Cells(), _Plain(), _Orders(), 0, None
     for block in _blocks(stream, reading.max_line):
-        if block is logread.TOO_LONG:
+        if (block := _opened(block, number, bad)) is None:
             number += 1
-            bad.skip(number, "too long")
             continue
-        if number == 0:
-            block = block.removeprefix(logread.HEAD_BOM)
         if shaped is False:                           # line by line, as before
             pieces = block.split(b"\n")               # (a line ends at a newline only: a lone
             if block.endswith(b"\n"):                 # \r is inside its line, as logread reads it)
